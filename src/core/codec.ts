@@ -1,0 +1,69 @@
+import { AgentPayError } from "./errors.ts";
+
+/**
+ * JSON that round-trips bigint: a bigint is written as {"$n":"123"}. Used for what
+ * the engine persists; the public wire uses plain decimal strings instead.
+ */
+export function encodeJson(value: unknown): string {
+  // A direct walk: JSON.stringify with a replacer function is several times slower on the hot path.
+  const out = enc(value);
+  if (out === undefined) throw new TypeError("value cannot be encoded");
+  return out;
+}
+
+function enc(v: unknown): string | undefined {
+  switch (typeof v) {
+    case "string": return JSON.stringify(v);
+    case "number": return Number.isFinite(v) ? String(v) : "null";
+    case "boolean": return v ? "true" : "false";
+    case "bigint": return `{"$n":"${v.toString()}"}`;
+    case "undefined": case "function": case "symbol": return undefined;
+  }
+  if (v === null) return "null";
+  if (Array.isArray(v)) {
+    let s = "[";
+    for (let i = 0; i < v.length; i++) s += (i ? "," : "") + (enc(v[i]) ?? "null");
+    return s + "]";
+  }
+  if (typeof (v as { toJSON?: unknown }).toJSON === "function") return enc((v as { toJSON(): unknown }).toJSON());
+  let s = "{";
+  let first = true;
+  for (const k in v as Record<string, unknown>) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+    const e = enc((v as Record<string, unknown>)[k]);
+    if (e === undefined) continue;
+    s += (first ? "" : ",") + JSON.stringify(k) + ":" + e;
+    first = false;
+  }
+  return s + "}";
+}
+
+export function decodeJson<T = unknown>(text: string): T {
+  try {
+    return JSON.parse(text, (_k, v) =>
+      v !== null && typeof v === "object" && !Array.isArray(v) && typeof v.$n === "string" && Object.keys(v).length === 1
+        ? BigInt(v.$n)
+        : v,
+    ) as T;
+  } catch (e) {
+    throw new AgentPayError("STORE_FAILURE", "stored record is not valid JSON", {}, { cause: e });
+  }
+}
+
+/** Compares two plain values (bigint-aware) for idempotency checks. */
+export function sameBody(a: unknown, b: unknown): boolean {
+  return encodeJson(canonical(a)) === encodeJson(canonical(b));
+}
+
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v !== null && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== undefined) out[k] = canonical(x);
+    }
+    return out;
+  }
+  return v;
+}

@@ -1,0 +1,11 @@
+export { AgentPayError, ErrorCodes, invariant, isAgentPayError } from "./errors.ts";
+export type { ErrorCode, ErrorDetails } from "./errors.ts";
+export {
+  amount, parseAmount, formatAmount, parseMinor, validateAmount, sameCurrency,
+  CurrencyRegistry, defaultCurrencies, MAX_AMOUNT_MINOR,
+} from "./money.ts";
+export type { Amount } from "./money.ts";
+export { newId, isId, validateId, validateKey } from "./ids.ts";
+export { systemClock, ManualClock, parseDurationMs } from "./clock.ts";
+export type { Clock } from "./clock.ts";
+export { encodeJson, decodeJson, sameBody } from "./codec.ts";

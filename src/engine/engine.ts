@@ -1,0 +1,270 @@
+import { AgentPayError, decodeJson, encodeJson, invariant, systemClock } from "../core/index.ts";
+import type { Clock } from "../core/index.ts";
+import type { Store, StoreOp } from "./store.ts";
+
+/**
+ * The transactional view a command runs against. Reads see the committed state
+ * plus this command's own writes; nothing is visible to anyone else until the
+ * command returns without throwing. Records are immutable: put a new object,
+ * never mutate one you got.
+ */
+export interface Tx {
+  readonly nowMs: number;
+  get<T>(key: string): T | undefined;
+  has(key: string): boolean;
+  put(key: string, value: unknown): void;
+  del(key: string): void;
+  /** Runs `fn` after the command's batch is durable (e.g. waking a deliverer). Never throws into the engine. */
+  afterCommit(fn: () => void): void;
+}
+
+/** A state change: pure, synchronous work over the Tx. Throw to abort with no trace. */
+export type Command<R> = (tx: Tx) => R;
+
+/**
+ * Called for every committed write, in commit order, and for every record at load.
+ * Modules keep derived in-memory indexes with these (statements, expiry queues,
+ * risk features). Must not throw.
+ */
+export type Observer = (key: string, before: unknown, after: unknown) => void;
+
+export interface EngineOptions {
+  store: Store;
+  clock?: Clock;
+  /** Commands waiting to be applied; past this, submit fails with ENGINE_OVERLOADED. */
+  maxQueue?: number;
+  /** Commands applied per durable batch. */
+  maxBatch?: number;
+}
+
+interface Pending {
+  cmd: Command<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Settled {
+  p: Pending;
+  ok: boolean;
+  value: unknown;
+}
+
+const TOMBSTONE = Symbol("deleted");
+
+function encodeOps(ops: Map<string, unknown>): StoreOp[] {
+  const out: StoreOp[] = [];
+  for (const [key, v] of ops) out.push(v === TOMBSTONE ? { type: "del", key } : { type: "put", key, value: encodeJson(v) });
+  return out;
+}
+
+/**
+ * The serial engine. Commands are applied one at a time to in-memory state, so no
+ * two commands ever interleave between a check and a write. Every batch of
+ * applied commands is written to the store as ONE atomic durable write, and only
+ * then are their callers settled: many callers share one fsync (group commit).
+ *
+ * Invariants:
+ * - a caller is told "done" only after its writes are durable;
+ * - a failed command writes nothing, in memory or on disk;
+ * - batches reach the store in the order they were applied;
+ * - if the store fails, the in-memory state may be ahead of the disk, so the engine
+ *   stops (every later call fails with STORE_FAILURE); reopening reloads the truth.
+ */
+export class Engine {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #maxQueue: number;
+  readonly #maxBatch: number;
+  readonly #state = new Map<string, unknown>();
+  readonly #observers: Array<{ prefix: string; fn: Observer }> = [];
+  #queue: Pending[] = [];
+  #running = false;
+  #closed = false;
+  #failed: AgentPayError | undefined;
+  #idle: Array<() => void> = [];
+  #stats = { batches: 0, commands: 0, writes: 0 };
+
+  private constructor(opts: EngineOptions) {
+    this.#store = opts.store;
+    this.#clock = opts.clock ?? systemClock;
+    this.#maxQueue = opts.maxQueue ?? 100_000;
+    this.#maxBatch = opts.maxBatch ?? 4_096;
+    invariant(this.#maxQueue > 0 && this.#maxBatch > 0, "queue and batch limits must be positive");
+  }
+
+  /** Creates an engine; register observers, then call `load()`. */
+  static create(opts: EngineOptions): Engine {
+    return new Engine(opts);
+  }
+
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /** Observes committed writes whose key starts with `prefix`. Register before `load()`. */
+  observe(prefix: string, fn: Observer): void {
+    this.#observers.push({ prefix, fn });
+  }
+
+  /** Opens the store and loads every record into memory, feeding the observers. */
+  async load(): Promise<void> {
+    await this.#store.open();
+    for await (const [key, text] of this.#store.entries()) {
+      const value = decodeJson(text);
+      this.#state.set(key, value);
+      this.#notify(key, undefined, value);
+    }
+  }
+
+  /** Reads committed state (outside any command). */
+  read<T>(key: string): T | undefined {
+    return this.#state.get(key) as T | undefined;
+  }
+
+  /** Iterates committed records under a prefix. O(all records): for tools and tests, not hot paths. */
+  *scan<T>(prefix: string): IterableIterator<[string, T]> {
+    for (const [k, v] of this.#state) if (k.startsWith(prefix)) yield [k, v as T];
+  }
+
+  get stats(): Readonly<{ batches: number; commands: number; writes: number; queued: number; records: number }> {
+    return { ...this.#stats, queued: this.#queue.length, records: this.#state.size };
+  }
+
+  /** Queues a command; resolves with its result once it is durable, rejects with its error. */
+  submit<R>(cmd: Command<R>): Promise<R> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (this.#closed) return Promise.reject(new AgentPayError("ENGINE_CLOSED", "the engine is closed"));
+    if (this.#queue.length >= this.#maxQueue) {
+      return Promise.reject(
+        new AgentPayError("ENGINE_OVERLOADED", "too many commands waiting; retry later", { maxQueue: this.#maxQueue }),
+      );
+    }
+    return new Promise<R>((resolve, reject) => {
+      this.#queue.push({ cmd, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.#running) {
+        this.#running = true;
+        queueMicrotask(() => void this.#run());
+      }
+    });
+  }
+
+  /** Stops taking commands, waits for the queued ones to be durable, closes the store. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#running) await new Promise<void>((r) => this.#idle.push(r));
+    await this.#store.close();
+  }
+
+  async #run(): Promise<void> {
+    // Apply batch n+1 in memory while batch n is being written: CPU and fsync overlap.
+    let inFlight: Promise<void> = Promise.resolve();
+    try {
+      while (this.#queue.length > 0 && !this.#failed) {
+        const batch = this.#queue.splice(0, this.#maxBatch);
+        const ops = new Map<string, unknown>();
+        const settled: Settled[] = [];
+        const after: Array<() => void> = [];
+        for (const p of batch) settled.push(this.#apply(p, ops, after));
+        this.#stats.batches += 1;
+        this.#stats.commands += batch.length;
+        const previous = inFlight;
+        let opList: StoreOp[];
+        try {
+          opList = encodeOps(ops);
+        } catch (e) {
+          // Memory already holds these commands' effects: stop, as for a disk failure.
+          this.#failed = new AgentPayError("STORE_FAILURE", "a record could not be encoded; reopen to recover", {}, { cause: e });
+          for (const s of settled) s.p.reject(this.#failed);
+          break;
+        }
+        this.#stats.writes += opList.length;
+        inFlight = previous.then(() => this.#write(opList, settled, after));
+        // Keep at most two batches in flight: bounded memory for applied-but-unwritten state.
+        await previous;
+        if (this.#queue.length === 0) await inFlight;
+      }
+      await inFlight;
+    } finally {
+      this.#running = false;
+      if (this.#queue.length > 0 && !this.#failed) {
+        this.#running = true;
+        queueMicrotask(() => void this.#run());
+      } else {
+        for (const r of this.#idle.splice(0)) r();
+      }
+    }
+    if (this.#failed) for (const p of this.#queue.splice(0)) p.reject(this.#failed);
+  }
+
+  #apply(p: Pending, ops: Map<string, unknown>, after: Array<() => void>): Settled {
+    const overlay = new Map<string, unknown>();
+    const hooks: Array<() => void> = [];
+    const state = this.#state;
+    const tx: Tx = {
+      nowMs: this.#clock.nowMs(),
+      get<T>(key: string): T | undefined {
+        const v = overlay.has(key) ? overlay.get(key) : state.get(key);
+        return (v === TOMBSTONE ? undefined : v) as T | undefined;
+      },
+      has(key: string): boolean {
+        return this.get(key) !== undefined;
+      },
+      put(key: string, value: unknown): void {
+        invariant(value !== undefined, "cannot put undefined", { key });
+        overlay.set(key, value);
+      },
+      del(key: string): void {
+        overlay.set(key, TOMBSTONE);
+      },
+      afterCommit(fn: () => void): void {
+        hooks.push(fn);
+      },
+    };
+    let value: unknown;
+    try {
+      value = p.cmd(tx);
+      invariant(!(value instanceof Promise), "commands must be synchronous");
+    } catch (e) {
+      return { p, ok: false, value: e };
+    }
+    for (const [key, v] of overlay) {
+      const before = state.get(key);
+      if (v === TOMBSTONE) state.delete(key);
+      else state.set(key, v);
+      // Only the last value of a key in a batch is written; it is encoded once, at the end.
+      ops.set(key, v);
+      this.#notify(key, before, v === TOMBSTONE ? undefined : v);
+    }
+    after.push(...hooks);
+    return { p, ok: true, value };
+  }
+
+  async #write(ops: StoreOp[], settled: Settled[], after: Array<() => void>): Promise<void> {
+    if (this.#failed) {
+      for (const s of settled) s.p.reject(this.#failed);
+      return;
+    }
+    if (ops.length > 0) {
+      try {
+        await this.#store.write(ops);
+      } catch (e) {
+        this.#failed = new AgentPayError("STORE_FAILURE", "the store failed to write; reopen to recover", {}, { cause: e });
+        for (const s of settled) s.p.reject(this.#failed);
+        return;
+      }
+    }
+    for (const s of settled) (s.ok ? s.p.resolve : s.p.reject)(s.value);
+    for (const fn of after) {
+      try {
+        fn();
+      } catch {
+        // after-commit hooks are best effort by contract
+      }
+    }
+  }
+
+  #notify(key: string, before: unknown, after: unknown): void {
+    for (const o of this.#observers) if (key.startsWith(o.prefix)) o.fn(key, before, after);
+  }
+}
