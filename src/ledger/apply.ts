@@ -100,6 +100,9 @@ export function createTransfer(tx: Tx, ctx: LedgerContext, input: TransferInput)
   if (timeoutMs !== undefined && !pending) {
     throw new AgentPayError("INVALID_INPUT", "timeoutMs applies to pending transfers only", { field: "timeoutMs" });
   }
+  if (debitAccountId === creditAccountId) {
+    throw new AgentPayError("INVALID_INPUT", "debit and credit accounts must differ", { accountId: debitAccountId });
+  }
   const code = checkCode(input.code);
   const metadata = checkMetadata(input.metadata);
   const request: TransferRequest = {
@@ -109,9 +112,6 @@ export function createTransfer(tx: Tx, ctx: LedgerContext, input: TransferInput)
   const prior = idempotent(tx, id, request);
   if (prior) return prior;
 
-  if (debitAccountId === creditAccountId) {
-    throw new AgentPayError("INVALID_INPUT", "debit and credit accounts must differ", { accountId: debitAccountId });
-  }
   const dr = getAccount(tx, debitAccountId);
   const cr = getAccount(tx, creditAccountId);
   for (const a of [dr, cr]) {

@@ -1,0 +1,99 @@
+import { expect } from "chai";
+import { AgentPayError, ManualClock } from "../../src/core/index.ts";
+import { Engine, MemoryStore } from "../../src/engine/index.ts";
+
+async function open(store = new MemoryStore(), opts: { maxQueue?: number; maxBatch?: number } = {}) {
+  const engine = Engine.create({ store, clock: new ManualClock(), ...opts });
+  await engine.load();
+  return engine;
+}
+
+describe("engine", () => {
+  it("applies commands one at a time and persists them", async () => {
+    const store = new MemoryStore();
+    const engine = await open(store);
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () => engine.submit((tx) => {
+        const n = (tx.get<number>("counter") ?? 0) + 1;
+        tx.put("counter", n);
+        return n;
+      })),
+    );
+    expect([...results].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 100 }, (_, i) => i + 1));
+    await engine.close();
+    const again = await open(store);
+    expect(again.read<number>("counter")).to.equal(100);
+  });
+
+  it("a failed command leaves no trace, in memory or on disk", async () => {
+    const store = new MemoryStore();
+    const engine = await open(store);
+    await engine.submit((tx) => tx.put("a", 1));
+    const err = await engine.submit((tx) => {
+      tx.put("a", 2);
+      tx.put("b", 3);
+      throw new AgentPayError("INVALID_INPUT", "nope");
+    }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(AgentPayError);
+    expect(engine.read("a")).to.equal(1);
+    expect(engine.read("b")).to.equal(undefined);
+    await engine.close();
+    const again = await open(store);
+    expect(again.read("a")).to.equal(1);
+    expect(again.read("b")).to.equal(undefined);
+  });
+
+  it("groups concurrent commands into few durable batches", async () => {
+    const engine = await open();
+    await Promise.all(Array.from({ length: 1_000 }, (_, i) => engine.submit((tx) => tx.put(`k${i}`, i))));
+    expect(engine.stats.commands).to.equal(1_000);
+    expect(engine.stats.batches).to.be.lessThan(100);
+  });
+
+  it("bounds its queue: past the limit, ENGINE_OVERLOADED and nothing applied", async () => {
+    const engine = await open(new MemoryStore(), { maxQueue: 10 });
+    const settled = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => engine.submit((tx) => tx.put(`k${i}`, i))));
+    const rejected = settled.filter((s) => s.status === "rejected") as PromiseRejectedResult[];
+    expect(rejected.length).to.be.greaterThan(0);
+    for (const r of rejected) expect(r.reason.code).to.equal("ENGINE_OVERLOADED");
+    const applied = settled.filter((s) => s.status === "fulfilled").length;
+    expect([...engine.scan("k")].length).to.equal(applied);
+  });
+
+  it("stops after a store failure; reopening restores the acknowledged state", async () => {
+    const store = new MemoryStore();
+    const engine = await open(store);
+    await engine.submit((tx) => tx.put("ok", true));
+    store.failNextWrite = true;
+    const err = await engine.submit((tx) => tx.put("lost", true)).catch((e: unknown) => e);
+    expect(err).to.have.property("code", "STORE_FAILURE");
+    const later = await engine.submit((tx) => tx.put("later", true)).catch((e: unknown) => e);
+    expect(later).to.have.property("code", "STORE_FAILURE");
+    const again = await open(store);
+    expect(again.read("ok")).to.equal(true);
+    expect(again.read("lost")).to.equal(undefined);
+  });
+
+  it("refuses commands after close and rejects async commands", async () => {
+    const engine = await open();
+    const err = await engine.submit((() => Promise.resolve(1)) as never).catch((e: unknown) => e);
+    expect(err).to.have.property("code", "INVARIANT_VIOLATION");
+    await engine.close();
+    const closed = await engine.submit((tx) => tx.put("x", 1)).catch((e: unknown) => e);
+    expect(closed).to.have.property("code", "ENGINE_CLOSED");
+  });
+
+  it("round-trips bigints and feeds observers at load and on commit", async () => {
+    const store = new MemoryStore();
+    const engine = await open(store);
+    await engine.submit((tx) => tx.put("x/1", { v: 2n ** 100n }));
+    await engine.close();
+    const seen: unknown[] = [];
+    const again = Engine.create({ store });
+    again.observe("x/", (_k, _b, a) => seen.push(a));
+    await again.load();
+    expect(seen).to.deep.equal([{ v: 2n ** 100n }]);
+    await again.submit((tx) => tx.put("x/2", { v: 1n }));
+    expect(seen).to.have.length(2);
+  });
+});
