@@ -1,0 +1,91 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { AgentPayError } from "../core/index.ts";
+
+/** A signing secret: one, or several while a secret is being rotated (each produces a `v1=`). */
+export type WebhookSecret = string | Uint8Array | readonly (string | Uint8Array)[];
+
+const MAX_SIGNATURE_HEADER = 4_096;
+const MAX_SIGNATURES = 8;
+const TIMESTAMP_RE = /^\d{1,16}$/;
+
+function secretsOf(secret: WebhookSecret): (string | Uint8Array)[] {
+  const list = typeof secret === "string" || secret instanceof Uint8Array ? [secret] : [...secret];
+  if (list.length === 0 || list.length > MAX_SIGNATURES || list.some((s) => s.length === 0)) {
+    throw new AgentPayError("INVALID_INPUT", "a webhook secret must be non-empty (at most 8 during rotation)", { field: "secret" });
+  }
+  return list;
+}
+
+function hmacHex(secret: string | Uint8Array, timestamp: string, body: string | Uint8Array): string {
+  const h = createHmac("sha256", secret);
+  h.update(`${timestamp}.`);
+  h.update(body);
+  return h.digest("hex");
+}
+
+/**
+ * The `AgentPay-Signature` header value: `v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`,
+ * comma-separated when signing with several secrets. `timestamp` is Unix milliseconds,
+ * exactly as sent in `AgentPay-Timestamp`.
+ */
+export function signWebhook(secret: WebhookSecret, timestamp: string | number, body: string | Uint8Array): string {
+  const ts = String(timestamp);
+  return secretsOf(secret).map((s) => `v1=${hmacHex(s, ts, body)}`).join(",");
+}
+
+export interface VerifyWebhookOptions {
+  /** How far the timestamp may be from now, either way. Default 5 minutes. */
+  toleranceMs?: number;
+  /** Now, in Unix milliseconds. Default Date.now(). */
+  nowMs?: number;
+}
+
+/**
+ * For receivers: checks an AgentPay webhook. `timestamp` is the `AgentPay-Timestamp`
+ * header, `body` the raw request body (bytes or the exact string, not re-serialised JSON),
+ * `header` the `AgentPay-Signature` header. Any `v1=` entry signed with any of the
+ * given secrets passes (rotation). Compares in constant time. Throws
+ * `WEBHOOK_TIMESTAMP_INVALID` for a missing, malformed or out-of-tolerance timestamp
+ * (replays of old requests), `WEBHOOK_SIGNATURE_INVALID` otherwise. De-duplicate by
+ * `AgentPay-Event-Id`: delivery is at least once.
+ */
+export function verifyWebhookSignature(
+  secret: WebhookSecret,
+  timestamp: string | number | null | undefined,
+  body: string | Uint8Array,
+  header: string | null | undefined,
+  options: VerifyWebhookOptions = {},
+): void {
+  const toleranceMs = options.toleranceMs ?? 300_000;
+  const nowMs = options.nowMs ?? Date.now();
+  if (!Number.isFinite(toleranceMs) || toleranceMs < 0) {
+    throw new AgentPayError("INVALID_INPUT", "toleranceMs must be a non-negative number", { field: "toleranceMs" });
+  }
+  const secrets = secretsOf(secret);
+  const ts = timestamp === null || timestamp === undefined ? "" : String(timestamp);
+  if (!TIMESTAMP_RE.test(ts)) {
+    throw new AgentPayError("WEBHOOK_TIMESTAMP_INVALID", "the webhook timestamp is missing or malformed");
+  }
+  if (Math.abs(nowMs - Number(ts)) > toleranceMs) {
+    throw new AgentPayError("WEBHOOK_TIMESTAMP_INVALID", "the webhook timestamp is outside the tolerance", { toleranceMs });
+  }
+  if (typeof body !== "string" && !(body instanceof Uint8Array)) {
+    throw new AgentPayError("INVALID_INPUT", "body must be the raw request body", { field: "body" });
+  }
+  if (typeof header !== "string" || header.length === 0 || header.length > MAX_SIGNATURE_HEADER) {
+    throw new AgentPayError("WEBHOOK_SIGNATURE_INVALID", "the webhook signature is missing or malformed");
+  }
+  const given: Buffer[] = [];
+  for (const part of header.split(",").slice(0, MAX_SIGNATURES * 2)) {
+    const m = /^\s*v1=([0-9a-f]{64})\s*$/.exec(part);
+    if (m) given.push(Buffer.from(m[1]!, "hex"));
+  }
+  if (given.length === 0) throw new AgentPayError("WEBHOOK_SIGNATURE_INVALID", "the webhook signature is missing or malformed");
+  let ok = false;
+  for (const s of secrets) {
+    const expected = Buffer.from(hmacHex(s, ts, body), "hex");
+    // Check every pair (no early exit), each comparison in constant time.
+    for (const g of given) if (timingSafeEqual(g, expected)) ok = true;
+  }
+  if (!ok) throw new AgentPayError("WEBHOOK_SIGNATURE_INVALID", "the webhook signature does not match");
+}
