@@ -1,0 +1,367 @@
+import type { RiskEvent, RiskIntent } from "./types.ts";
+import { LruMap, Ring } from "./window.ts";
+
+/**
+ * The numeric features rules can refer to, in the order of the feature vector. Every feature is a
+ * float64 statistic (amounts in minor units). Features describe the state BEFORE the intent (what
+ * was committed or attempted up to now) unless the description says "with this payment".
+ */
+export const NUMERIC_FEATURES = [
+  ["intent.amountMinor", "the payment's amount in minor units"],
+  ["intent.hourOfDay", "hour of day (UTC) of the intent, 0-23"],
+  ["intent.nearLimitRatio", "amount / the smaller of the per-payment cap and approval threshold (0 if neither is given)"],
+  ["grant.ageMs", "time since the grant was made (-1 if unknown)"],
+  ["agent.txCount", "committed payments by this agent (in this currency)"],
+  ["agent.ageMs", "time since the agent's first committed payment (-1 if none)"],
+  ["agent.count1m", "committed payments in the last minute"],
+  ["agent.count1h", "committed payments in the last hour"],
+  ["agent.count24h", "committed payments in the last 24 hours"],
+  ["agent.amount1m", "committed amount in the last minute"],
+  ["agent.amount1h", "committed amount in the last hour"],
+  ["agent.amount24h", "committed amount in the last 24 hours"],
+  ["agent.attempts1m", "attempts (committed, declined or failed) in the last minute"],
+  ["agent.attempts1h", "attempts in the last hour"],
+  ["agent.declines1h", "declined attempts in the last hour"],
+  ["agent.declines24h", "declined attempts in the last 24 hours"],
+  ["agent.failures1h", "failed attempts in the last hour"],
+  ["agent.failures24h", "failed attempts in the last 24 hours"],
+  ["agent.amountZ", "z-score of log(amount) against the agent's history (0 until 5 payments)"],
+  ["agent.amountRatio", "amount / the agent's typical amount (geometric mean; 1 until 5 payments)"],
+  ["agent.maxRatio", "amount / the largest amount the agent has paid (1 until 5 payments)"],
+  ["agent.typicalAmount", "the agent's typical amount (geometric mean of its history)"],
+  ["agent.merchantNew", "1 if the agent has never paid this merchant"],
+  ["agent.categoryNew", "1 if the agent has never paid in this category"],
+  ["agent.merchantCount", "distinct merchants the agent has paid (capped)"],
+  ["agent.categoryCount", "distinct categories the agent has paid in (capped)"],
+  ["agent.newMerchants24h", "merchants paid for the first time in the last 24 hours"],
+  ["agent.sameMerchantAmount10m", "committed payments with the same merchant and amount in the last 10 minutes"],
+  ["agent.sameMerchantAmount24h", "committed payments with the same merchant and amount in the last 24 hours (among the last 16)"],
+  ["agent.sameMerchant10m", "committed payments to the same merchant in the last 10 minutes"],
+  ["agent.hourShare", "share of the agent's payments made within an hour of this time of day (1 until 20 payments)"],
+  ["agent.dailyRatio", "committed amount in the last 24 hours with this payment / the agent's typical daily outflow"],
+  ["agent.refunds24h", "refunds and voids in the last 24 hours"],
+  ["subWallet.count1m", "committed payments from the sub-wallet in the last minute"],
+  ["subWallet.count1h", "committed payments from the sub-wallet in the last hour"],
+  ["subWallet.count24h", "committed payments from the sub-wallet in the last 24 hours"],
+  ["subWallet.amount1m", "committed amount from the sub-wallet in the last minute"],
+  ["subWallet.amount1h", "committed amount from the sub-wallet in the last hour"],
+  ["subWallet.amount24h", "committed amount from the sub-wallet in the last 24 hours"],
+  ["merchant.agentCount", "distinct agents that have paid the merchant (capped at 32)"],
+  ["merchant.ageMs", "time since the merchant's first committed payment from any agent (-1 if none)"],
+  ["merchant.attempts1h", "attempts to pay the merchant from any agent in the last hour"],
+  ["merchant.declines24h", "declined attempts to pay the merchant in the last 24 hours"],
+  ["owner.amount1h", "the person's attempted outflow across all sub-wallets in the last hour"],
+  ["owner.outflowRatio", "the person's hourly outflow with this payment / their drain threshold"],
+  ["global.outflowRatio", "outflow across all wallets in the breaker window with this payment / the drain threshold"],
+] as const;
+
+export type NumericFeature = (typeof NUMERIC_FEATURES)[number][0];
+export const STRING_FEATURES = ["intent.category", "intent.merchantId", "intent.currency"] as const;
+export type StringFeature = (typeof STRING_FEATURES)[number];
+
+export const FEATURE_INDEX: ReadonlyMap<string, number> = new Map(NUMERIC_FEATURES.map(([n], i) => [n, i]));
+export const FEATURE_COUNT = NUMERIC_FEATURES.length;
+
+const F = Object.fromEntries(NUMERIC_FEATURES.map(([n], i) => [n, i])) as Record<NumericFeature, number>;
+
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const RECENT = 16;
+const MIN_HISTORY = 5;
+/** Floor on the spread of log-amounts: fixed-price agents would otherwise flag a cent's change. */
+const MIN_LOG_STD = 0.3;
+
+// ring channels
+const C_CNT = 0, C_SUM = 1, C_ATT = 2, C_DEC = 3, C_FAIL = 4, C_NEWM = 5, C_REF = 6;
+
+export class AgentState {
+  r1m = new Ring(10_000, 6, 3);          // cnt, sum, attempts
+  r1h = new Ring(5 * MIN, 12, 5);        // cnt, sum, attempts, declines, failures
+  r24h = new Ring(HOUR, 24, 7);          // cnt, sum, attempts, declines, failures, new merchants, refunds
+  n = 0;
+  firstMs = -1;
+  meanLog = 0;
+  varLog = 0;
+  maxAmount = 0;
+  dayIdx = -1;
+  dayAcc = 0;
+  dailyEwma = 0;
+  days = 0;
+  merchants: LruMap<string, number>;
+  categories: LruMap<string, number>;
+  hours = new Float64Array(24);
+  recentMerchant: string[] = new Array<string>(RECENT).fill("");
+  recentAmount = new Float64Array(RECENT);
+  recentAt = new Float64Array(RECENT).fill(-1e15);
+  recentIdx = 0;
+  constructor(maxMerchants: number, maxCategories: number) {
+    this.merchants = new LruMap(maxMerchants);
+    this.categories = new LruMap(maxCategories);
+  }
+}
+
+export class SubWalletState {
+  r1m = new Ring(10_000, 6, 2);
+  r1h = new Ring(5 * MIN, 12, 2);
+  r24h = new Ring(HOUR, 24, 2);
+}
+
+export class MerchantState {
+  firstMs = -1;
+  agents: Set<string> | null = new Set();
+  agentCount = 0;
+  r1h = new Ring(5 * MIN, 12, 1);   // attempts
+  r24h = new Ring(HOUR, 24, 1);     // declines
+}
+
+export const MERCHANT_AGENT_CAP = 32;
+
+export interface FeatureLimits {
+  /** Agents (per currency) kept in memory; the least recently active is forgotten first. */
+  maxAgents: number;
+  maxSubWallets: number;
+  maxMerchants: number;
+  /** Merchants / categories remembered per agent. */
+  maxMerchantsPerAgent: number;
+  maxCategoriesPerAgent: number;
+}
+
+export const defaultFeatureLimits: FeatureLimits = {
+  maxAgents: 50_000,
+  maxSubWallets: 50_000,
+  maxMerchants: 100_000,
+  maxMerchantsPerAgent: 256,
+  maxCategoriesPerAgent: 64,
+};
+
+export function agentKey(agentId: string, currency: string): string {
+  return agentId + "\u0000" + currency;
+}
+
+/** Per-agent, per-sub-wallet and per-merchant features, updated incrementally by record(). */
+export class FeatureStore {
+  readonly limits: FeatureLimits;
+  agents: LruMap<string, AgentState>;
+  subWallets: LruMap<string, SubWalletState>;
+  merchants: LruMap<string, MerchantState>;
+
+  constructor(limits: Partial<FeatureLimits> = {}) {
+    this.limits = { ...defaultFeatureLimits, ...limits };
+    this.agents = new LruMap(this.limits.maxAgents);
+    this.subWallets = new LruMap(this.limits.maxSubWallets);
+    this.merchants = new LruMap(this.limits.maxMerchants);
+  }
+
+  /** Fills `fv` with the features of `intent` (all but owner/global, which the breaker fills). Reads only. */
+  compute(intent: RiskIntent, amt: number, fv: Float64Array): void {
+    const t = intent.atMs;
+    fv.fill(0);
+    fv[F["intent.amountMinor"]] = amt;
+    const hour = Math.floor((t % DAY) / HOUR);
+    fv[F["intent.hourOfDay"]] = hour;
+    let limit = 0;
+    if (intent.perPaymentLimitMinor !== undefined && intent.perPaymentLimitMinor > 0n) limit = Number(intent.perPaymentLimitMinor);
+    if (intent.approvalThresholdMinor !== undefined && intent.approvalThresholdMinor > 0n) {
+      const a = Number(intent.approvalThresholdMinor);
+      limit = limit === 0 ? a : Math.min(limit, a);
+    }
+    fv[F["intent.nearLimitRatio"]] = limit > 0 ? amt / limit : 0;
+    fv[F["grant.ageMs"]] = intent.grantCreatedAtMs === undefined ? -1 : Math.max(0, t - intent.grantCreatedAtMs);
+
+    const a = this.agents.peek(agentKey(intent.agentId, intent.currency));
+    if (a === undefined) {
+      fv[F["agent.ageMs"]] = -1;
+      fv[F["agent.merchantNew"]] = 1;
+      fv[F["agent.categoryNew"]] = 1;
+      fv[F["agent.amountRatio"]] = 1;
+      fv[F["agent.maxRatio"]] = 1;
+      fv[F["agent.hourShare"]] = 1;
+      fv[F["agent.dailyRatio"]] = 1;
+    } else {
+      fv[F["agent.txCount"]] = a.n;
+      fv[F["agent.ageMs"]] = a.firstMs < 0 ? -1 : t - a.firstMs;
+      fv[F["agent.count1m"]] = a.r1m.read(t, C_CNT);
+      fv[F["agent.amount1m"]] = a.r1m.read(t, C_SUM);
+      fv[F["agent.attempts1m"]] = a.r1m.read(t, C_ATT);
+      fv[F["agent.count1h"]] = a.r1h.read(t, C_CNT);
+      fv[F["agent.amount1h"]] = a.r1h.read(t, C_SUM);
+      fv[F["agent.attempts1h"]] = a.r1h.read(t, C_ATT);
+      fv[F["agent.declines1h"]] = a.r1h.read(t, C_DEC);
+      fv[F["agent.failures1h"]] = a.r1h.read(t, C_FAIL);
+      const amount24h = a.r24h.read(t, C_SUM);
+      fv[F["agent.count24h"]] = a.r24h.read(t, C_CNT);
+      fv[F["agent.amount24h"]] = amount24h;
+      fv[F["agent.declines24h"]] = a.r24h.read(t, C_DEC);
+      fv[F["agent.failures24h"]] = a.r24h.read(t, C_FAIL);
+      fv[F["agent.newMerchants24h"]] = a.r24h.read(t, C_NEWM);
+      fv[F["agent.refunds24h"]] = a.r24h.read(t, C_REF);
+      const typical = Math.exp(a.meanLog);
+      fv[F["agent.typicalAmount"]] = a.n > 0 ? typical : 0;
+      if (a.n >= MIN_HISTORY && amt > 0) {
+        const std = Math.max(Math.sqrt(a.varLog), MIN_LOG_STD);
+        fv[F["agent.amountZ"]] = (Math.log(amt) - a.meanLog) / std;
+        fv[F["agent.amountRatio"]] = amt / typical;
+        fv[F["agent.maxRatio"]] = a.maxAmount > 0 ? amt / a.maxAmount : 1;
+      } else {
+        fv[F["agent.amountRatio"]] = 1;
+        fv[F["agent.maxRatio"]] = 1;
+      }
+      fv[F["agent.merchantNew"]] = a.merchants.peek(intent.merchantId) === undefined ? 1 : 0;
+      fv[F["agent.categoryNew"]] = a.categories.peek(intent.category) === undefined ? 1 : 0;
+      fv[F["agent.merchantCount"]] = a.merchants.size;
+      fv[F["agent.categoryCount"]] = a.categories.size;
+      let same10 = 0, same24 = 0, merch10 = 0;
+      const m = intent.merchantId;
+      for (let i = 0; i < RECENT; i++) {
+        const at = a.recentAt[i]!;
+        if (at <= t - DAY || a.recentMerchant[i] !== m) continue;
+        const sameAmt = a.recentAmount[i] === amt;
+        if (sameAmt) same24++;
+        if (at > t - 10 * MIN) {
+          merch10++;
+          if (sameAmt) same10++;
+        }
+      }
+      fv[F["agent.sameMerchantAmount10m"]] = same10;
+      fv[F["agent.sameMerchantAmount24h"]] = same24;
+      fv[F["agent.sameMerchant10m"]] = merch10;
+      if (a.n >= 20) {
+        const h = a.hours;
+        fv[F["agent.hourShare"]] = (h[(hour + 23) % 24]! + h[hour]! + h[(hour + 1) % 24]!) / a.n;
+      } else {
+        fv[F["agent.hourShare"]] = 1;
+      }
+      const dailyTypical = Math.max(a.dailyEwma, a.n > 0 ? typical : 0);
+      fv[F["agent.dailyRatio"]] = dailyTypical > 0 ? (amount24h + amt) / dailyTypical : 1;
+    }
+
+    const s = this.subWallets.peek(intent.subWalletId);
+    if (s !== undefined) {
+      fv[F["subWallet.count1m"]] = s.r1m.read(t, 0);
+      fv[F["subWallet.amount1m"]] = s.r1m.read(t, 1);
+      fv[F["subWallet.count1h"]] = s.r1h.read(t, 0);
+      fv[F["subWallet.amount1h"]] = s.r1h.read(t, 1);
+      fv[F["subWallet.count24h"]] = s.r24h.read(t, 0);
+      fv[F["subWallet.amount24h"]] = s.r24h.read(t, 1);
+    }
+
+    const mer = this.merchants.peek(intent.merchantId);
+    if (mer === undefined) {
+      fv[F["merchant.ageMs"]] = -1;
+    } else {
+      fv[F["merchant.agentCount"]] = mer.agentCount;
+      fv[F["merchant.ageMs"]] = mer.firstMs < 0 ? -1 : t - mer.firstMs;
+      fv[F["merchant.attempts1h"]] = mer.r1h.read(t, 0);
+      fv[F["merchant.declines24h"]] = mer.r24h.read(t, 0);
+    }
+  }
+
+  record(e: RiskEvent, amt: number): void {
+    const t = e.atMs;
+    const key = agentKey(e.agentId, e.currency);
+    let a = this.agents.touch(key);
+    if (a === undefined) {
+      a = new AgentState(this.limits.maxMerchantsPerAgent, this.limits.maxCategoriesPerAgent);
+      this.agents.set(key, a);
+    }
+    let mer = this.merchants.touch(e.merchantId);
+    if (mer === undefined) {
+      mer = new MerchantState();
+      this.merchants.set(e.merchantId, mer);
+    }
+    switch (e.kind) {
+      case "authorized": {
+        a.r1m.add(t, C_CNT, 1); a.r1m.add(t, C_SUM, amt); a.r1m.add(t, C_ATT, 1);
+        a.r1h.add(t, C_CNT, 1); a.r1h.add(t, C_SUM, amt); a.r1h.add(t, C_ATT, 1);
+        a.r24h.add(t, C_CNT, 1); a.r24h.add(t, C_SUM, amt); a.r24h.add(t, C_ATT, 1);
+        // amount distribution in log space: exponentially weighted, so it follows a changing agent
+        if (amt > 0) {
+          const x = Math.log(amt);
+          const alpha = Math.max(1 / (a.n + 1), 0.02);
+          if (a.n === 0) {
+            a.meanLog = x;
+            a.varLog = 0;
+          } else {
+            const d = x - a.meanLog;
+            a.meanLog += alpha * d;
+            a.varLog = (1 - alpha) * (a.varLog + alpha * d * d);
+          }
+          if (amt > a.maxAmount) a.maxAmount = amt;
+        }
+        if (a.firstMs < 0) a.firstMs = t;
+        a.n++;
+        // daily outflow, exponentially weighted over days
+        const day = Math.floor(t / DAY);
+        if (a.dayIdx < 0) a.dayIdx = day;
+        if (day > a.dayIdx) {
+          rollDays(a, day);
+        }
+        a.dayAcc += amt;
+        a.hours[Math.floor((t % DAY) / HOUR)]! += 1;
+        if (a.merchants.touch(e.merchantId) === undefined) {
+          a.r24h.add(t, C_NEWM, 1);
+          a.merchants.set(e.merchantId, t);
+        } else {
+          a.merchants.set(e.merchantId, t);
+        }
+        if (a.categories.touch(e.category) === undefined) a.categories.set(e.category, t);
+        const i = a.recentIdx;
+        a.recentMerchant[i] = e.merchantId;
+        a.recentAmount[i] = amt;
+        a.recentAt[i] = t;
+        a.recentIdx = (i + 1) % RECENT;
+
+        let s = this.subWallets.touch(e.subWalletId);
+        if (s === undefined) {
+          s = new SubWalletState();
+          this.subWallets.set(e.subWalletId, s);
+        }
+        s.r1m.add(t, 0, 1); s.r1m.add(t, 1, amt);
+        s.r1h.add(t, 0, 1); s.r1h.add(t, 1, amt);
+        s.r24h.add(t, 0, 1); s.r24h.add(t, 1, amt);
+
+        if (mer.firstMs < 0) mer.firstMs = t;
+        if (mer.agents !== null && !mer.agents.has(e.agentId)) {
+          mer.agents.add(e.agentId);
+          mer.agentCount = mer.agents.size;
+          if (mer.agentCount >= MERCHANT_AGENT_CAP) mer.agents = null;
+        }
+        mer.r1h.add(t, 0, 1);
+        break;
+      }
+      case "declined":
+        a.r1m.add(t, C_ATT, 1);
+        a.r1h.add(t, C_ATT, 1); a.r1h.add(t, C_DEC, 1);
+        a.r24h.add(t, C_ATT, 1); a.r24h.add(t, C_DEC, 1);
+        mer.r1h.add(t, 0, 1);
+        mer.r24h.add(t, 0, 1);
+        break;
+      case "failed":
+        a.r1m.add(t, C_ATT, 1);
+        a.r1h.add(t, C_ATT, 1); a.r1h.add(t, C_FAIL, 1);
+        a.r24h.add(t, C_ATT, 1); a.r24h.add(t, C_FAIL, 1);
+        mer.r1h.add(t, 0, 1);
+        break;
+      case "refunded":
+      case "voided":
+        a.r24h.add(t, C_REF, 1);
+        break;
+      case "captured":
+        break;
+    }
+  }
+}
+
+function rollDays(a: AgentState, day: number): void {
+  const alpha = 0.2;
+  let gap = day - a.dayIdx;
+  a.dailyEwma = a.days === 0 ? a.dayAcc : alpha * a.dayAcc + (1 - alpha) * a.dailyEwma;
+  a.days++;
+  gap--;
+  if (gap > 0) a.dailyEwma *= Math.pow(1 - alpha, Math.min(gap, 60));
+  a.dayAcc = 0;
+  a.dayIdx = day;
+}
+
+export { F as FEATURE };

@@ -1,0 +1,333 @@
+import { AgentPayError } from "../core/index.ts";
+import { FEATURE_INDEX, STRING_FEATURES } from "./features.ts";
+import type { RiskIntent } from "./types.ts";
+
+export type ComparisonOp = ">" | ">=" | "<" | "<=" | "==" | "!=";
+export type SetOp = "in" | "notIn";
+
+/**
+ * A condition over the features (see NUMERIC_FEATURES / STRING_FEATURES):
+ * - `{ feature, op, value }` compares a feature with a constant (`in`/`notIn` take a list);
+ * - `{ feature, op, ref, times? }` compares a numeric feature with another one times a factor;
+ * - `{ all: [...] }`, `{ any: [...] }`, `{ not: ... }` combine conditions.
+ */
+export type Condition =
+  | { all: Condition[] }
+  | { any: Condition[] }
+  | { not: Condition }
+  | { feature: string; op: ComparisonOp | SetOp; value: number | string | Array<number | string> }
+  | { feature: string; op: ComparisonOp; ref: string; times?: number };
+
+/** `decline` / `review` are hard rules: they fix the outcome (decline wins). `score` rules add up. */
+export type RuleKind = "decline" | "review" | "score";
+
+export interface Rule {
+  /** Stable id, lower case: letters, digits, - _ . */
+  id: string;
+  kind: RuleKind;
+  when: Condition;
+  /** What the rule adds to the score when it fires (required for `score`, optional otherwise). */
+  score?: number;
+  /** Reason code, UPPER_SNAKE. */
+  code: string;
+  /** A human sentence; `{feature.name}` placeholders are filled with the feature's value. */
+  message: string;
+  enabled?: boolean;
+}
+
+export interface RuleSet {
+  version: string;
+  /** A summed score ≥ review → review; ≥ decline → decline. */
+  thresholds: { review: number; decline: number };
+  rules: Rule[];
+}
+
+export const RULE_LIMITS = { maxRules: 200, maxConditionNodes: 64, maxDepth: 8, maxMessageChars: 300, maxListItems: 256 };
+
+type Pred = (fv: Float64Array, intent: RiskIntent) => boolean;
+
+export interface CompiledRule {
+  id: string;
+  kind: RuleKind;
+  score: number;
+  code: string;
+  test: Pred;
+  render: (fv: Float64Array, intent: RiskIntent) => string;
+}
+
+export interface CompiledRuleSet {
+  source: RuleSet;
+  version: string;
+  review: number;
+  decline: number;
+  hard: CompiledRule[];   // decline rules first, then review rules
+  scored: CompiledRule[];
+}
+
+function fail(path: string, message: string): never {
+  throw new AgentPayError("RISK_RULES_INVALID", `invalid rule set: ${path}: ${message}`, { path });
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+const STRING_SET: ReadonlySet<string> = new Set(STRING_FEATURES);
+const CMP = new Set([">", ">=", "<", "<=", "==", "!="]);
+
+function checkKeys(o: Record<string, unknown>, allowed: string[], path: string): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(path, `unknown field "${k}"`);
+}
+
+function stringGetter(name: string): (i: RiskIntent) => string {
+  switch (name) {
+    case "intent.category": return (i) => i.category;
+    case "intent.merchantId": return (i) => i.merchantId;
+    default: return (i) => i.currency;
+  }
+}
+
+function compileCondition(c: unknown, path: string, budget: { nodes: number }, depth: number): Pred {
+  if (++budget.nodes > RULE_LIMITS.maxConditionNodes) fail(path, `condition has more than ${RULE_LIMITS.maxConditionNodes} nodes`);
+  if (depth > RULE_LIMITS.maxDepth) fail(path, `condition nested deeper than ${RULE_LIMITS.maxDepth}`);
+  if (!isObj(c)) fail(path, "condition must be an object");
+  if ("all" in c || "any" in c) {
+    const key = "all" in c ? "all" : "any";
+    checkKeys(c, [key], path);
+    const list = c[key];
+    if (!Array.isArray(list) || list.length === 0) fail(`${path}.${key}`, "must be a non-empty array");
+    const preds = list.map((x, i) => compileCondition(x, `${path}.${key}[${i}]`, budget, depth + 1));
+    if (key === "all") return (fv, it) => { for (const p of preds) if (!p(fv, it)) return false; return true; };
+    return (fv, it) => { for (const p of preds) if (p(fv, it)) return true; return false; };
+  }
+  if ("not" in c) {
+    checkKeys(c, ["not"], path);
+    const p = compileCondition(c.not, `${path}.not`, budget, depth + 1);
+    return (fv, it) => !p(fv, it);
+  }
+  checkKeys(c, ["feature", "op", "value", "ref", "times"], path);
+  const { feature, op } = c;
+  if (typeof feature !== "string") fail(`${path}.feature`, "must be a feature name");
+  if (typeof op !== "string") fail(`${path}.op`, "must be an operator");
+  const idx = FEATURE_INDEX.get(feature);
+  const isString = STRING_SET.has(feature);
+  if (idx === undefined && !isString) fail(`${path}.feature`, `unknown feature "${feature}"`);
+  if ("ref" in c) {
+    if ("value" in c) fail(path, "give either value or ref, not both");
+    if (isString) fail(`${path}.ref`, "ref compares numeric features only");
+    if (!CMP.has(op)) fail(`${path}.op`, `"${op}" cannot compare with a ref`);
+    const ref = c.ref;
+    const ri = typeof ref === "string" ? FEATURE_INDEX.get(ref) : undefined;
+    if (ri === undefined) fail(`${path}.ref`, `unknown numeric feature "${String(ref)}"`);
+    const times = c.times ?? 1;
+    if (typeof times !== "number" || !Number.isFinite(times)) fail(`${path}.times`, "must be a finite number");
+    const i = idx!;
+    switch (op) {
+      case ">": return (fv) => fv[i]! > fv[ri]! * times;
+      case ">=": return (fv) => fv[i]! >= fv[ri]! * times;
+      case "<": return (fv) => fv[i]! < fv[ri]! * times;
+      case "<=": return (fv) => fv[i]! <= fv[ri]! * times;
+      case "==": return (fv) => fv[i]! === fv[ri]! * times;
+      default: return (fv) => fv[i]! !== fv[ri]! * times;
+    }
+  }
+  if ("times" in c) fail(`${path}.times`, "only allowed with ref");
+  if (!("value" in c)) fail(path, "needs a value or a ref");
+  const value = c.value;
+  if (op === "in" || op === "notIn") {
+    if (!Array.isArray(value) || value.length === 0 || value.length > RULE_LIMITS.maxListItems) {
+      fail(`${path}.value`, `must be a list of 1 to ${RULE_LIMITS.maxListItems} items`);
+    }
+    const want = isString ? "string" : "number";
+    value.forEach((v, j) => {
+      if (typeof v !== want || (want === "number" && !Number.isFinite(v))) fail(`${path}.value[${j}]`, `must be a ${want}`);
+    });
+    const neg = op === "notIn";
+    if (isString) {
+      const set = new Set(value as string[]);
+      const get = stringGetter(feature);
+      return (_fv, it) => set.has(get(it)) !== neg;
+    }
+    const set = new Set(value as number[]);
+    const i = idx!;
+    return (fv) => set.has(fv[i]!) !== neg;
+  }
+  if (!CMP.has(op)) fail(`${path}.op`, `unknown operator "${op}"`);
+  if (isString) {
+    if (op !== "==" && op !== "!=") fail(`${path}.op`, `string features compare with ==, !=, in, notIn`);
+    if (typeof value !== "string") fail(`${path}.value`, "must be a string");
+    const get = stringGetter(feature);
+    return op === "==" ? (_fv, it) => get(it) === value : (_fv, it) => get(it) !== value;
+  }
+  if (typeof value !== "number" || !Number.isFinite(value)) fail(`${path}.value`, "must be a finite number");
+  const i = idx!;
+  switch (op) {
+    case ">": return (fv) => fv[i]! > value;
+    case ">=": return (fv) => fv[i]! >= value;
+    case "<": return (fv) => fv[i]! < value;
+    case "<=": return (fv) => fv[i]! <= value;
+    case "==": return (fv) => fv[i]! === value;
+    default: return (fv) => fv[i]! !== value;
+  }
+}
+
+function fmt(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  return a >= 100 ? v.toFixed(0) : a >= 1 ? v.toFixed(1) : v.toFixed(2);
+}
+
+function compileMessage(message: string, path: string): CompiledRule["render"] {
+  const parts: Array<string | ((fv: Float64Array, it: RiskIntent) => string)> = [];
+  const re = /\{([A-Za-z0-9.]+)\}/g;
+  let last = 0;
+  for (let m = re.exec(message); m; m = re.exec(message)) {
+    parts.push(message.slice(last, m.index));
+    const name = m[1]!;
+    const idx = FEATURE_INDEX.get(name);
+    if (idx !== undefined) parts.push((fv) => fmt(fv[idx]!));
+    else if (STRING_SET.has(name)) {
+      const get = stringGetter(name);
+      parts.push((_fv, it) => get(it).slice(0, 64));
+    } else fail(path, `unknown feature "{${name}}" in message`);
+    last = m.index + m[0].length;
+  }
+  parts.push(message.slice(last));
+  if (parts.length === 1) return () => message;
+  return (fv, it) => parts.map((p) => (typeof p === "string" ? p : p(fv, it))).join("");
+}
+
+/** Validates a rule set (e.g. parsed JSON from an operator) and compiles it. Throws RISK_RULES_INVALID. */
+export function compileRuleSet(input: unknown): CompiledRuleSet {
+  if (!isObj(input)) fail("$", "a rule set must be an object { version, thresholds, rules }");
+  checkKeys(input, ["version", "thresholds", "rules", "description"], "$");
+  const { version, thresholds, rules } = input;
+  if (typeof version !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(version)) {
+    fail("$.version", "must be 1-64 letters, digits or . _ : -");
+  }
+  if (!isObj(thresholds)) fail("$.thresholds", "must be { review, decline }");
+  checkKeys(thresholds, ["review", "decline"], "$.thresholds");
+  const { review, decline } = thresholds;
+  if (typeof review !== "number" || !Number.isFinite(review)) fail("$.thresholds.review", "must be a finite number");
+  if (typeof decline !== "number" || !Number.isFinite(decline)) fail("$.thresholds.decline", "must be a finite number");
+  if (!(review > 0) || !(decline >= review)) fail("$.thresholds", "need 0 < review ≤ decline");
+  if (!Array.isArray(rules)) fail("$.rules", "must be an array");
+  if (rules.length > RULE_LIMITS.maxRules) fail("$.rules", `at most ${RULE_LIMITS.maxRules} rules`);
+  const ids = new Set<string>();
+  const declineRules: CompiledRule[] = [], reviewRules: CompiledRule[] = [], scored: CompiledRule[] = [];
+  rules.forEach((r: unknown, n: number) => {
+    const path = `$.rules[${n}]`;
+    if (!isObj(r)) fail(path, "must be an object");
+    checkKeys(r, ["id", "kind", "when", "score", "code", "message", "enabled", "note"], path);
+    const { id, kind, score, code, message, enabled } = r;
+    if (typeof id !== "string" || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(id)) fail(`${path}.id`, "must be 1-64 of a-z 0-9 . _ -");
+    if (ids.has(id)) fail(`${path}.id`, `duplicate rule id "${id}"`);
+    ids.add(id);
+    if (kind !== "decline" && kind !== "review" && kind !== "score") fail(`${path}.kind`, "must be decline, review or score");
+    if (kind === "score" && score === undefined) fail(`${path}.score`, "a score rule needs a score");
+    if (score !== undefined && (typeof score !== "number" || !Number.isFinite(score) || Math.abs(score) > 10_000)) {
+      fail(`${path}.score`, "must be a finite number within ±10000");
+    }
+    if (typeof code !== "string" || !/^[A-Z][A-Z0-9_]{0,63}$/.test(code)) fail(`${path}.code`, "must be UPPER_SNAKE, up to 64 characters");
+    if (typeof message !== "string" || message.length === 0 || message.length > RULE_LIMITS.maxMessageChars) {
+      fail(`${path}.message`, `must be a sentence of 1-${RULE_LIMITS.maxMessageChars} characters`);
+    }
+    if (enabled !== undefined && typeof enabled !== "boolean") fail(`${path}.enabled`, "must be a boolean");
+    if (r.note !== undefined && typeof r.note !== "string") fail(`${path}.note`, "must be a string");
+    const test = compileCondition(r.when, `${path}.when`, { nodes: 0 }, 0);
+    const render = compileMessage(message, `${path}.message`);
+    if (enabled === false) return;
+    const c: CompiledRule = { id, kind, score: (score as number | undefined) ?? 0, code, test, render };
+    (kind === "decline" ? declineRules : kind === "review" ? reviewRules : scored).push(c);
+  });
+  // keep a private deep copy so later changes by the caller cannot alter the live set
+  const source = JSON.parse(JSON.stringify(input)) as RuleSet;
+  return { source, version, review, decline, hard: [...declineRules, ...reviewRules], scored };
+}
+
+/** Merchant categories where money is as good as cash: gift cards, money transfer, crypto, gambling. */
+export const CASH_LIKE_CATEGORIES = ["4829", "6051", "6540", "7995", "5947", "6211", "5933"];
+
+const HOUR = 3_600_000;
+
+/** The default rule set: sensible product rules that work out of the box. */
+export const defaultRuleSet: RuleSet = {
+  version: "default-2026.1",
+  thresholds: { review: 60, decline: 100 },
+  rules: [
+    // hard declines: unambiguous abuse
+    { id: "attempt-flood", kind: "decline", code: "ATTEMPT_FLOOD",
+      when: { feature: "agent.attempts1m", op: ">=", value: 10 },
+      message: "The agent made {agent.attempts1m} payment attempts in the last minute" },
+    { id: "decline-streak", kind: "decline", code: "REPEATED_DECLINES",
+      when: { feature: "agent.declines1h", op: ">=", value: 8 },
+      message: "{agent.declines1h} of the agent's attempts were declined in the last hour" },
+    // hard reviews: a person should look
+    { id: "duplicate-payment", kind: "review", code: "DUPLICATE_PAYMENT",
+      when: { feature: "agent.sameMerchantAmount10m", op: ">=", value: 1 },
+      message: "The agent already paid this merchant the same amount {agent.sameMerchantAmount10m} time(s) in the last 10 minutes (possible runaway loop)" },
+    { id: "cash-like-first-time", kind: "review", code: "CASH_LIKE_NEW_CATEGORY",
+      when: { all: [{ feature: "intent.category", op: "in", value: CASH_LIKE_CATEGORIES }, { feature: "agent.categoryNew", op: "==", value: 1 }] },
+      message: "First payment in cash-like category {intent.category} (gift cards, money transfer, crypto, gambling)" },
+    { id: "merchant-surge", kind: "review", code: "NEW_MERCHANT_SURGE",
+      when: { all: [{ feature: "merchant.attempts1h", op: ">=", value: 5 }, { any: [
+        { feature: "merchant.ageMs", op: "<", value: 0 }, { feature: "merchant.agentCount", op: "<", value: 3 }] }] },
+      message: "A merchant few agents have ever paid is receiving a burst of payments ({merchant.attempts1h} in the last hour)" },
+    // scores
+    { id: "new-category", kind: "score", score: 45, code: "NEW_CATEGORY",
+      when: { all: [{ feature: "agent.categoryNew", op: "==", value: 1 }, { feature: "agent.txCount", op: ">=", value: 5 }] },
+      message: "The agent has never paid in category {intent.category} before ({agent.categoryCount} categories so far)" },
+    { id: "new-merchant", kind: "score", score: 15, code: "NEW_MERCHANT",
+      when: { all: [{ feature: "agent.merchantNew", op: "==", value: 1 }, { feature: "agent.txCount", op: ">=", value: 5 }] },
+      message: "The agent has never paid this merchant before" },
+    { id: "unproven-merchant", kind: "score", score: 50, code: "UNPROVEN_MERCHANT",
+      when: { all: [{ feature: "agent.merchantNew", op: "==", value: 1 }, { feature: "merchant.agentCount", op: "<", value: 3 }] },
+      message: "New payee that only {merchant.agentCount} other agent(s) have ever paid (possible payee swap)" },
+    { id: "cash-like", kind: "score", score: 20, code: "CASH_LIKE_CATEGORY",
+      when: { feature: "intent.category", op: "in", value: CASH_LIKE_CATEGORIES },
+      message: "Payment in cash-like category {intent.category}" },
+    { id: "amount-high", kind: "score", score: 35, code: "AMOUNT_ABOVE_USUAL",
+      when: { all: [{ feature: "agent.amountZ", op: ">=", value: 3 }, { feature: "agent.txCount", op: ">=", value: 8 }] },
+      message: "Amount is {agent.amountRatio}x the agent's typical payment ({agent.amountZ} standard deviations above)" },
+    { id: "amount-spike", kind: "score", score: 30, code: "AMOUNT_SPIKE",
+      when: { all: [{ feature: "agent.amountZ", op: ">=", value: 4.5 }, { feature: "agent.txCount", op: ">=", value: 8 }] },
+      message: "Amount is far outside the agent's history ({agent.amountRatio}x typical)" },
+    { id: "amount-over-max", kind: "score", score: 30, code: "AMOUNT_OVER_MAX",
+      when: { all: [{ feature: "agent.maxRatio", op: ">=", value: 2 }, { feature: "agent.txCount", op: ">=", value: 8 }] },
+      message: "Amount is {agent.maxRatio}x the largest payment this agent has made" },
+    { id: "amount-tiny", kind: "score", score: 25, code: "AMOUNT_FAR_BELOW_USUAL",
+      when: { all: [{ feature: "agent.amountZ", op: "<=", value: -3 }, { feature: "agent.txCount", op: ">=", value: 8 }] },
+      message: "Amount is a tiny fraction ({agent.amountRatio}x) of the agent's typical payment (card testing looks like this)" },
+    { id: "near-limit", kind: "score", score: 20, code: "JUST_UNDER_LIMIT",
+      when: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 }] },
+      message: "Amount is just under the sub-wallet's limit ({intent.nearLimitRatio} of it)" },
+    { id: "velocity-1m", kind: "score", score: 45, code: "VELOCITY_MINUTE",
+      when: { feature: "agent.attempts1m", op: ">=", value: 3 },
+      message: "{agent.attempts1m} attempts by this agent in the last minute" },
+    { id: "velocity-1h", kind: "score", score: 30, code: "VELOCITY_HOUR",
+      when: { feature: "agent.attempts1h", op: ">=", value: 15 },
+      message: "{agent.attempts1h} attempts by this agent in the last hour" },
+    { id: "subwallet-velocity-1h", kind: "score", score: 30, code: "SUBWALLET_VELOCITY_HOUR",
+      when: { feature: "subWallet.count1h", op: ">=", value: 20 },
+      message: "{subWallet.count1h} payments from this sub-wallet in the last hour" },
+    { id: "same-merchant-burst", kind: "score", score: 35, code: "SAME_MERCHANT_BURST",
+      when: { feature: "agent.sameMerchant10m", op: ">=", value: 3 },
+      message: "{agent.sameMerchant10m} payments to this merchant in the last 10 minutes" },
+    { id: "daily-outflow", kind: "score", score: 25, code: "DAILY_OUTFLOW_HIGH",
+      when: { all: [{ feature: "agent.dailyRatio", op: ">=", value: 8 }, { feature: "agent.txCount", op: ">=", value: 8 }] },
+      message: "With this payment the agent's last 24 hours reach {agent.dailyRatio}x its typical daily outflow" },
+    { id: "new-merchants-day", kind: "score", score: 25, code: "MANY_NEW_MERCHANTS",
+      when: { all: [{ feature: "agent.newMerchants24h", op: ">=", value: 3 }, { feature: "agent.merchantNew", op: "==", value: 1 }] },
+      message: "Another new merchant: {agent.newMerchants24h} first-time merchants in the last 24 hours" },
+    { id: "failures", kind: "score", score: 30, code: "RECENT_FAILURES",
+      when: { feature: "agent.failures1h", op: ">=", value: 3 },
+      message: "{agent.failures1h} of the agent's attempts failed in the last hour" },
+    { id: "declines", kind: "score", score: 30, code: "RECENT_DECLINES",
+      when: { feature: "agent.declines1h", op: ">=", value: 2 },
+      message: "{agent.declines1h} of the agent's attempts were declined in the last hour" },
+    { id: "fresh-grant-large", kind: "score", score: 30, code: "FRESH_GRANT_LARGE",
+      when: { all: [{ feature: "grant.ageMs", op: ">=", value: 0 }, { feature: "grant.ageMs", op: "<", value: HOUR },
+        { feature: "intent.nearLimitRatio", op: ">=", value: 0.5 }] },
+      message: "A large payment within the first hour of the grant" },
+    { id: "unusual-hour", kind: "score", score: 15, code: "UNUSUAL_HOUR",
+      when: { all: [{ feature: "agent.hourShare", op: "<", value: 0.01 }, { feature: "agent.txCount", op: ">=", value: 30 }] },
+      message: "The agent almost never pays at this time of day" },
+  ],
+};

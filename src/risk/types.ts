@@ -1,0 +1,53 @@
+/** What the payment flow asks the risk engine about: one payment an agent wants to make. */
+export interface RiskIntent {
+  agentId: string;
+  subWalletId: string;
+  ownerId: string;
+  merchantId: string;
+  /** Merchant category code (ISO 18245 MCC, e.g. "5411"). */
+  category: string;
+  amountMinor: bigint;
+  currency: string;
+  /** When the intent is made. The engine only ever uses this time, never the wall clock. */
+  atMs: number;
+  /** When the grant the agent pays under was made (for "time since grant"). */
+  grantCreatedAtMs?: number;
+  /** The sub-wallet policy's per-payment cap, if any (for "just under the limit" signals). */
+  perPaymentLimitMinor?: bigint;
+  /** The sub-wallet policy's approval threshold, if any (payments above it go to a human anyway). */
+  approvalThresholdMinor?: bigint;
+}
+
+/** One reason behind a decision: which rule fired, what it added to the score, and why in words. */
+export interface RiskReason {
+  code: string;
+  message: string;
+  score: number;
+  ruleId: string;
+}
+
+export type RiskOutcome = "allow" | "review" | "decline";
+
+/** The decision record stored with the payment and returned to the caller on decline or review. */
+export interface RiskDecision {
+  outcome: RiskOutcome;
+  score: number;
+  reasons: RiskReason[];
+  ruleSetVersion: string;
+}
+
+/**
+ * What happened to a payment, reported by the payment flow in time order.
+ * - `authorized`: the payment was committed (hold placed, money will move): counts in velocity,
+ *   amount history, merchants/categories seen and outflow.
+ * - `captured`: the merchant redeemed it. Already counted at authorization; recorded for completeness.
+ * - `declined`: the attempt was refused (by risk, policy, or a person denying a review).
+ * - `failed`: the attempt failed downstream (e.g. insufficient funds, merchant error).
+ * - `refunded` / `voided`: money came back or the hold was released (counted as refunds; velocity
+ *   windows are not rewound).
+ */
+export type RiskEventKind = "authorized" | "captured" | "declined" | "failed" | "refunded" | "voided";
+
+export interface RiskEvent extends RiskIntent {
+  kind: RiskEventKind;
+}
