@@ -3,6 +3,8 @@ import type { Clock } from "./core/index.ts";
 import { Engine, LevelStore, MemoryStore } from "./engine/index.ts";
 import type { Store } from "./engine/index.ts";
 import { Ledger } from "./ledger/index.ts";
+import { Wallets } from "./wallets/index.ts";
+import { Approvals } from "./approvals/index.ts";
 
 export interface AgentPayOptions {
   /** Directory of the embedded LevelDB store. */
@@ -22,14 +24,18 @@ export interface AgentPayOptions {
 export class AgentPay {
   readonly engine: Engine;
   readonly ledger: Ledger;
+  readonly wallets: Wallets;
+  readonly approvals: Approvals;
   readonly currencies: CurrencyRegistry;
   readonly clock: Clock;
 
-  private constructor(engine: Engine, ledger: Ledger, currencies: CurrencyRegistry, clock: Clock) {
-    this.engine = engine;
-    this.ledger = ledger;
-    this.currencies = currencies;
-    this.clock = clock;
+  private constructor(parts: { engine: Engine; ledger: Ledger; wallets: Wallets; approvals: Approvals; currencies: CurrencyRegistry; clock: Clock }) {
+    this.engine = parts.engine;
+    this.ledger = parts.ledger;
+    this.wallets = parts.wallets;
+    this.approvals = parts.approvals;
+    this.currencies = parts.currencies;
+    this.clock = parts.clock;
   }
 
   static async open(options: AgentPayOptions): Promise<AgentPay> {
@@ -48,8 +54,10 @@ export class AgentPay {
     });
     const currencies = new CurrencyRegistry();
     const ledger = new Ledger(engine, { currencies });
+    const wallets = new Wallets(engine, ledger, currencies);
+    const approvals = new Approvals(engine);
     await engine.load();
-    return new AgentPay(engine, ledger, currencies, clock);
+    return new AgentPay({ engine, ledger, wallets, approvals, currencies, clock });
   }
 
   async close(): Promise<void> {

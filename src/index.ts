@@ -10,3 +10,7 @@ export { Ledger, checkLedger } from "./ledger/index.ts";
 export type {
   Account, Balance, InvariantReport, LinkedOp, StatementEntry, StatementPage, Transfer, TransferInput,
 } from "./ledger/index.ts";
+export { Wallets } from "./wallets/index.ts";
+export type { Wallet, SubWallet, PolicyInput, BudgetStatus, Verdict } from "./wallets/index.ts";
+export { Approvals } from "./approvals/index.ts";
+export type { ApprovalRequest, ApprovalStatus } from "./approvals/index.ts";

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { AgentPayError } from "./errors.ts";
 
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower case
@@ -62,4 +62,15 @@ export function validateKey(value: unknown, field = "key"): string {
     throw new AgentPayError("INVALID_ID", `${field} must be 1-128 characters of A-Z a-z 0-9 . _ : ~ - /`, { field });
   }
   return value;
+}
+
+/**
+ * A deterministic key from parts (`dep:wal_…:client-key`), used to turn a caller's
+ * idempotency key into a ledger transfer id. Too long → a hash of the parts, so it
+ * always fits validateKey.
+ */
+export function scopedKey(...parts: string[]): string {
+  const joined = parts.join(":");
+  if (joined.length <= 128 && KEY_RE.test(joined)) return joined;
+  return `h:${createHash("sha256").update(joined).digest("base64url")}`;
 }
