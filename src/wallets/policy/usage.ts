@@ -15,12 +15,15 @@ export function emptyUsage(): Usage {
   return EMPTY;
 }
 
-function checkEntry(amountMinor: unknown, atMs: unknown, field: string): void {
+function checkAmount(amountMinor: unknown, field: string): void {
   if (typeof amountMinor !== "bigint" || amountMinor < 0n) {
-    throw new AgentPayError("INVALID_AMOUNT", `${field}.amountMinor must be a non-negative bigint`, { field: `${field}.amountMinor` });
+    throw new AgentPayError("INVALID_AMOUNT", `${field} must be a non-negative bigint`, { field });
   }
+}
+
+function checkMs(atMs: unknown, field: string): void {
   if (!Number.isSafeInteger(atMs)) {
-    throw new AgentPayError("INVALID_INPUT", `${field}.atMs must be an integer timestamp in milliseconds`, { field: `${field}.atMs` });
+    throw new AgentPayError("INVALID_INPUT", `${field} must be an integer timestamp in milliseconds`, { field });
   }
 }
 
@@ -56,7 +59,8 @@ function addToWindow<W extends WindowUsage>(w: W | undefined, id: string, make: 
  */
 export function addUsage(usage: Usage, entry: UsageEntry, timeZone: string): Usage {
   const { amountMinor, atMs } = entry;
-  checkEntry(amountMinor, atMs, "entry");
+  checkAmount(amountMinor, "entry.amountMinor");
+  checkMs(atMs, "entry.atMs");
   const ids = windowIds(atMs, timeZone);
   const day = addToWindow<DayUsage>(usage.day, ids.day, (p) =>
     Object.freeze({ id: ids.day, spentMinor: (p?.spentMinor ?? 0n) + amountMinor, count: (p?.count ?? 0) + 1 }));
@@ -113,8 +117,9 @@ function minus(a: bigint, b: bigint): bigint {
  */
 export function removeUsage(usage: Usage, removal: UsageRemoval, timeZone: string): Usage {
   const { amountMinor, atMs, originalAtMs } = removal;
-  checkEntry(amountMinor, atMs, "removal");
-  checkEntry(amountMinor, originalAtMs, "removal");
+  checkAmount(amountMinor, "removal.amountMinor");
+  checkMs(atMs, "removal.atMs");
+  checkMs(originalAtMs, "removal.originalAtMs");
   const now = windowIds(atMs, timeZone);
   const then = windowIds(originalAtMs, timeZone);
   let { day, week, month } = usage;
