@@ -46,7 +46,7 @@ export function normalizePublicJwk(input: unknown): AgentPublicJwk {
     }
   }
   for (const m of Object.keys(o)) {
-    if (!ALLOWED_MEMBERS.has(m)) throw invalid("unknown_member", "publicKeyJwk has a member that a public signing key does not have", );
+    if (!ALLOWED_MEMBERS.has(m)) throw invalid("unknown_member", "publicKeyJwk has a member that a public signing key does not have");
   }
   if (o.use !== undefined && o.use !== "sig") throw invalid("bad_use", 'publicKeyJwk "use" must be "sig"');
   if (o.key_ops !== undefined) {
