@@ -289,6 +289,9 @@ export class EventDeliverer {
           this.#running -= 1;
           this.#busy.delete(id);
           this.#tasks.delete(task);
+          // Its heap entry may have come due (and been skipped) while it was busy: put it back.
+          const t = this.#index.get(id);
+          if (t !== undefined && !this.#parked.has(id)) this.#heap.push(t, id);
           this.#wake();
         });
       this.#tasks.add(task);
