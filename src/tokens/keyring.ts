@@ -36,7 +36,10 @@ export interface TokenKeyInfo {
   readonly createdAtMs: number;
   /** When it stopped signing (rotation); absent for the active key. */
   readonly retiredAtMs?: number;
-  /** Verifies tokens until then: retiredAtMs + the longest token lifetime + a clock-skew grace. */
+  /**
+   * Verifies tokens until then: retiredAtMs + the longest token lifetime the key may have signed
+   * (the largest maxTokenTtlMs in force while it was active) + a clock-skew grace.
+   */
   readonly retireAfterMs?: number;
   readonly active: boolean;
 }
@@ -48,6 +51,8 @@ interface TokenKeyRecord {
   readonly createdAtMs: number;
   readonly retiredAtMs?: number;
   readonly retireAfterMs?: number;
+  /** The longest token lifetime this key was ever allowed to sign (raised if the config grows). */
+  readonly maxTokenTtlMs?: number;
   readonly publicJwk: { kty: string; crv: string; x: string; y?: string };
   readonly privateJwk: Record<string, string>;
 }
@@ -133,6 +138,7 @@ export class TokenKeyRing {
   readonly #retireGraceMs: number;
   readonly #entries = new Map<string, Entry>();
   #activeKid: string | undefined;
+  #ready = false;
 
   constructor(engine: Engine, opts: TokenKeyRingOptions = {}) {
     if (opts === null || typeof opts !== "object") throw new AgentPayError("INVALID_INPUT", "options must be an object");
@@ -169,9 +175,26 @@ export class TokenKeyRing {
 
   /** Makes sure a signing key exists (generates and persists the first one). Safe to call again. */
   async init(): Promise<TokenKeyInfo> {
+    const info = await this.#init();
+    this.#ready = true;
+    return info;
+  }
+
+  async #init(): Promise<TokenKeyInfo> {
     const current = this.#activeKid !== undefined ? this.#entries.get(this.#activeKid) : undefined;
-    if (current) return infoOf(current.record, this.#activeKid);
-    return this.#install(this.#alg, false);
+    if (!current) return this.#install(this.#alg, false);
+    const ttl = this.#maxTokenTtlMs;
+    if ((current.record.maxTokenTtlMs ?? MAX_TOKEN_TTL_MS) < ttl) {
+      // The lifetime cap grew since this key was made: remember it, so that its retirement
+      // waits for the longest token it may now sign (even if a later run lowers the cap again).
+      return this.#engine.submit((tx) => {
+        const r = tx.get<TokenKeyRecord>(TOKEN_KEY_PREFIX + current.record.kid)!;
+        const next = { ...r, maxTokenTtlMs: Math.max(r.maxTokenTtlMs ?? MAX_TOKEN_TTL_MS, ttl) };
+        tx.put(TOKEN_KEY_PREFIX + r.kid, next);
+        return infoOf(next, tx.get<{ kid: string }>(ACTIVE_KEY)?.kid);
+      });
+    }
+    return infoOf(current.record, this.#activeKid);
   }
 
   /**
@@ -194,9 +217,10 @@ export class TokenKeyRing {
       const old = active ? tx.get<TokenKeyRecord>(TOKEN_KEY_PREFIX + active.kid) : undefined;
       if (old && !replace) return infoOf(old, old.kid); // someone initialised first
       if (old && old.retiredAtMs === undefined) {
-        tx.put(TOKEN_KEY_PREFIX + old.kid, { ...old, retiredAtMs: tx.nowMs, retireAfterMs: tx.nowMs + ttl + grace });
+        const longest = Math.max(old.maxTokenTtlMs ?? MAX_TOKEN_TTL_MS, ttl);
+        tx.put(TOKEN_KEY_PREFIX + old.kid, { ...old, retiredAtMs: tx.nowMs, retireAfterMs: tx.nowMs + longest + grace });
       }
-      const record: TokenKeyRecord = { kid, alg, createdAtMs: tx.nowMs, publicJwk, privateJwk };
+      const record: TokenKeyRecord = { kid, alg, createdAtMs: tx.nowMs, maxTokenTtlMs: ttl, publicJwk, privateJwk };
       tx.put(TOKEN_KEY_PREFIX + kid, record);
       tx.put(ACTIVE_KEY, { kid });
       return infoOf(record, kid);
@@ -267,6 +291,7 @@ export class TokenKeyRing {
 
   /** @internal The active signing key. */
   [SIGNER](): Signer {
+    if (!this.#ready) throw new AgentPayError("TOKEN_ISSUER_NOT_READY", "the token key ring is not initialised: await init() after engine.load()");
     const e = this.#activeEntry();
     if (!e.privateKey) {
       try {

@@ -168,6 +168,35 @@ describe("tokens: key ring", () => {
       expect(store.size).to.equal(3); // two keys and the active pointer
     });
 
+    it("a key retires after the longest lifetime it was ever allowed to sign, even if a later run lowers the cap", async () => {
+      const store = new MemoryStore();
+      const clock = new ManualClock(NOW_MS);
+      const a = await openTokens(store, clock, { maxTokenTtlMs: 600_000 });
+      const kid = a.ring.active().kid;
+      await a.engine.close();
+      const b = await openTokens(store, clock, { maxTokenTtlMs: HOUR }); // init raises the key's cap
+      const long = b.issuer.mint(mintInput({ ttlMs: HOUR }));
+      expect(long.kid).to.equal(kid);
+      await b.engine.close();
+      const c = await openTokens(store, clock, { maxTokenTtlMs: 600_000, retireGraceMs: 0 });
+      await c.ring.rotate();
+      expect(c.ring.keys().find((k) => k.kid === kid)!.retireAfterMs).to.equal(NOW_MS + HOUR);
+      clock.set(NOW_MS + HOUR - 1);
+      expect(c.issuer.verify(long.token, { merchant: ids.merchant }).kid).to.equal(kid);
+    });
+
+    it("a reopened ring signs nothing until init() has run", async () => {
+      const store = new MemoryStore();
+      await (await openTokens(store)).engine.close();
+      const engine = Engine.create({ store });
+      const ring = new TokenKeyRing(engine);
+      await engine.load();
+      const issuer = new TokenIssuer(ring, { issuer: ISSUER });
+      throwsCode(() => issuer.mint(mintInput()), "TOKEN_ISSUER_NOT_READY");
+      await ring.init();
+      expect(issuer.mint(mintInput()).kid).to.equal(ring.active().kid);
+    });
+
     it("a rotation whose write failed leaves the old key active in memory after reopen", async () => {
       const store = new MemoryStore();
       const clock = new ManualClock(NOW_MS);
