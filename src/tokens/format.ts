@@ -305,7 +305,8 @@ function verifyUnsafe(token: unknown, resolve: KeyResolver, opts: VerifyCoreOpti
   const parts = token.split(".");
   if (parts.length !== 3) reject("TOKEN_MALFORMED", "token must be a compact JWS of three segments", { segments: parts.length });
   const [h, p, s] = parts as [string, string, string];
-  if (h.length === 0 || p.length === 0 || s.length === 0) reject("TOKEN_MALFORMED", "token has an empty segment");
+  // An empty signature is left to the checks below, so an unsecured JWT reports its `alg: none`.
+  if (h.length === 0 || p.length === 0) reject("TOKEN_MALFORMED", "token has an empty header or claims segment");
 
   const header = decodeJsonObject(h);
   if (!header) reject("TOKEN_MALFORMED", "token header is not base64url JSON object");

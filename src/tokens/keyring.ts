@@ -249,11 +249,9 @@ export class TokenKeyRing {
     return infoOf(e.record, this.#activeKid);
   }
 
-  /** Every key still on record (including expired ones not yet pruned), newest first. */
+  /** Every key still on record (including expired ones not yet pruned): the active one first, then newest first. */
   keys(): TokenKeyInfo[] {
-    return [...this.#entries.values()]
-      .map((e) => infoOf(e.record, this.#activeKid))
-      .sort((a, b) => b.createdAtMs - a.createdAtMs);
+    return this.#sorted().map((e) => infoOf(e.record, this.#activeKid));
   }
 
   /**
@@ -262,8 +260,7 @@ export class TokenKeyRing {
    */
   jwks(nowMs: number = this.#clock.nowMs()): Jwks {
     const keys: TokenPublicJwk[] = [];
-    const entries = [...this.#entries.values()].sort((a, b) => b.record.createdAtMs - a.record.createdAtMs);
-    for (const e of entries) {
+    for (const e of this.#sorted()) {
       if (!this.#usable(e.record, nowMs)) continue;
       const p = e.record.publicJwk;
       keys.push(Object.freeze({
@@ -277,6 +274,15 @@ export class TokenKeyRing {
       }));
     }
     return Object.freeze({ keys: Object.freeze(keys) });
+  }
+
+  /** Active key first, then newest first; kid breaks ties, so the order never depends on load order. */
+  #sorted(): Entry[] {
+    const active = this.#activeKid;
+    return [...this.#entries.values()].sort((a, b) =>
+      Number(b.record.kid === active) - Number(a.record.kid === active)
+      || b.record.createdAtMs - a.record.createdAtMs
+      || (a.record.kid < b.record.kid ? -1 : a.record.kid > b.record.kid ? 1 : 0));
   }
 
   #usable(r: TokenKeyRecord, nowMs: number): boolean {
