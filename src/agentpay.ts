@@ -5,6 +5,16 @@ import type { Store } from "./engine/index.ts";
 import { Ledger } from "./ledger/index.ts";
 import { Wallets } from "./wallets/index.ts";
 import { Approvals } from "./approvals/index.ts";
+import { Agents, Grants } from "./agents/index.ts";
+import { EventDeliverer, validateNotificationRules } from "./events/index.ts";
+import type { EventDelivererOptions } from "./events/index.ts";
+import { Merchants, merchantKey } from "./merchants/index.ts";
+import { RiskEngine } from "./risk/index.ts";
+import type { RiskEngineOptions } from "./risk/index.ts";
+import { TokenIssuer, TokenKeyRing, verifyTokenOffline } from "./tokens/index.ts";
+import type { IssuerVerifyOptions, Jwks, TokenAlg, VerifiedToken } from "./tokens/index.ts";
+import { AgentClient, Payments, allowAllRisk } from "./payments/index.ts";
+import type { AgentClientOptions, RiskHook } from "./payments/index.ts";
 
 export interface AgentPayOptions {
   /** Directory of the embedded LevelDB store. */
@@ -18,24 +28,76 @@ export interface AgentPayOptions {
   maxQueue?: number;
   /** Commands per durable batch. */
   maxBatch?: number;
+  /** The `iss` of payment tokens. Default "agentpay". */
+  issuer?: string;
+  /** Token signature algorithm for new keys. Default EdDSA. */
+  tokenAlg?: TokenAlg;
+  /** Token lifetime. Default 10 minutes. */
+  tokenTtlMs?: number;
+  /** The risk engine: options for the built-in one, your own hook, or "off" (allow all). */
+  risk?: RiskEngineOptions | RiskHook | "off";
+  /** Event delivery: options, or false to not deliver (events still queue durably). */
+  delivery?: EventDelivererOptions | false;
+  /** Background sweepers (expired tokens and approvals, old nonces). Default true. */
+  background?: boolean;
 }
 
-/** The facade: wires the engine, the ledger and (as they land) the other modules. */
+/** A token view for merchants: verify offline-capable, and the issuer's public keys. */
+export interface TokensApi {
+  /** Checks a token's signature and claims for `merchant` (does not redeem it). */
+  verify(token: string, opts: IssuerVerifyOptions): VerifiedToken;
+  /** The issuer's public keys, for offline verification. */
+  jwks(): Jwks;
+  readonly keyRing: TokenKeyRing;
+}
+
+interface Parts {
+  engine: Engine; ledger: Ledger; wallets: Wallets; approvals: Approvals; agents: Agents; grants: Grants;
+  merchants: Merchants; payments: Payments; tokens: TokensApi; events: EventDeliverer; risk: RiskEngine | undefined;
+  currencies: CurrencyRegistry; clock: Clock;
+}
+
+function isRiskHook(r: unknown): r is RiskHook {
+  return typeof r === "object" && r !== null && typeof (r as RiskHook).score === "function" && typeof (r as RiskHook).record === "function";
+}
+
+/**
+ * The facade: `AgentPay.open()` wires the engine, the ledger and every module, loads
+ * the state, and starts the background work. Nothing is global: two instances never share state.
+ */
 export class AgentPay {
   readonly engine: Engine;
   readonly ledger: Ledger;
   readonly wallets: Wallets;
   readonly approvals: Approvals;
+  readonly agents: Agents;
+  readonly grants: Grants;
+  readonly merchants: Merchants;
+  readonly payments: Payments;
+  readonly tokens: TokensApi;
+  readonly events: EventDeliverer;
+  /** The built-in risk engine, when in use. */
+  readonly risk: RiskEngine | undefined;
   readonly currencies: CurrencyRegistry;
   readonly clock: Clock;
+  readonly #background: boolean;
+  #stops: Array<() => void> = [];
 
-  private constructor(parts: { engine: Engine; ledger: Ledger; wallets: Wallets; approvals: Approvals; currencies: CurrencyRegistry; clock: Clock }) {
-    this.engine = parts.engine;
-    this.ledger = parts.ledger;
-    this.wallets = parts.wallets;
-    this.approvals = parts.approvals;
-    this.currencies = parts.currencies;
-    this.clock = parts.clock;
+  private constructor(p: Parts, background: boolean) {
+    this.engine = p.engine;
+    this.ledger = p.ledger;
+    this.wallets = p.wallets;
+    this.approvals = p.approvals;
+    this.agents = p.agents;
+    this.grants = p.grants;
+    this.merchants = p.merchants;
+    this.payments = p.payments;
+    this.tokens = p.tokens;
+    this.events = p.events;
+    this.risk = p.risk;
+    this.currencies = p.currencies;
+    this.clock = p.clock;
+    this.#background = background;
   }
 
   static async open(options: AgentPayOptions): Promise<AgentPay> {
@@ -55,13 +117,67 @@ export class AgentPay {
     const currencies = new CurrencyRegistry();
     const ledger = new Ledger(engine, { currencies });
     const wallets = new Wallets(engine, ledger, currencies);
+    wallets.setPolicyValidator((p) => {
+      if (p && typeof p === "object" && (p as { notify?: unknown }).notify !== undefined) validateNotificationRules((p as { notify: unknown }).notify);
+    });
     const approvals = new Approvals(engine);
+    const agents = new Agents(engine);
+    const grants = new Grants(engine, { subWalletExists: (tx, id) => tx.has(`sw/${id}`) });
+    const merchants = new Merchants(engine, ledger, currencies);
+    const keyRing = new TokenKeyRing(engine, { ...(options.tokenAlg ? { alg: options.tokenAlg } : {}) });
+    const issuer = new TokenIssuer(keyRing, {
+      issuer: options.issuer ?? "agentpay", currencies, ...(options.tokenTtlMs !== undefined ? { defaultTtlMs: options.tokenTtlMs } : {}),
+    });
+    let risk: RiskEngine | undefined;
+    let riskHook: RiskHook;
+    if (options.risk === "off") riskHook = allowAllRisk;
+    else if (isRiskHook(options.risk)) riskHook = options.risk;
+    else riskHook = risk = new RiskEngine(options.risk ?? {});
+    const payments = new Payments({ engine, ledger, issuer, currencies, risk: riskHook }, agents, approvals);
+    const events = new EventDeliverer(engine, {
+      resolveSecret: (ref) => {
+        // Merchant callback secrets live in the merchant record, never in the event.
+        const m = /^merchant:(mer_[0-9a-z]+)$/.exec(ref);
+        return m ? engine.read<{ callbackSecret: string }>(merchantKey(m[1]!))?.callbackSecret : undefined;
+      },
+      ...(options.delivery || {}),
+    });
     await engine.load();
-    return new AgentPay({ engine, ledger, wallets, approvals, currencies, clock });
+    payments.finishLoad();
+    await keyRing.init();
+    const tokens: TokensApi = {
+      verify: (token, opts) => issuer.verify(token, opts),
+      jwks: () => issuer.jwks(),
+      keyRing,
+    };
+    const pay = new AgentPay({
+      engine, ledger, wallets, approvals, agents, grants, merchants, payments, tokens, events, risk, currencies, clock,
+    }, options.background !== false);
+    if (options.delivery !== false) events.start();
+    if (pay.#background) pay.startBackground();
+    return pay;
+  }
+
+  /** Sweepers: expired tokens release their holds, expired approvals become denials, old nonces go. */
+  startBackground(): void {
+    this.payments.startSweeper();
+    const approvals = setInterval(() => void this.approvals.expireDue().catch(() => {}), 5_000);
+    approvals.unref();
+    this.#stops.push(() => clearInterval(approvals), this.agents.startNoncePruner());
+  }
+
+  /** The agent's side of the library: signs intents with the agent's key and asks to pay. */
+  agentClient(opts: AgentClientOptions): AgentClient {
+    return new AgentClient(this.payments, this.currencies, this.clock, opts);
   }
 
   async close(): Promise<void> {
+    this.payments.stopSweeper();
     this.ledger.stopSweeper();
+    for (const stop of this.#stops.splice(0)) stop();
+    await this.events.stop();
     await this.engine.close();
   }
 }
+
+export { verifyTokenOffline };

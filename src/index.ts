@@ -1,5 +1,5 @@
-export { AgentPay } from "./agentpay.ts";
-export type { AgentPayOptions } from "./agentpay.ts";
+export { AgentPay, verifyTokenOffline } from "./agentpay.ts";
+export type { AgentPayOptions, TokensApi } from "./agentpay.ts";
 export {
   AgentPayError, ErrorCodes, isAgentPayError, amount, parseAmount, formatAmount, CurrencyRegistry, ManualClock,
 } from "./core/index.ts";
@@ -14,3 +14,15 @@ export { Wallets } from "./wallets/index.ts";
 export type { Wallet, SubWallet, PolicyInput, BudgetStatus, Verdict } from "./wallets/index.ts";
 export { Approvals } from "./approvals/index.ts";
 export type { ApprovalRequest, ApprovalStatus } from "./approvals/index.ts";
+export { Agents, Grants, signIntent } from "./agents/index.ts";
+export type { Agent, Grant, GrantScope } from "./agents/index.ts";
+export { Merchants } from "./merchants/index.ts";
+export type { Merchant } from "./merchants/index.ts";
+export { TokenVerifier } from "./tokens/index.ts";
+export type { Jwks, VerifiedToken } from "./tokens/index.ts";
+export { EventDeliverer, verifyWebhookSignature } from "./events/index.ts";
+export type { Event } from "./events/index.ts";
+export { RiskEngine, defaultRuleSet } from "./risk/index.ts";
+export type { RiskDecision, RuleSet } from "./risk/index.ts";
+export { AgentClient, Payments } from "./payments/index.ts";
+export type { AuthorizeResult, Decision, Payment, PaymentStatus, Receipt, Refund, RiskHook } from "./payments/index.ts";

@@ -39,7 +39,13 @@ export interface CreateApprovalInput {
  * token, events) commit together. If it throws, the approval stays pending and the error
  * reaches the person (e.g. the balance no longer covers it).
  */
-export type ResolutionHandler<R = unknown> = (tx: Tx, approval: ApprovalRequest) => R;
+export type ResolutionHandler<R = unknown> = (tx: Tx, approval: ApprovalRequest, prepared: unknown) => R;
+
+/**
+ * Optional work done BEFORE the resolving command, outside the serial engine (e.g.
+ * signing the payment token): its result is handed to the handler. Never commits anything.
+ */
+export type PrepareHandler = (approval: ApprovalRequest) => unknown | Promise<unknown>;
 
 export const approvalKey = (id: string): string => `ap/${id}`;
 const APPROVAL_PREFIX = "ap/";
@@ -84,6 +90,7 @@ export class Approvals {
   readonly #engine: Engine;
   readonly #onApproved = new Map<string, ResolutionHandler>();
   readonly #onDenied = new Map<string, ResolutionHandler>();
+  readonly #prepare = new Map<string, PrepareHandler>();
   readonly #pending = new Set<string>();
 
   constructor(engine: Engine) {
@@ -97,8 +104,9 @@ export class Approvals {
   }
 
   /** Registers what approving / denying (or expiry) of a subject kind does. */
-  onResolve(kind: string, handlers: { approved: ResolutionHandler; denied?: ResolutionHandler }): void {
+  onResolve(kind: string, handlers: { approved: ResolutionHandler; denied?: ResolutionHandler; prepare?: PrepareHandler }): void {
     this.#onApproved.set(kind, handlers.approved);
+    if (handlers.prepare) this.#prepare.set(kind, handlers.prepare);
     if (handlers.denied) this.#onDenied.set(kind, handlers.denied);
   }
 
@@ -135,14 +143,14 @@ export class Approvals {
         if (!a || a.status !== "pending" || tx.nowMs < a.expiresAtMs) continue;
         const expired: ApprovalRequest = { ...a, status: "expired", resolvedAtMs: tx.nowMs };
         tx.put(approvalKey(id), expired);
-        this.#onDenied.get(a.subject.kind)?.(tx, expired);
+        this.#onDenied.get(a.subject.kind)?.(tx, expired, undefined);
         n++;
       }
       return n;
     });
   }
 
-  #resolve(id: string, status: "approved" | "denied", opts: ResolveOptions): Promise<Resolution> {
+  async #resolve(id: string, status: "approved" | "denied", opts: ResolveOptions): Promise<Resolution> {
     let note: string | undefined;
     let by: string | undefined;
     try {
@@ -158,6 +166,10 @@ export class Approvals {
     } catch (e) {
       return Promise.reject(e);
     }
+    let prepared: unknown;
+    const stored = this.#engine.read<ApprovalRequest>(approvalKey(id));
+    const prepare = stored && status === "approved" ? this.#prepare.get(stored.subject.kind) : undefined;
+    if (stored && prepare && effectiveStatus(stored, this.#engine.clock.nowMs()) === "pending") prepared = await prepare(stored);
     return this.#engine.submit((tx) => {
       const a = tx.get<ApprovalRequest>(approvalKey(id));
       if (!a) throw new AgentPayError("APPROVAL_NOT_FOUND", "no such approval request", { approvalId: id });
@@ -173,7 +185,7 @@ export class Approvals {
       };
       tx.put(approvalKey(id), resolved);
       const handler = (status === "approved" ? this.#onApproved : this.#onDenied).get(a.subject.kind);
-      const result = handler ? handler(tx, resolved) : undefined;
+      const result = handler ? handler(tx, resolved, prepared) : undefined;
       return { approval: resolved, ...(result !== undefined ? { result } : {}) };
     });
   }

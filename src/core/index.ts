@@ -9,3 +9,4 @@ export { newId, isId, validateId, validateKey, scopedKey } from "./ids.ts";
 export { systemClock, ManualClock, parseDurationMs } from "./clock.ts";
 export type { Clock } from "./clock.ts";
 export { encodeJson, decodeJson, sameBody } from "./codec.ts";
+export { MinHeap } from "./heap.ts";

@@ -8,7 +8,7 @@ import {
 import type { LedgerContext } from "./apply.ts";
 import { checkLedger } from "./check.ts";
 import type { InvariantReport } from "./check.ts";
-import { MinHeap } from "./heap.ts";
+import { MinHeap } from "../core/index.ts";
 import type {
   Account, Balance, CreateAccountInput, PostInput, StatementEntry, StatementPage, Transfer, TransferInput, VoidInput,
 } from "./types.ts";

@@ -1,0 +1,67 @@
+import { AgentPayError } from "../core/index.ts";
+import type { Tx } from "../engine/index.ts";
+import { checkGrant } from "../agents/index.ts";
+import type { ApprovalRequest } from "../approvals/index.ts";
+import { getMerchantIn } from "../merchants/index.ts";
+import type { MintedToken } from "../tokens/index.ts";
+import { activeSubWalletIn, evaluateIn } from "../wallets/index.ts";
+import { authorizeMoneyIn, resultOf } from "./authorize.ts";
+import type { AuthorizeResult, PaymentKeyBinding } from "./authorize.ts";
+import type { PaymentsContext } from "./context.ts";
+import { emitPaymentEvent } from "./effects.ts";
+import { paymentKey } from "./records.ts";
+import type { Payment } from "./records.ts";
+
+function pendingPayment(tx: Tx, approval: ApprovalRequest): Payment {
+  const p = tx.get<Payment>(paymentKey(approval.subject.id));
+  if (!p) throw new AgentPayError("PAYMENT_NOT_FOUND", "no such payment", { paymentId: approval.subject.id });
+  if (p.status !== "pending_approval") {
+    throw new AgentPayError("PAYMENT_NOT_PENDING_APPROVAL", `the payment is ${p.status}`, { paymentId: p.id, status: p.status });
+  }
+  return p;
+}
+
+/** Before the approving command: mint the token (crypto stays outside the engine). */
+export function prepareApproval(ctx: PaymentsContext, approval: ApprovalRequest): MintedToken {
+  const p = ctx.engine.read<Payment>(paymentKey(approval.subject.id));
+  if (!p) throw new AgentPayError("PAYMENT_NOT_FOUND", "no such payment", { paymentId: approval.subject.id });
+  const binding = ctx.engine.read<PaymentKeyBinding>(`pk/${p.id}`);
+  return ctx.issuer.mint({
+    agentId: p.agentId, merchantId: p.merchantId, subWalletId: p.subWalletId,
+    amount: { minor: p.amountMinor, currency: p.currency }, category: p.category, paymentId: p.id,
+    ...(binding ? { agentKeyThumbprint: binding.agentKid } : {}),
+  });
+}
+
+/**
+ * The person approved: exactly the authorized path, with the sub-wallet, merchant, grant,
+ * policy (except the approval threshold) and balance checked again now.
+ */
+export function approvedIn(tx: Tx, ctx: PaymentsContext, approval: ApprovalRequest, prepared: unknown): AuthorizeResult {
+  const p = pendingPayment(tx, approval);
+  const sw = activeSubWalletIn(tx, p.subWalletId);
+  const merchant = getMerchantIn(tx, p.merchantId);
+  if (merchant.status !== "active") throw new AgentPayError("MERCHANT_DISABLED", "the merchant is disabled", { merchantId: merchant.id });
+  const grant = checkGrant(tx, { agentId: p.agentId, subWalletId: sw.id, scope: "pay", ...(p.grantId ? { grantId: p.grantId } : {}) });
+  const verdict = evaluateIn(tx, sw, {
+    amountMinor: p.amountMinor, currency: p.currency, merchantId: p.merchantId, category: p.category, atMs: tx.nowMs,
+  });
+  if (verdict.outcome === "decline") {
+    throw new AgentPayError("PAYMENT_DECLINED", "the policy no longer allows this payment", {
+      paymentId: p.id, reasons: verdict.reasons.map((r) => ({ code: r.code, message: r.message })),
+    });
+  }
+  const authorized = authorizeMoneyIn(tx, ctx, p, sw, grant, prepared as MintedToken);
+  const r = resultOf(tx, authorized);
+  if (r.kind !== "ok") throw new AgentPayError("INVARIANT_VIOLATION", "an approved payment cannot be declined");
+  return r.result;
+}
+
+/** The person denied, or the request expired: recorded, nothing moves. */
+export function deniedIn(tx: Tx, approval: ApprovalRequest): void {
+  const p = tx.get<Payment>(paymentKey(approval.subject.id));
+  if (!p || p.status !== "pending_approval") return;
+  const denied: Payment = { ...p, status: "denied", resolvedAtMs: tx.nowMs };
+  tx.put(paymentKey(p.id), denied);
+  emitPaymentEvent(tx, "approval.resolved", denied, { data: { resolution: approval.status } });
+}

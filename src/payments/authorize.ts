@@ -1,0 +1,184 @@
+import { AgentPayError, newId, sameBody, scopedKey } from "../core/index.ts";
+import type { Tx } from "../engine/index.ts";
+import { acceptIntent, checkGrant, useGrant } from "../agents/index.ts";
+import type { Grant, VerifiedIntent } from "../agents/index.ts";
+import { createApprovalIn } from "../approvals/index.ts";
+import { createTransfer } from "../ledger/index.ts";
+import { getMerchantIn, payoutAccountIn } from "../merchants/index.ts";
+import type { MintedToken } from "../tokens/index.ts";
+import { activeSubWalletIn, evaluateIn, recordSpendIn } from "../wallets/index.ts";
+import type { SubWallet } from "../wallets/index.ts";
+import type { ParsedPay } from "./body.ts";
+import type { PaymentsContext } from "./context.ts";
+import { emitPaymentEvent, notify } from "./effects.ts";
+import { idemKey, paymentKey, tokenStateKey } from "./records.ts";
+import type { Decision, IdempotencyRecord, Payment, TokenRecord } from "./records.ts";
+
+export type AuthorizeResult =
+  | {
+      readonly status: "approved";
+      readonly paymentId: string;
+      /** The single-use Token Pay token to hand to the merchant. A bearer credential: never log it. */
+      readonly token: string;
+      readonly tokenId: string;
+      readonly expiresAtMs: number;
+      readonly decision: Decision;
+    }
+  | {
+      readonly status: "pending_approval";
+      readonly paymentId: string;
+      readonly approvalId: string;
+      readonly expiresAtMs: number;
+      readonly decision: Decision;
+    };
+
+/** What the command returns: a decline is committed (recorded, notified), then thrown to the caller. */
+export type AuthorizeOutcome = { kind: "ok"; result: AuthorizeResult } | { kind: "declined"; payment: Payment };
+
+/** Extra record: the kid the agent signed with, so a token minted later (approval) binds to it. */
+export interface PaymentKeyBinding {
+  readonly agentKid: string;
+}
+
+export function declinedError(p: Payment): AgentPayError {
+  const reasons = [...p.decision.policy.reasons, ...p.decision.risk.reasons.map((r) => ({ code: r.code, message: r.message }))];
+  return new AgentPayError("PAYMENT_DECLINED", "the payment was declined", {
+    paymentId: p.id,
+    reasons: reasons.map((r) => ({ code: r.code, message: r.message })),
+    policyVersion: p.decision.policy.version,
+    risk: { outcome: p.decision.risk.outcome, score: p.decision.risk.score, ruleSetVersion: p.decision.risk.ruleSetVersion },
+  });
+}
+
+export function resultOf(tx: Tx, p: Payment): AuthorizeOutcome {
+  if (p.status === "declined") return { kind: "declined", payment: p };
+  if (p.status === "pending_approval" || p.status === "denied") {
+    return {
+      kind: "ok",
+      result: { status: "pending_approval", paymentId: p.id, approvalId: p.approvalId!, expiresAtMs: p.expiresAtMs!, decision: p.decision },
+    };
+  }
+  const t = tx.get<TokenRecord>(tokenStateKey(p.tokenId!))!;
+  return {
+    kind: "ok",
+    result: { status: "approved", paymentId: p.id, token: t.token, tokenId: t.tokenId, expiresAtMs: t.expiresAtMs, decision: p.decision },
+  };
+}
+
+function combine(policy: Decision["policy"]["outcome"], risk: Decision["risk"]["outcome"]): Decision["outcome"] {
+  if (policy === "decline" || risk === "decline") return "decline";
+  if (policy === "review" || risk === "review") return "review";
+  return "allow";
+}
+
+/**
+ * Places the hold, records the token as active, counts the spend and the grant use,
+ * and queues the events: one payment going from decided to authorized, in the caller's command.
+ */
+export function authorizeMoneyIn(
+  tx: Tx, ctx: PaymentsContext, p: Payment, sw: SubWallet, grant: Grant, minted: MintedToken,
+): Payment {
+  if (minted.paymentId !== p.id || minted.amount.minor !== p.amountMinor || minted.merchantId !== p.merchantId) {
+    throw new AgentPayError("INVARIANT_VIOLATION", "the prepared token does not match the payment", { paymentId: p.id });
+  }
+  const payout = payoutAccountIn(tx, ctx.ledger, p.merchantId, p.currency);
+  const holdId = scopedKey("hold", p.id);
+  createTransfer(tx, ctx.ledger.context, {
+    id: holdId, debitAccountId: sw.accountId, creditAccountId: payout,
+    amount: { minor: p.amountMinor, currency: p.currency }, pending: true, code: "payment_hold",
+    metadata: { paymentId: p.id },
+  });
+  useGrant(tx, grant);
+  recordSpendIn(tx, sw, p.amountMinor, tx.nowMs);
+  const seenKey = `sm/${sw.id}/${p.merchantId}`;
+  const firstPaymentToMerchant = !tx.has(seenKey);
+  if (firstPaymentToMerchant) tx.put(seenKey, 1);
+  const token: TokenRecord = {
+    tokenId: minted.tokenId, paymentId: p.id, status: "active", token: minted.token, expiresAtMs: minted.expiresAtMs,
+  };
+  tx.put(tokenStateKey(token.tokenId), token);
+  const authorized: Payment = {
+    ...p, status: "authorized", tokenId: minted.tokenId, holdTransferId: holdId,
+    authorizedAtMs: tx.nowMs, expiresAtMs: minted.expiresAtMs, grantId: grant.id,
+  };
+  tx.put(paymentKey(p.id), authorized);
+  emitPaymentEvent(tx, "payment.authorized", authorized);
+  notify(tx, sw, authorized, { kind: "payment", amountMinor: p.amountMinor, firstPaymentToMerchant });
+  return authorized;
+}
+
+export interface AuthorizeCommandInput {
+  intent: VerifiedIntent;
+  req: ParsedPay;
+  category: string;
+  paymentId: string;
+  minted: MintedToken;
+  maxAgeMs: number;
+}
+
+/** The whole authorization, as ONE engine command. */
+export function authorizeIn(tx: Tx, ctx: PaymentsContext, input: AuthorizeCommandInput): AuthorizeOutcome {
+  const { intent, req } = input;
+  const ik = idemKey("a", intent.agentId, req.idempotencyKey);
+  const request = { subWalletId: req.subWalletId, merchantId: req.merchantId, amountMinor: req.amount.minor, currency: req.amount.currency, reference: req.reference, grantId: req.grantId };
+  const prior = tx.get<IdempotencyRecord>(ik);
+  if (prior) {
+    if (!sameBody(prior.request, request)) {
+      throw new AgentPayError("IDEMPOTENCY_CONFLICT", "this idempotency key was used with a different request", { idempotencyKey: req.idempotencyKey });
+    }
+    return resultOf(tx, tx.get<Payment>(paymentKey(prior.resultId))!);
+  }
+  const agent = acceptIntent(tx, intent, input.maxAgeMs);
+  const sw = activeSubWalletIn(tx, req.subWalletId);
+  const merchant = getMerchantIn(tx, req.merchantId);
+  if (merchant.status !== "active") throw new AgentPayError("MERCHANT_DISABLED", "the merchant is disabled", { merchantId: merchant.id });
+  const grant = checkGrant(tx, { agentId: agent.id, subWalletId: sw.id, scope: "pay", ...(req.grantId ? { grantId: req.grantId } : {}) });
+
+  const verdict = evaluateIn(tx, sw, {
+    amountMinor: req.amount.minor, currency: req.amount.currency, merchantId: merchant.id, category: merchant.category, atMs: tx.nowMs,
+  });
+  const risk = ctx.risk.score({
+    agentId: agent.id, subWalletId: sw.id, ownerId: sw.ownerId, merchantId: merchant.id, category: merchant.category,
+    amountMinor: req.amount.minor, currency: req.amount.currency, atMs: tx.nowMs, grantCreatedAtMs: grant.createdAtMs,
+  });
+  const decision: Decision = {
+    outcome: combine(verdict.outcome, risk.outcome),
+    policy: { outcome: verdict.outcome, version: verdict.policyVersion ?? 1, reasons: verdict.reasons.map((r) => ({ code: r.code, message: r.message })) },
+    risk,
+    atMs: tx.nowMs,
+  };
+  const base: Payment = {
+    id: input.paymentId, status: "declined", ownerId: sw.ownerId, walletId: sw.walletId, subWalletId: sw.id, agentId: agent.id,
+    grantId: grant.id, merchantId: merchant.id, category: merchant.category, amountMinor: req.amount.minor,
+    currency: req.amount.currency, idempotencyKey: req.idempotencyKey, createdAtMs: tx.nowMs, decision,
+    ...(req.reference !== undefined ? { reference: req.reference } : {}),
+  };
+  tx.put(ik, { request, resultId: base.id } satisfies IdempotencyRecord);
+  tx.put(`pk/${base.id}`, { agentKid: intent.kid } satisfies PaymentKeyBinding);
+
+  if (decision.outcome === "decline") {
+    const declined: Payment = { ...base, resolvedAtMs: tx.nowMs };
+    tx.put(paymentKey(base.id), declined);
+    emitPaymentEvent(tx, "payment.declined", declined);
+    const codes = [...decision.policy.reasons, ...risk.reasons].map((r) => r.code);
+    notify(tx, sw, declined, { kind: "declined", amountMinor: base.amountMinor, reasons: codes });
+    return { kind: "declined", payment: declined };
+  }
+  if (decision.outcome === "review") {
+    const reasons = [...decision.policy.reasons, ...risk.reasons.map((r) => ({ code: r.code, message: r.message }))];
+    const approval = createApprovalIn(tx, {
+      ownerId: sw.ownerId, subWalletId: sw.id, agentId: agent.id, subject: { kind: "payment", id: base.id },
+      summary: { merchantId: merchant.id, merchantName: merchant.name, amountMinor: base.amountMinor, currency: base.currency, reference: base.reference ?? null },
+      reasons, ...(ctx.approvalTtlMs !== undefined ? { ttlMs: ctx.approvalTtlMs } : {}),
+    });
+    const pending: Payment = { ...base, status: "pending_approval", approvalId: approval.id, expiresAtMs: approval.expiresAtMs };
+    tx.put(paymentKey(base.id), pending);
+    emitPaymentEvent(tx, "approval.requested", pending);
+    notify(tx, sw, pending, { kind: "approval_needed", amountMinor: base.amountMinor, reasons: reasons.map((r) => r.code) });
+    return resultOf(tx, pending);
+  }
+  const authorized = authorizeMoneyIn(tx, ctx, base, sw, grant, input.minted);
+  return resultOf(tx, authorized);
+}
+
+export const newPaymentId = (): string => newId("pay");

@@ -1,0 +1,70 @@
+import { AgentPayError, parseAmount, validateId, validateKey } from "../core/index.ts";
+import type { Amount, CurrencyRegistry } from "../core/index.ts";
+
+/** What an agent signs to ask for a payment (amounts as decimal strings). */
+export interface PayRequestBody {
+  action: "pay";
+  subWallet: string;
+  merchant: string;
+  amount: string;
+  currency: string;
+  reference?: string;
+  idempotencyKey: string;
+  /** A specific grant; default the agent's best active grant on the sub-wallet. */
+  grant?: string;
+}
+
+export interface VoidRequestBody {
+  action: "void";
+  payment: string;
+}
+
+export interface FetchTokenBody {
+  action: "fetch_token";
+  payment: string;
+}
+
+export interface ParsedPay {
+  subWalletId: string;
+  merchantId: string;
+  amount: Amount;
+  reference?: string;
+  idempotencyKey: string;
+  grantId?: string;
+}
+
+const REF_RE = /^[\x20-\x7e]{1,128}$/;
+const PAY_KEYS = new Set(["action", "subWallet", "merchant", "amount", "currency", "reference", "idempotencyKey", "grant"]);
+
+function obj(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new AgentPayError("INVALID_INPUT", "the intent body must be an object");
+  }
+  return body as Record<string, unknown>;
+}
+
+export function parsePayBody(body: unknown, registry: CurrencyRegistry): ParsedPay {
+  const b = obj(body);
+  if (b.action !== "pay") throw new AgentPayError("INVALID_INPUT", "action must be pay", { field: "action" });
+  for (const k of Object.keys(b)) if (!PAY_KEYS.has(k)) throw new AgentPayError("INVALID_INPUT", "unknown field in the intent", { field: k });
+  const amount = parseAmount(b.amount, b.currency, registry);
+  if (amount.minor === 0n) throw new AgentPayError("INVALID_AMOUNT", "amount must be greater than zero", { field: "amount" });
+  if (b.reference !== undefined && (typeof b.reference !== "string" || !REF_RE.test(b.reference))) {
+    throw new AgentPayError("INVALID_INPUT", "reference must be 1-128 printable ASCII characters", { field: "reference" });
+  }
+  return {
+    subWalletId: validateId(b.subWallet, "sw", "subWallet"),
+    merchantId: validateId(b.merchant, "mer", "merchant"),
+    amount,
+    idempotencyKey: validateKey(b.idempotencyKey, "idempotencyKey"),
+    ...(b.reference !== undefined ? { reference: b.reference as string } : {}),
+    ...(b.grant !== undefined ? { grantId: validateId(b.grant, "gnt", "grant") } : {}),
+  };
+}
+
+export function parsePaymentRef(body: unknown, action: "void" | "fetch_token"): string {
+  const b = obj(body);
+  if (b.action !== action) throw new AgentPayError("INVALID_INPUT", `action must be ${action}`, { field: "action" });
+  for (const k of Object.keys(b)) if (k !== "action" && k !== "payment") throw new AgentPayError("INVALID_INPUT", "unknown field in the intent", { field: k });
+  return validateId(b.payment, "pay", "payment");
+}

@@ -1,0 +1,31 @@
+import type { CurrencyRegistry } from "../core/index.ts";
+import type { Engine } from "../engine/index.ts";
+import type { Ledger } from "../ledger/index.ts";
+import type { RiskDecision, RiskEvent, RiskIntent } from "../risk/index.ts";
+import type { TokenIssuer } from "../tokens/index.ts";
+
+/**
+ * The risk engine as the payment flow sees it: `score` runs inside the payment's
+ * engine command against the live features; `record` updates them with what committed.
+ */
+export interface RiskHook {
+  score(intent: RiskIntent): RiskDecision;
+  record(event: RiskEvent): void;
+}
+
+/** The default when no risk engine is plugged in: allows everything, records nothing. */
+export const allowAllRisk: RiskHook = {
+  score: () => ({ outcome: "allow", score: 0, reasons: [], ruleSetVersion: "none" }),
+  record: () => {},
+};
+
+/** What every payment action needs; built once by the facade. */
+export interface PaymentsContext {
+  readonly engine: Engine;
+  readonly ledger: Ledger;
+  readonly issuer: TokenIssuer;
+  readonly currencies: CurrencyRegistry;
+  readonly risk: RiskHook;
+  /** Default approval request lifetime. */
+  readonly approvalTtlMs?: number;
+}

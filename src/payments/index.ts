@@ -1,0 +1,10 @@
+export { Payments } from "./payments.ts";
+export type { ListPaymentsQuery, RedeemInput, RefundInput } from "./payments.ts";
+export { AgentClient } from "./client.ts";
+export type { AgentClientOptions, RequestPaymentInput } from "./client.ts";
+export { allowAllRisk } from "./context.ts";
+export type { PaymentsContext, RiskHook } from "./context.ts";
+export type { AuthorizeResult } from "./authorize.ts";
+export { PAYMENTS_TOPIC } from "./effects.ts";
+export type { Decision, Payment, PaymentStatus, Receipt, Refund } from "./records.ts";
+export type { PayRequestBody } from "./body.ts";

@@ -1,0 +1,278 @@
+import { AgentPayError, newId, validateAmount, validateId, validateKey } from "../core/index.ts";
+import type { Amount } from "../core/index.ts";
+import type { Agents } from "../agents/index.ts";
+import type { Approvals } from "../approvals/index.ts";
+import { MinHeap } from "../core/index.ts";
+import { parsePayBody, parsePaymentRef } from "./body.ts";
+import { authorizeIn, declinedError, newPaymentId } from "./authorize.ts";
+import type { AuthorizeResult } from "./authorize.ts";
+import { approvedIn, deniedIn, prepareApproval } from "./approve.ts";
+import type { PaymentsContext } from "./context.ts";
+import { HOLD_GRACE_MS, PAYMENT_PREFIX, paymentKey, tokenStateKey } from "./records.ts";
+import type { Payment, Receipt, Refund, TokenRecord } from "./records.ts";
+import { redeemIn } from "./redeem.ts";
+import { refundIn } from "./refund.ts";
+import { voidIn } from "./void.ts";
+
+export interface RedeemInput {
+  /** The Token Pay token the agent handed over. */
+  token: string;
+  /** The merchant redeeming: must be the token's audience. */
+  merchant: string;
+  /** Up to the token's cap; less releases the rest. */
+  amount: Amount;
+  idempotencyKey: string;
+}
+
+export interface RefundInput {
+  payment: string;
+  merchant: string;
+  amount: Amount;
+  idempotencyKey: string;
+  reason?: string;
+}
+
+export interface ListPaymentsQuery {
+  subWallet?: string;
+  agent?: string;
+  merchant?: string;
+  limit?: number;
+}
+
+const MAX_LIST = 1_000;
+const MAX_SWEEP = 500;
+
+/**
+ * The payment flow: authorize → (approve) → token → redeem / void / refund.
+ * Each step is one engine command; crypto (intent and token signatures) runs outside it.
+ */
+export class Payments {
+  readonly #ctx: PaymentsContext;
+  readonly #agents: Agents;
+  readonly #bySubWallet = new Map<string, string[]>();
+  readonly #byAgent = new Map<string, string[]>();
+  readonly #byMerchant = new Map<string, string[]>();
+  readonly #expiries = new MinHeap<string>();
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #loading = true;
+  #loaded: Payment[] = [];
+
+  constructor(ctx: PaymentsContext, agents: Agents, approvals: Approvals) {
+    this.#ctx = ctx;
+    this.#agents = agents;
+    approvals.onResolve("payment", {
+      prepare: (a) => prepareApproval(ctx, a),
+      approved: (tx, a, prepared) => approvedIn(tx, ctx, a, prepared),
+      denied: (tx, a) => deniedIn(tx, a),
+    });
+    ctx.engine.observe(PAYMENT_PREFIX, (_k, before, after) => this.#observe(before as Payment | undefined, after as Payment | undefined));
+  }
+
+  #observe(before: Payment | undefined, p: Payment | undefined): void {
+    if (!p) return;
+    if (!before) {
+      for (const [m, k] of [[this.#bySubWallet, p.subWalletId], [this.#byAgent, p.agentId], [this.#byMerchant, p.merchantId]] as const) {
+        let list = m.get(k);
+        if (!list) m.set(k, (list = []));
+        list.push(p.id);
+      }
+    }
+    if (p.status === "authorized" && before?.status !== "authorized") this.#expiries.push(p.expiresAtMs! + HOLD_GRACE_MS, p.id);
+    if (this.#loading) {
+      this.#loaded.push(p);
+      return;
+    }
+    const risk = this.#ctx.risk;
+    const ev = riskIntentOf(p);
+    if (before?.status !== p.status) {
+      if (p.status === "authorized") risk.record({ ...ev, atMs: p.authorizedAtMs!, kind: "authorized" });
+      else if (p.status === "declined") risk.record({ ...ev, atMs: p.createdAtMs, kind: "declined" });
+      else if (p.status === "captured") risk.record({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs!, kind: "captured" });
+      else if (p.status === "voided" || p.status === "expired") risk.record({ ...ev, atMs: p.resolvedAtMs!, kind: "voided" });
+    } else if ((p.refundedMinor ?? 0n) > (before?.refundedMinor ?? 0n)) {
+      risk.record({ ...ev, amountMinor: p.refundedMinor! - (before?.refundedMinor ?? 0n), kind: "refunded" });
+    }
+  }
+
+  /**
+   * Called by the facade once the store is loaded: replays committed payments into the
+   * risk engine in time order (features are derived state, rebuilt rather than stored).
+   */
+  finishLoad(): void {
+    this.#loading = false;
+    const events: Array<Parameters<PaymentsContext["risk"]["record"]>[0]> = [];
+    for (const p of this.#loaded) {
+      const ev = riskIntentOf(p);
+      if (p.status === "declined") events.push({ ...ev, atMs: p.createdAtMs, kind: "declined" });
+      if (p.authorizedAtMs !== undefined) events.push({ ...ev, atMs: p.authorizedAtMs, kind: "authorized" });
+      if (p.capturedAtMs !== undefined) events.push({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs, kind: "captured" });
+      if ((p.status === "voided" || p.status === "expired") && p.resolvedAtMs !== undefined) events.push({ ...ev, atMs: p.resolvedAtMs, kind: "voided" });
+    }
+    this.#loaded = [];
+    events.sort((a, b) => a.atMs - b.atMs);
+    for (const e of events) this.#ctx.risk.record(e);
+  }
+
+  /**
+   * An agent's signed payment intent → approved (with a token), pending approval, or
+   * PAYMENT_DECLINED (with reasons; the decline is recorded, nothing moves).
+   */
+  async authorize(intentJws: string): Promise<AuthorizeResult> {
+    const intent = await this.#agents.verifyIntent(intentJws);
+    const req = parsePayBody(intent.body, this.#ctx.currencies);
+    const merchant = this.#ctx.engine.read<{ category: string }>(`mc/${req.merchantId}`);
+    if (!merchant) throw new AgentPayError("MERCHANT_NOT_FOUND", "no such merchant", { merchantId: req.merchantId });
+    const paymentId = newPaymentId();
+    // Signed before the command: the engine never waits on crypto. Discarded if not approved.
+    const minted = this.#ctx.issuer.mint({
+      agentId: intent.agentId, merchantId: req.merchantId, subWalletId: req.subWalletId, amount: req.amount,
+      category: merchant.category, agentKeyThumbprint: intent.kid, paymentId, tokenId: newId("tok"),
+    });
+    const out = await this.#ctx.engine.submit((tx) => authorizeIn(tx, this.#ctx, {
+      intent, req, category: merchant.category, paymentId, minted, maxAgeMs: this.#agents.intentMaxAgeMs,
+    }));
+    if (out.kind === "declined") throw declinedError(out.payment);
+    return out.result;
+  }
+
+  /** The merchant captures up to the token's cap. Exactly once, whatever the concurrency. */
+  async redeem(input: RedeemInput): Promise<Receipt> {
+    if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "redeem input must be an object");
+    const merchantId = validateId(input.merchant, "mer", "merchant");
+    const amount = validateAmount(input.amount, { positive: true, registry: this.#ctx.currencies });
+    const idempotencyKey = validateKey(input.idempotencyKey, "idempotencyKey");
+    const verified = this.#ctx.issuer.verify(input.token, { merchant: merchantId });
+    return this.#ctx.engine.submit((tx) => redeemIn(tx, this.#ctx, {
+      verified, merchantId, amountMinor: amount.minor, currency: amount.currency, idempotencyKey,
+    }));
+  }
+
+  /** The merchant releases an unredeemed payment (by its token or id). */
+  async voidByMerchant(input: { merchant: string; payment?: string; token?: string }): Promise<Payment> {
+    if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "void input must be an object");
+    const merchantId = validateId(input.merchant, "mer", "merchant");
+    let paymentId: string;
+    if (input.token !== undefined) {
+      const v = this.#ctx.issuer.verify(input.token, { merchant: merchantId });
+      paymentId = this.#ctx.engine.read<TokenRecord>(tokenStateKey(v.tokenId))?.paymentId ?? "";
+    } else {
+      paymentId = validateId(input.payment, "pay", "payment");
+    }
+    return this.#ctx.engine.submit((tx) => {
+      const p = tx.get<Payment>(paymentKey(paymentId));
+      if (!p || p.merchantId !== merchantId) throw new AgentPayError("PAYMENT_NOT_FOUND", "no such payment for this merchant", { paymentId });
+      return voidIn(tx, this.#ctx, paymentId, "merchant");
+    });
+  }
+
+  /** The agent releases its own unredeemed payment (a signed intent `{ action: "void", payment }`). */
+  async voidByAgent(intentJws: string): Promise<Payment> {
+    return this.#agents.receiveIntent(intentJws, (tx, intent) => {
+      const paymentId = parsePaymentRef(intent.body, "void");
+      const p = tx.get<Payment>(paymentKey(paymentId));
+      if (!p || p.agentId !== intent.agentId) throw new AgentPayError("PAYMENT_NOT_FOUND", "no such payment for this agent", { paymentId });
+      return voidIn(tx, this.#ctx, paymentId, "agent");
+    });
+  }
+
+  /** The agent fetches its token once a payment is authorized (e.g. after an approval). */
+  async fetchToken(intentJws: string): Promise<{ paymentId: string; status: Payment["status"]; token?: string; expiresAtMs?: number }> {
+    return this.#agents.receiveIntent(intentJws, (tx, intent) => {
+      const paymentId = parsePaymentRef(intent.body, "fetch_token");
+      const p = tx.get<Payment>(paymentKey(paymentId));
+      if (!p || p.agentId !== intent.agentId) throw new AgentPayError("PAYMENT_NOT_FOUND", "no such payment for this agent", { paymentId });
+      if (p.status !== "authorized") return { paymentId, status: p.status };
+      const t = tx.get<TokenRecord>(tokenStateKey(p.tokenId!))!;
+      return { paymentId, status: p.status, token: t.token, expiresAtMs: t.expiresAtMs };
+    });
+  }
+
+  /** The merchant refunds part or all of a captured payment. Idempotent. */
+  async refund(input: RefundInput): Promise<Refund> {
+    if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "refund input must be an object");
+    const paymentId = validateId(input.payment, "pay", "payment");
+    const merchantId = validateId(input.merchant, "mer", "merchant");
+    const amount = validateAmount(input.amount, { positive: true, registry: this.#ctx.currencies });
+    const idempotencyKey = validateKey(input.idempotencyKey, "idempotencyKey");
+    if (input.reason !== undefined && (typeof input.reason !== "string" || input.reason.length > 500)) {
+      throw new AgentPayError("INVALID_INPUT", "reason must be a string of at most 500 characters", { field: "reason" });
+    }
+    return this.#ctx.engine.submit((tx) => refundIn(tx, this.#ctx, {
+      paymentId, merchantId, amountMinor: amount.minor, currency: amount.currency, idempotencyKey,
+      ...(input.reason !== undefined ? { reason: input.reason } : {}),
+    }));
+  }
+
+  get(paymentId: string): Payment {
+    const p = this.#ctx.engine.read<Payment>(paymentKey(validateId(paymentId, "pay", "paymentId")));
+    if (!p) throw new AgentPayError("PAYMENT_NOT_FOUND", "no such payment", { paymentId });
+    return p;
+  }
+
+  /** Payments of one sub-wallet, agent or merchant, newest first. */
+  list(q: ListPaymentsQuery): Payment[] {
+    if (q === null || typeof q !== "object") throw new AgentPayError("INVALID_INPUT", "query must be an object");
+    const limit = q.limit ?? 100;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST) throw new AgentPayError("INVALID_INPUT", `limit must be 1-${MAX_LIST}`, { field: "limit" });
+    const lists: string[][] = [];
+    if (q.subWallet !== undefined) lists.push(this.#bySubWallet.get(validateId(q.subWallet, "sw", "subWallet")) ?? []);
+    if (q.agent !== undefined) lists.push(this.#byAgent.get(validateId(q.agent, "agt", "agent")) ?? []);
+    if (q.merchant !== undefined) lists.push(this.#byMerchant.get(validateId(q.merchant, "mer", "merchant")) ?? []);
+    if (lists.length === 0) throw new AgentPayError("INVALID_INPUT", "give subWallet, agent or merchant");
+    const [first, ...rest] = lists.sort((a, b) => a.length - b.length);
+    const others = rest.map((l) => new Set(l));
+    const out: Payment[] = [];
+    for (let i = first!.length - 1; i >= 0 && out.length < limit; i--) {
+      const id = first![i]!;
+      if (others.every((s) => s.has(id))) out.push(this.#ctx.engine.read<Payment>(paymentKey(id))!);
+    }
+    return out.sort((a, b) => b.createdAtMs - a.createdAtMs);
+  }
+
+  /** Releases holds whose token expired unredeemed (bounded per call). */
+  expireDue(limit = MAX_SWEEP): Promise<number> {
+    const max = Math.max(1, Math.min(limit, MAX_SWEEP));
+    return this.#ctx.engine.submit((tx) => {
+      let n = 0;
+      const taken: Array<{ key: number; value: string }> = [];
+      try {
+        while (n < max) {
+          const top = this.#expiries.peek();
+          if (!top || top.key > tx.nowMs) break;
+          taken.push(this.#expiries.pop()!);
+          const p = tx.get<Payment>(paymentKey(top.value));
+          if (!p || p.status !== "authorized") continue;
+          voidIn(tx, this.#ctx, p.id, "expired");
+          n++;
+        }
+      } catch (e) {
+        for (const x of taken) this.#expiries.push(x.key, x.value);
+        throw e;
+      }
+      return n;
+    });
+  }
+
+  startSweeper(intervalMs = 5_000): void {
+    this.stopSweeper();
+    let busy = false;
+    this.#sweeper = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.expireDue().catch(() => {}).finally(() => (busy = false));
+    }, intervalMs);
+    this.#sweeper.unref();
+  }
+
+  stopSweeper(): void {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+}
+
+function riskIntentOf(p: Payment) {
+  return {
+    agentId: p.agentId, subWalletId: p.subWalletId, ownerId: p.ownerId, merchantId: p.merchantId, category: p.category,
+    amountMinor: p.amountMinor, currency: p.currency, atMs: p.createdAtMs,
+  };
+}

@@ -1,0 +1,101 @@
+import type { RiskDecision } from "../risk/index.ts";
+
+export type PaymentStatus =
+  | "pending_approval" // waiting on the person
+  | "authorized"       // hold placed, token issued
+  | "captured"         // redeemed by the merchant (possibly refunded in part since)
+  | "voided"           // released before redemption
+  | "expired"          // token expired unredeemed; hold released
+  | "declined"         // policy or risk said no; nothing moved
+  | "denied";          // the person said no (or the approval expired)
+
+export interface PolicyDecision {
+  readonly outcome: "allow" | "review" | "decline";
+  readonly version: number;
+  readonly reasons: readonly { readonly code: string; readonly message: string }[];
+}
+
+/** Why a payment went the way it did: the policy's verdict and the risk engine's record. */
+export interface Decision {
+  readonly outcome: "allow" | "review" | "decline";
+  readonly policy: PolicyDecision;
+  readonly risk: RiskDecision;
+  readonly atMs: number;
+}
+
+export interface Payment {
+  readonly id: string;
+  readonly status: PaymentStatus;
+  readonly ownerId: string;
+  readonly walletId: string;
+  readonly subWalletId: string;
+  readonly agentId: string;
+  readonly grantId?: string;
+  readonly merchantId: string;
+  readonly category: string;
+  /** The amount asked for, which is also the token's cap. */
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  readonly reference?: string;
+  readonly idempotencyKey: string;
+  readonly createdAtMs: number;
+  readonly decision: Decision;
+  readonly approvalId?: string;
+  /** Set once authorized. */
+  readonly tokenId?: string;
+  readonly holdTransferId?: string;
+  readonly authorizedAtMs?: number;
+  readonly expiresAtMs?: number;
+  readonly captureTransferId?: string;
+  readonly capturedMinor?: bigint;
+  readonly capturedAtMs?: number;
+  readonly refundedMinor?: bigint;
+  readonly resolvedAtMs?: number;
+}
+
+/** The single-use state of a token, keyed by its id (jti). */
+export interface TokenRecord {
+  readonly tokenId: string;
+  readonly paymentId: string;
+  readonly status: "active" | "redeemed" | "voided" | "expired";
+  /** The signed token, so that an idempotent retry returns the same one. A bearer credential: never log. */
+  readonly token: string;
+  readonly expiresAtMs: number;
+}
+
+/** What an idempotency key maps to, with the request it was first used with. */
+export interface IdempotencyRecord {
+  readonly request: unknown;
+  readonly resultId: string;
+}
+
+export interface Receipt {
+  readonly paymentId: string;
+  readonly tokenId: string;
+  readonly merchantId: string;
+  readonly capturedMinor: bigint;
+  readonly releasedMinor: bigint;
+  readonly currency: string;
+  readonly transferId: string;
+  readonly capturedAtMs: number;
+}
+
+export interface Refund {
+  readonly id: string;
+  readonly paymentId: string;
+  readonly merchantId: string;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  readonly transferId: string;
+  readonly createdAtMs: number;
+  readonly reason?: string;
+}
+
+export const paymentKey = (id: string): string => `pm/${id}`;
+export const tokenStateKey = (tokenId: string): string => `ts/${tokenId}`;
+export const refundKey = (id: string): string => `rf/${id}`;
+export const idemKey = (scope: "a" | "m" | "r", ownerId: string, key: string): string => `ik/${scope}/${ownerId}/${key}`;
+export const PAYMENT_PREFIX = "pm/";
+
+/** Hold a little longer than the token lives, so a redemption at the last moment still finds it. */
+export const HOLD_GRACE_MS = 60_000;

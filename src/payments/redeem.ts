@@ -1,0 +1,81 @@
+import { AgentPayError, sameBody, scopedKey } from "../core/index.ts";
+import type { Tx } from "../engine/index.ts";
+import { postPending } from "../ledger/index.ts";
+import { getMerchantIn } from "../merchants/index.ts";
+import type { VerifiedToken } from "../tokens/index.ts";
+import { getSubWalletIn, restoreSpendIn } from "../wallets/index.ts";
+import type { PaymentsContext } from "./context.ts";
+import { emitPaymentEvent } from "./effects.ts";
+import { idemKey, paymentKey, tokenStateKey } from "./records.ts";
+import type { IdempotencyRecord, Payment, Receipt, TokenRecord } from "./records.ts";
+
+export interface RedeemCommandInput {
+  verified: VerifiedToken;
+  merchantId: string;
+  amountMinor: bigint;
+  currency: string;
+  idempotencyKey: string;
+}
+
+/** The token's single-use state, with the error each terminal state gives. */
+export function activeToken(tx: Tx, tokenId: string): TokenRecord {
+  const t = tx.get<TokenRecord>(tokenStateKey(tokenId));
+  if (!t) throw new AgentPayError("TOKEN_UNKNOWN", "this issuer never issued that token", { tokenId });
+  if (t.status === "redeemed") throw new AgentPayError("TOKEN_ALREADY_REDEEMED", "the token was already redeemed", { tokenId });
+  if (t.status === "voided") throw new AgentPayError("TOKEN_VOIDED", "the token was voided", { tokenId });
+  if (t.status === "expired" || tx.nowMs >= t.expiresAtMs) throw new AgentPayError("TOKEN_EXPIRED", "the token has expired", { tokenId });
+  return t;
+}
+
+export function receiptOf(p: Payment): Receipt {
+  return {
+    paymentId: p.id, tokenId: p.tokenId!, merchantId: p.merchantId, capturedMinor: p.capturedMinor!,
+    releasedMinor: p.amountMinor - p.capturedMinor!, currency: p.currency, transferId: p.captureTransferId!, capturedAtMs: p.capturedAtMs!,
+  };
+}
+
+/**
+ * The merchant's capture, as ONE command: the token is checked and marked used, the hold
+ * posted (a partial capture releases the rest), the budget given back for the rest, and
+ * the merchant's callback queued. Concurrent and repeated attempts: exactly one wins.
+ */
+export function redeemIn(tx: Tx, ctx: PaymentsContext, input: RedeemCommandInput): Receipt {
+  const { verified } = input;
+  const ik = idemKey("m", input.merchantId, input.idempotencyKey);
+  const request = { tokenId: verified.tokenId, amountMinor: input.amountMinor, currency: input.currency };
+  const prior = tx.get<IdempotencyRecord>(ik);
+  if (prior) {
+    if (!sameBody(prior.request, request)) {
+      throw new AgentPayError("IDEMPOTENCY_CONFLICT", "this idempotency key was used with a different request", { idempotencyKey: input.idempotencyKey });
+    }
+    return receiptOf(tx.get<Payment>(paymentKey(prior.resultId))!);
+  }
+  const t = activeToken(tx, verified.tokenId);
+  const p = tx.get<Payment>(paymentKey(t.paymentId))!;
+  if (p.merchantId !== input.merchantId) {
+    throw new AgentPayError("TOKEN_AUDIENCE_MISMATCH", "the token was issued for another merchant", { tokenId: t.tokenId });
+  }
+  const merchant = getMerchantIn(tx, input.merchantId);
+  if (merchant.status !== "active") throw new AgentPayError("MERCHANT_DISABLED", "the merchant is disabled", { merchantId: merchant.id });
+  if (input.currency !== p.currency) {
+    throw new AgentPayError("CURRENCY_MISMATCH", "the amount's currency differs from the token's", { currency: input.currency, tokenCurrency: p.currency });
+  }
+  if (input.amountMinor > p.amountMinor) {
+    throw new AgentPayError("TOKEN_AMOUNT_EXCEEDED", "the amount is above the token's cap", { tokenId: t.tokenId, capMinor: p.amountMinor });
+  }
+  const captureId = scopedKey("cap", p.id);
+  postPending(tx, ctx.ledger.context, {
+    id: captureId, pendingId: p.holdTransferId!, amount: { minor: input.amountMinor, currency: p.currency },
+    code: "payment_capture", metadata: { paymentId: p.id },
+  });
+  tx.put(tokenStateKey(t.tokenId), { ...t, status: "redeemed" } satisfies TokenRecord);
+  const released = p.amountMinor - input.amountMinor;
+  if (released > 0n) restoreSpendIn(tx, getSubWalletIn(tx, p.subWalletId), released, p.authorizedAtMs!);
+  const captured: Payment = {
+    ...p, status: "captured", capturedMinor: input.amountMinor, capturedAtMs: tx.nowMs, captureTransferId: captureId, refundedMinor: 0n,
+  };
+  tx.put(paymentKey(p.id), captured);
+  tx.put(ik, { request, resultId: p.id } satisfies IdempotencyRecord);
+  emitPaymentEvent(tx, "payment.captured", captured, { toMerchant: true, data: { capturedMinor: input.amountMinor } });
+  return receiptOf(captured);
+}

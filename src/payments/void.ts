@@ -1,0 +1,32 @@
+import { AgentPayError, scopedKey } from "../core/index.ts";
+import type { Tx } from "../engine/index.ts";
+import { voidPending } from "../ledger/index.ts";
+import { getSubWalletIn, restoreSpendIn } from "../wallets/index.ts";
+import type { PaymentsContext } from "./context.ts";
+import { emitPaymentEvent } from "./effects.ts";
+import { paymentKey, tokenStateKey } from "./records.ts";
+import type { Payment, TokenRecord } from "./records.ts";
+
+export type VoidReason = "agent" | "merchant" | "expired";
+
+/** Releases an unredeemed payment's hold and gives its budget back, in the caller's command. */
+export function voidIn(tx: Tx, ctx: PaymentsContext, paymentId: string, reason: VoidReason): Payment {
+  const p = tx.get<Payment>(paymentKey(paymentId));
+  if (!p) throw new AgentPayError("PAYMENT_NOT_FOUND", "no such payment", { paymentId });
+  if (p.status === "voided" || p.status === "expired") return p; // already released: idempotent
+  if (p.status !== "authorized") {
+    const code = p.status === "captured" ? "TOKEN_ALREADY_REDEEMED" : "PAYMENT_NOT_AUTHORIZED";
+    throw new AgentPayError(code, `the payment is ${p.status}`, { paymentId, status: p.status });
+  }
+  const t = tx.get<TokenRecord>(tokenStateKey(p.tokenId!))!;
+  voidPending(tx, ctx.ledger.context, {
+    id: scopedKey("void", p.id), pendingId: p.holdTransferId!, code: reason === "expired" ? "payment_expired" : "payment_void",
+    metadata: { paymentId: p.id },
+  });
+  tx.put(tokenStateKey(t.tokenId), { ...t, status: reason === "expired" ? "expired" : "voided" } satisfies TokenRecord);
+  restoreSpendIn(tx, getSubWalletIn(tx, p.subWalletId), p.amountMinor, p.authorizedAtMs!, true);
+  const next: Payment = { ...p, status: reason === "expired" ? "expired" : "voided", resolvedAtMs: tx.nowMs };
+  tx.put(paymentKey(p.id), next);
+  emitPaymentEvent(tx, "payment.voided", next, { toMerchant: true, data: { reason } });
+  return next;
+}
