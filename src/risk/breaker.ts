@@ -93,10 +93,18 @@ export class Breaker {
   readonly opts: BreakerOptions;
   owners: LruMap<string, OwnerFlow>;
   globals = new Map<string, GlobalFlow>();
+  /** Last attempt per sub-wallet: the global signal counts each sub-wallet once per window. */
+  lastAttempt: LruMap<string, number>;
 
   constructor(opts: Partial<BreakerOptions> = {}) {
     this.opts = { ...defaultBreakerOptions, ...opts };
     this.owners = new LruMap(this.opts.maxOwners);
+    this.lastAttempt = new LruMap(this.opts.maxOwners * 4);
+  }
+
+  #firstInWindow(subWalletId: string, t: number): boolean {
+    const last = this.lastAttempt.peek(subWalletId);
+    return last === undefined || t - last >= this.opts.globalWindowMinutes * MIN;
   }
 
   #ownerThreshold(o: OwnerFlow | undefined): number {
@@ -124,7 +132,8 @@ export class Breaker {
     const ownerAmount1h = o === undefined ? 0 : o.r1h.read(t, 0);
     const ownerRatio = (ownerAmount1h + amt) / this.#ownerThreshold(o);
     const g = this.globals.get(intent.currency);
-    const globalRatio = this.#globalRatio(g, t, amt, 1);
+    const first = this.#firstInWindow(intent.subWalletId, t);
+    const globalRatio = this.#globalRatio(g, t, first ? amt : 0, first ? 1 : 0);
     let code = "", message = "";
     if (g?.trip) {
       code = "DRAIN_BREAKER_OPEN";
@@ -158,18 +167,22 @@ export class Breaker {
     }
     this.#rollHours(g, t);
     this.#rollDays(o, t);
-    // baselines learn from committed outflow only: what is actually paid is "normal"; the window
-    // measures demand (every attempt), so a blocked flood still shows.
-    if (e.kind === "authorized") {
+    // The person's baseline learns from committed outflow (what is actually paid is "normal"); their
+    // window measures demand (every attempt), so a blocked flood still shows.
+    if (e.kind === "authorized") o.dayAcc += amt;
+    // Globally, "many sub-wallets suddenly spending": each sub-wallet counts once per window (its
+    // first attempt), so one agent looping cannot trip it; baseline and window use the same measure.
+    const first = this.#firstInWindow(e.subWalletId, t);
+    this.lastAttempt.set(e.subWalletId, t);
+    const ownerBefore = this.#ownerThreshold(o);
+    const globalRatio = first ? this.#globalRatio(g, t, amt, 1) : 0;
+    o.r1h.add(t, 0, amt);
+    if (first) {
       g.accSum += amt;
       g.accCnt += 1;
-      o.dayAcc += amt;
+      g.rW.add(t, 0, amt);
+      g.rW.add(t, 1, 1);
     }
-    const ownerBefore = this.#ownerThreshold(o);
-    const globalRatio = this.#globalRatio(g, t, amt, 1);
-    o.r1h.add(t, 0, amt);
-    g.rW.add(t, 0, amt);
-    g.rW.add(t, 1, 1);
     const ownerRatio = o.r1h.read(t, 0) / ownerBefore;
     if (g.trip === null && globalRatio >= 1) {
       g.trip = { scope: "global", key: e.currency, trippedAtMs: t, ratio: globalRatio,
@@ -203,8 +216,11 @@ export class Breaker {
         g.baseSum[slot] = sum;
         g.baseCnt[slot] = cnt;
       } else {
-        g.baseSum[slot] = alpha * sum + (1 - alpha) * g.baseSum[slot]!;
-        g.baseCnt[slot] = alpha * cnt + (1 - alpha) * g.baseCnt[slot]!;
+        // winsorised: one extraordinary hour (an attack) cannot teach the baseline that it is normal
+        const s = Math.min(sum, 2 * g.baseSum[slot]! + this.opts.globalMinMinor);
+        const c = Math.min(cnt, 2 * g.baseCnt[slot]! + this.opts.globalMinCount);
+        g.baseSum[slot] = alpha * s + (1 - alpha) * g.baseSum[slot]!;
+        g.baseCnt[slot] = alpha * c + (1 - alpha) * g.baseCnt[slot]!;
       }
       g.seen[slot]! += 1;
       g.hoursObserved++;

@@ -25,12 +25,16 @@ export const NUMERIC_FEATURES = [
   ["agent.declines24h", "declined attempts in the last 24 hours"],
   ["agent.failures1h", "failed attempts in the last hour"],
   ["agent.failures24h", "failed attempts in the last 24 hours"],
-  ["agent.amountZ", "z-score of log(amount) against the agent's history (0 until 5 payments)"],
-  ["agent.amountRatio", "amount / the agent's typical amount (geometric mean; 1 until 5 payments)"],
-  ["agent.maxRatio", "amount / the largest amount the agent has paid (1 until 5 payments)"],
+  ["agent.amountZ", "z-score of log(amount) against the agent's history in this category (5+ payments there), else all its history (0 until 5 payments)"],
+  ["agent.amountRatio", "amount / the agent's typical amount in this category, else overall (geometric mean; 1 until 5 payments)"],
+  ["agent.maxRatio", "amount / the largest amount the agent has paid in this category, else overall (1 until 5 payments)"],
   ["agent.typicalAmount", "the agent's typical amount (geometric mean of its history)"],
   ["agent.merchantNew", "1 if the agent has never paid this merchant"],
   ["agent.categoryNew", "1 if the agent has never paid in this category"],
+  ["agent.groupNew", "1 if the agent has never paid in this category's group (travel, groceries, dining, retail, digital, cash-like, ...)"],
+  ["agent.categoryAgeMs", "time since the agent's first payment in this category (-1 if none)"],
+  ["agent.categoryTxCount", "the agent's committed payments in this category"],
+  ["agent.groupCount", "distinct category groups the agent has paid in"],
   ["agent.merchantCount", "distinct merchants the agent has paid (capped)"],
   ["agent.categoryCount", "distinct categories the agent has paid in (capped)"],
   ["agent.newMerchants24h", "merchants paid for the first time in the last 24 hours"],
@@ -70,10 +74,33 @@ const DAY = 86_400_000;
 const RECENT = 16;
 const MIN_HISTORY = 5;
 /** Floor on the spread of log-amounts: fixed-price agents would otherwise flag a cent's change. */
-const MIN_LOG_STD = 0.3;
+const MIN_LOG_STD = 0.4;
 
 // ring channels
 const C_CNT = 0, C_SUM = 1, C_ATT = 2, C_DEC = 3, C_FAIL = 4, C_NEWM = 5, C_REF = 6;
+
+/** The agent's amounts in one category: log-space mean and variance, largest amount. */
+export class CategoryStat {
+  firstMs = 0;
+  lastMs = 0;
+  n = 0;
+  meanLog = 0;
+  varLog = 0;
+  max = 0;
+}
+
+/** Folds x into an exponentially weighted mean/variance (weight 1/n at first, then at least `floor`). */
+function fold(st: { n: number; meanLog: number; varLog: number }, x: number, floor: number): void {
+  const alpha = Math.max(1 / (st.n + 1), floor);
+  if (st.n === 0) {
+    st.meanLog = x;
+    st.varLog = 0;
+  } else {
+    const d = x - st.meanLog;
+    st.meanLog += alpha * d;
+    st.varLog = (1 - alpha) * (st.varLog + alpha * d * d);
+  }
+}
 
 export class AgentState {
   r1m = new Ring(10_000, 6, 3);          // cnt, sum, attempts
@@ -89,7 +116,8 @@ export class AgentState {
   dailyEwma = 0;
   days = 0;
   merchants: LruMap<string, number>;
-  categories: LruMap<string, number>;
+  categories: LruMap<string, CategoryStat>;
+  groups = new Set<string>();
   hours = new Float64Array(24);
   recentMerchant: string[] = new Array<string>(RECENT).fill("");
   recentAmount = new Float64Array(RECENT);
@@ -174,6 +202,8 @@ export class FeatureStore {
       fv[F["agent.ageMs"]] = -1;
       fv[F["agent.merchantNew"]] = 1;
       fv[F["agent.categoryNew"]] = 1;
+      fv[F["agent.groupNew"]] = 1;
+      fv[F["agent.categoryAgeMs"]] = -1;
       fv[F["agent.amountRatio"]] = 1;
       fv[F["agent.maxRatio"]] = 1;
       fv[F["agent.hourShare"]] = 1;
@@ -198,19 +228,26 @@ export class FeatureStore {
       fv[F["agent.refunds24h"]] = a.r24h.read(t, C_REF);
       const typical = Math.exp(a.meanLog);
       fv[F["agent.typicalAmount"]] = a.n > 0 ? typical : 0;
-      if (a.n >= MIN_HISTORY && amt > 0) {
-        const std = Math.max(Math.sqrt(a.varLog), MIN_LOG_STD);
-        fv[F["agent.amountZ"]] = (Math.log(amt) - a.meanLog) / std;
-        fv[F["agent.amountRatio"]] = amt / typical;
-        fv[F["agent.maxRatio"]] = a.maxAmount > 0 ? amt / a.maxAmount : 1;
+      const cat = a.categories.peek(intent.category);
+      const h0: { n: number; meanLog: number; varLog: number } = cat !== undefined && cat.n >= MIN_HISTORY ? cat : a;
+      const max = h0 === a ? a.maxAmount : cat!.max;
+      if (h0.n >= MIN_HISTORY && amt > 0) {
+        const std = Math.max(Math.sqrt(h0.varLog), MIN_LOG_STD);
+        fv[F["agent.amountZ"]] = (Math.log(amt) - h0.meanLog) / std;
+        fv[F["agent.amountRatio"]] = amt / Math.exp(h0.meanLog);
+        fv[F["agent.maxRatio"]] = max > 0 ? amt / max : 1;
       } else {
         fv[F["agent.amountRatio"]] = 1;
         fv[F["agent.maxRatio"]] = 1;
       }
       fv[F["agent.merchantNew"]] = a.merchants.peek(intent.merchantId) === undefined ? 1 : 0;
-      fv[F["agent.categoryNew"]] = a.categories.peek(intent.category) === undefined ? 1 : 0;
+      fv[F["agent.categoryNew"]] = cat === undefined ? 1 : 0;
+      fv[F["agent.categoryAgeMs"]] = cat === undefined ? -1 : t - cat.firstMs;
+      fv[F["agent.categoryTxCount"]] = cat === undefined ? 0 : cat.n;
+      fv[F["agent.groupNew"]] = a.groups.has(categoryGroup(intent.category)) ? 0 : 1;
       fv[F["agent.merchantCount"]] = a.merchants.size;
       fv[F["agent.categoryCount"]] = a.categories.size;
+      fv[F["agent.groupCount"]] = a.groups.size;
       let same10 = 0, same24 = 0, merch10 = 0;
       const m = intent.merchantId;
       for (let i = 0; i < RECENT; i++) {
@@ -276,19 +313,22 @@ export class FeatureStore {
         a.r1h.add(t, C_CNT, 1); a.r1h.add(t, C_SUM, amt); a.r1h.add(t, C_ATT, 1);
         a.r24h.add(t, C_CNT, 1); a.r24h.add(t, C_SUM, amt); a.r24h.add(t, C_ATT, 1);
         // amount distribution in log space: exponentially weighted, so it follows a changing agent
+        let cat = a.categories.touch(e.category);
+        if (cat === undefined) {
+          cat = new CategoryStat();
+          cat.firstMs = t;
+          a.categories.set(e.category, cat);
+        }
+        cat.lastMs = t;
         if (amt > 0) {
           const x = Math.log(amt);
-          const alpha = Math.max(1 / (a.n + 1), 0.02);
-          if (a.n === 0) {
-            a.meanLog = x;
-            a.varLog = 0;
-          } else {
-            const d = x - a.meanLog;
-            a.meanLog += alpha * d;
-            a.varLog = (1 - alpha) * (a.varLog + alpha * d * d);
-          }
+          fold(a, x, 0.02);
+          fold(cat, x, 0.05);
           if (amt > a.maxAmount) a.maxAmount = amt;
+          if (amt > cat.max) cat.max = amt;
         }
+        cat.n++;
+        if (a.groups.size < 32) a.groups.add(categoryGroup(e.category));
         if (a.firstMs < 0) a.firstMs = t;
         a.n++;
         // daily outflow, exponentially weighted over days
@@ -305,7 +345,6 @@ export class FeatureStore {
         } else {
           a.merchants.set(e.merchantId, t);
         }
-        if (a.categories.touch(e.category) === undefined) a.categories.set(e.category, t);
         const i = a.recentIdx;
         a.recentMerchant[i] = e.merchantId;
         a.recentAmount[i] = amt;
@@ -365,3 +404,38 @@ function rollDays(a: AgentState, day: number): void {
 }
 
 export { F as FEATURE };
+
+/**
+ * Broad groups of merchant category codes (ISO 18245 ranges), so that a travel agent's first car
+ * rental is a small step and a groceries agent's first crypto exchange a big one.
+ */
+const GROUP_RANGES: Array<[number, number, string]> = [
+  [4829, 4829, "cash-like"], [5933, 5933, "cash-like"], [5947, 5947, "cash-like"], [6010, 6012, "cash-like"],
+  [6050, 6051, "cash-like"], [6211, 6211, "cash-like"], [6540, 6540, "cash-like"], [7995, 7995, "cash-like"],
+  [3000, 3999, "travel"], [4000, 4799, "travel"], [7011, 7033, "travel"], [7512, 7519, "travel"],
+  [4816, 4816, "digital"], [4899, 4899, "digital"], [5734, 5734, "digital"], [5815, 5818, "digital"],
+  [5968, 5968, "digital"], [7372, 7372, "digital"], [7379, 7379, "digital"],
+  [4800, 4999, "utilities"],
+  [5411, 5499, "groceries"], [5912, 5912, "groceries"],
+  [5811, 5814, "dining"],
+  [5000, 5999, "retail"],
+  [6000, 6999, "financial"],
+  [7000, 7999, "services"],
+  [8000, 8999, "professional"],
+  [9000, 9999, "government"],
+];
+
+const groupCache = new Map<string, string>();
+
+/** The broad group of an MCC ("other" for anything that is not a 4-digit code in a known range). */
+export function categoryGroup(mcc: string): string {
+  const hit = groupCache.get(mcc);
+  if (hit !== undefined) return hit;
+  let g = "other";
+  if (/^\d{4}$/.test(mcc)) {
+    const n = Number(mcc);
+    for (const [lo, hi, name] of GROUP_RANGES) if (n >= lo && n <= hi) { g = name; break; }
+  }
+  if (groupCache.size < 10_000) groupCache.set(mcc, g);
+  return g;
+}

@@ -1,6 +1,6 @@
 import { AgentPayError } from "../core/index.ts";
 import { Breaker, GlobalFlow, OwnerFlow, type BreakerOptions, type BreakerTrip } from "./breaker.ts";
-import { AgentState, FeatureStore, MerchantState, SubWalletState, type FeatureLimits } from "./features.ts";
+import { AgentState, CategoryStat, FeatureStore, MerchantState, SubWalletState, type FeatureLimits } from "./features.ts";
 import type { RuleSet } from "./rules.ts";
 import { Ring } from "./window.ts";
 
@@ -28,7 +28,9 @@ export function exportEngineState(store: FeatureStore, breaker: Breaker, rules: 
       r1m: a.r1m.toJSON(), r1h: a.r1h.toJSON(), r24h: a.r24h.toJSON(),
       n: a.n, firstMs: a.firstMs, meanLog: a.meanLog, varLog: a.varLog, maxAmount: a.maxAmount,
       dayIdx: a.dayIdx, dayAcc: a.dayAcc, dailyEwma: a.dailyEwma, days: a.days,
-      merchants: [...a.merchants.map], categories: [...a.categories.map], hours: Array.from(a.hours),
+      merchants: [...a.merchants.map],
+      categories: [...a.categories.map].map(([c, x]) => [c, x.firstMs, x.lastMs, x.n, x.meanLog, x.varLog, x.max]),
+      groups: [...a.groups], hours: Array.from(a.hours),
       recent, recentIdx: a.recentIdx,
     }]);
   }
@@ -98,7 +100,14 @@ export function importEngineState(
       st.maxAmount = num(a.maxAmount); st.dayIdx = num(a.dayIdx); st.dayAcc = num(a.dayAcc);
       st.dailyEwma = num(a.dailyEwma); st.days = num(a.days);
       for (const e of arr(a.merchants)) { const [m, t] = arr(e, 2); st.merchants.set(str(m), num(t)); }
-      for (const e of arr(a.categories)) { const [c, t] = arr(e, 2); st.categories.set(str(c), num(t)); }
+      for (const e of arr(a.categories)) {
+        const [c, firstMs, lastMs, n, meanLog, varLog, max] = arr(e, 7);
+        const cs = new CategoryStat();
+        cs.firstMs = num(firstMs);
+        cs.lastMs = num(lastMs); cs.n = num(n); cs.meanLog = num(meanLog); cs.varLog = num(varLog); cs.max = num(max);
+        st.categories.set(str(c), cs);
+      }
+      for (const g of arr(a.groups)) st.groups.add(str(g));
       st.hours.set(nums(a.hours, 24));
       const recent = arr(a.recent, st.recentAt.length);
       recent.forEach((e, i) => {
