@@ -15,6 +15,8 @@ export interface RiskState {
   merchants: Array<[string, unknown]>;
   owners: Array<[string, unknown]>;
   globals: Array<[string, unknown]>;
+  /** Last attempt time per sub-wallet (the global breaker counts each sub-wallet once per window). */
+  lastAttempts: Array<[string, number]>;
 }
 
 const MIN = 60_000, HOUR = 3_600_000;
@@ -51,7 +53,8 @@ export function exportEngineState(store: FeatureStore, breaker: Breaker, rules: 
       baseSum: Array.from(g.baseSum), baseCnt: Array.from(g.baseCnt), seen: Array.from(g.seen),
       hoursObserved: g.hoursObserved, firstHourPartial: g.firstHourPartial, trip: g.trip }]);
   }
-  return { format: RISK_STATE_FORMAT, rules: JSON.parse(JSON.stringify(rules)) as RuleSet, agents, subWallets, merchants, owners, globals };
+  const lastAttempts: Array<[string, number]> = [...breaker.lastAttempt.map];
+  return { format: RISK_STATE_FORMAT, rules: JSON.parse(JSON.stringify(rules)) as RuleSet, agents, subWallets, merchants, owners, globals, lastAttempts };
 }
 
 class Bad extends Error {}
@@ -149,6 +152,10 @@ export function importEngineState(
       st.hoursObserved = num(g.hoursObserved); st.firstHourPartial = g.firstHourPartial === true;
       st.trip = trip(g.trip);
       breaker.globals.set(k, st);
+    }
+    for (const e of arr(s.lastAttempts)) {
+      const [k, t] = arr(e, 2);
+      breaker.lastAttempt.set(str(k), num(t));
     }
     return { store, breaker, rules: s.rules };
   } catch (e) {
