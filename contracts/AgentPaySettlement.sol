@@ -449,6 +449,7 @@ contract AgentPaySettlement is EIP712, ReentrancyGuardTransient {
         else if (state == NONCE_REDEEMED_PARTIAL) redeemed = rec.partialAmount;
         else revert NotRedeemed();
 
+        if (uint256(rec.refunded) + amount > redeemed) revert RefundExceedsRedeemed(redeemed, rec.refunded, amount);
         if (fromCredit) {
             uint256 credit = _credits[msg.sender][v.token];
             if (amount > credit) revert InsufficientBalance(credit, amount);
@@ -457,10 +458,11 @@ contract AgentPaySettlement is EIP712, ReentrancyGuardTransient {
             }
             refunded = amount;
         } else {
-            refunded = _pull(v.token, msg.sender, amount);
-        }
-        if (uint256(rec.refunded) + refunded > redeemed) {
-            revert RefundExceedsRedeemed(redeemed, rec.refunded, refunded);
+            refunded = _pull(v.token, msg.sender, amount); // may be less than amount (fee-on-transfer)
+            if (refunded == 0) revert ZeroAmount();
+            if (uint256(rec.refunded) + refunded > redeemed) {
+                revert RefundExceedsRedeemed(redeemed, rec.refunded, refunded);
+            }
         }
         _redemptions[key].refunded = uint128(rec.refunded + refunded);
         _addToBucket(v.owner, address(0), v.token, refunded);
@@ -571,6 +573,7 @@ contract AgentPaySettlement is EIP712, ReentrancyGuardTransient {
         }
         amount = e.amount;
         bool byAgent = _verifyEntry(e);
+        _useNonce(e);
         // bucket
         uint256 slot = _bucketSlot(e.owner, e.agent, token);
         uint256 raw = _sload(slot);
@@ -579,7 +582,6 @@ contract AgentPaySettlement is EIP712, ReentrancyGuardTransient {
         assembly ("memory-safe") {
             sstore(slot, sub(raw, amount)) // balance is the low 128 bits and amount <= balance: no borrow
         }
-        _useNonce(e);
         emit Redeemed(e.digest, e.owner, msg.sender, e.agent, token, amount);
     }
 
@@ -634,12 +636,6 @@ contract AgentPaySettlement is EIP712, ReentrancyGuardTransient {
     function _redeemCached(Entry memory e, Cursor memory c) private returns (uint256 amount) {
         amount = e.amount;
         bool byAgent = _verifyEntry(e);
-        uint256 raw = c.bucketRaw;
-        if (byAgent && raw >> 128 != 0) revert AgentFrozen(e.owner, e.agent);
-        if (amount > uint128(raw)) revert InsufficientBalance(uint128(raw), amount);
-        unchecked {
-            c.bucketRaw = raw - amount; // balance is the low 128 bits and amount <= balance: no borrow
-        }
         uint256 nonce = e.nonce;
         uint256 wi = nonce >> 7;
         if (wi != c.wordIndex) {
@@ -656,6 +652,12 @@ contract AgentPaySettlement is EIP712, ReentrancyGuardTransient {
         } else {
             c.bits = bits | (uint256(NONCE_REDEEMED_PARTIAL) << shift);
             _redemptions[_key(e.owner, e.agent, nonce)].partialAmount = uint128(amount);
+        }
+        uint256 raw = c.bucketRaw;
+        if (byAgent && raw >> 128 != 0) revert AgentFrozen(e.owner, e.agent);
+        if (amount > uint128(raw)) revert InsufficientBalance(uint128(raw), amount);
+        unchecked {
+            c.bucketRaw = raw - amount; // balance is the low 128 bits and amount <= balance: no borrow
         }
     }
 

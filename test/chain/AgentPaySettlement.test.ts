@@ -166,10 +166,15 @@ describe("AgentPaySettlement", () => {
     await settlement.write.redeem([token.address, encodeEntry(e)], { account: m });
     await expectRevert(settlement.write.refund([v, 1n, true, e.signature], { account: chain.other.account }), "NotMerchant");
     await settlement.write.refund([v, 2_000_000n, true, e.signature], { account: m });
-    await expectRevert(settlement.write.refund([v, 1_000_001n, true, e.signature], { account: m }), "InsufficientBalance");
+    await expectRevert(settlement.write.refund([v, 1_000_001n, true, e.signature], { account: m }), "RefundExceedsRedeemed");
     await token.write.mint([m.address, 1_000_001n]);
     await token.write.approve([settlement.address, 1_000_001n], { account: m });
     await expectRevert(settlement.write.refund([v, 1_000_001n, false, e.signature], { account: m }), "RefundExceedsRedeemed");
+    // credit is checked too
+    const big = await makeVoucher(chain, ctx, { cap: 90_000_000n });
+    const bige = await signed(ctx.agent, ctx.domain, big);
+    await settlement.write.redeemAndPay([token.address, encodeEntry(bige)], { account: m });
+    await expectRevert(settlement.write.refund([big, 1_000_001n, true, bige.signature], { account: m }), "InsufficientBalance");
     // pull the rest from the merchant's wallet
     await settlement.write.refund([v, 1_000_000n, false, e.signature], { account: m });
     await expectRevert(settlement.write.refund([v, 1n, true, e.signature], { account: m }), "RefundExceedsRedeemed");

@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AgentPaySettlement} from "../../contracts/AgentPaySettlement.sol";
+import {TestStablecoin} from "../../contracts/test/TestStablecoin.sol";
+
+/// @dev The few forge-style cheatcodes these tests use (forge-std is not available here).
+interface Vm {
+    function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
+    function addr(uint256 privateKey) external pure returns (address);
+    function prank(address sender) external;
+    function startPrank(address sender) external;
+    function stopPrank() external;
+    function warp(uint256 timestamp) external;
+    function expectRevert(bytes4 selector) external;
+    function expectRevert(bytes calldata revertData) external;
+    function assume(bool condition) external pure;
+}
+
+Vm constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+uint256 constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+
+/// @dev Builds and signs packed vouchers for tests.
+abstract contract VoucherKit {
+    AgentPaySettlement internal settlement;
+    TestStablecoin internal token;
+
+    function _voucher(address owner, address agent, address merchant, uint256 cap, uint256 deadline, uint256 nonce)
+        internal
+        view
+        returns (AgentPaySettlement.Voucher memory v)
+    {
+        v = AgentPaySettlement.Voucher({
+            owner: owner,
+            agent: agent,
+            merchant: merchant,
+            token: address(token),
+            cap: cap,
+            deadline: deadline,
+            nonce: nonce,
+            ref: keccak256(abi.encode("order", nonce)),
+            callTarget: address(0),
+            callDataHash: bytes32(0)
+        });
+    }
+
+    function _sign(uint256 pk, AgentPaySettlement.Voucher memory v) internal view returns (bytes memory) {
+        (uint8 sv, bytes32 r, bytes32 s) = vm.sign(pk, settlement.hashVoucher(v));
+        return abi.encodePacked(r, s, sv);
+    }
+
+    /// @dev One packed entry; `amount` = 0 means "the cap".
+    function _entry(AgentPaySettlement.Voucher memory v, uint256 amount, bytes memory sig, bool withSigner)
+        internal
+        pure
+        returns (bytes memory out)
+    {
+        uint8 flags = (withSigner ? 1 : 0) | (amount != 0 && amount != v.cap ? 2 : 0) | (sig.length != 65 ? 4 : 0);
+        out = abi.encodePacked(flags);
+        if (withSigner) out = abi.encodePacked(out, v.owner, v.agent);
+        out = abi.encodePacked(out, v.cap);
+        if (flags & 2 != 0) out = abi.encodePacked(out, amount);
+        out = abi.encodePacked(out, uint40(v.deadline), v.nonce, v.ref);
+        if (flags & 4 != 0) out = abi.encodePacked(out, uint16(sig.length));
+        out = abi.encodePacked(out, sig);
+    }
+}
+
+contract AgentPaySettlementTest is VoucherKit {
+    uint256 internal constant AGENT_PK = 0xA11CE;
+    uint256 internal constant AGENT2_PK = 0xB0B;
+    address internal agent;
+    address internal agent2;
+    address internal owner = address(0x0A11);
+    address internal merchant = address(0x3E5C);
+
+    function setUp() public {
+        vm.warp(1_800_000_000);
+        token = new TestStablecoin();
+        settlement = new AgentPaySettlement(1 days, 1 days);
+        agent = vm.addr(AGENT_PK);
+        agent2 = vm.addr(AGENT2_PK);
+        token.mint(owner, type(uint128).max);
+        vm.prank(owner);
+        token.approve(address(settlement), type(uint256).max);
+    }
+
+    function _fund(address a, uint256 amount) internal {
+        vm.prank(owner);
+        settlement.deposit(address(token), a, amount);
+    }
+
+    function _bucket(address a) internal view returns (uint256 b) {
+        (b, ) = settlement.bucketOf(owner, a, address(token));
+    }
+
+    function testFuzz_redeemMovesExactlyTheAmount(uint96 funded, uint96 cap, uint96 amount, uint256 nonce) public {
+        vm.assume(funded > 0 && cap > 0 && amount > 0 && amount <= cap && amount <= funded);
+        _fund(agent, funded);
+        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 1 hours, nonce);
+        bytes memory e = _entry(v, amount, _sign(AGENT_PK, v), true);
+        vm.prank(merchant);
+        uint256 got = settlement.redeem(address(token), e);
+        require(got == amount, "amount");
+        require(_bucket(agent) == uint256(funded) - amount, "bucket");
+        require(settlement.creditOf(merchant, address(token)) == amount, "credit");
+        require(settlement.nonceState(owner, agent, nonce) == (amount == cap ? 2 : 3), "state");
+        require(token.balanceOf(address(settlement)) == funded, "escrow");
+        // replay of the same nonce fails, whatever the amount
+        vm.prank(merchant);
+        vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.NonceUsed.selector, owner, agent, nonce));
+        settlement.redeem(address(token), e);
+    }
+
+    function testFuzz_overCapAndOverBalanceFail(uint128 funded, uint256 cap, uint256 amount) public {
+        vm.assume(funded > 0 && cap > 0 && amount > 0);
+        _fund(agent, funded);
+        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, 7);
+        bytes memory e = _entry(v, amount, _sign(AGENT_PK, v), true);
+        vm.prank(merchant);
+        if (amount > cap) {
+            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.OverCap.selector, cap, amount));
+        } else if (amount > funded) {
+            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.InsufficientBalance.selector, uint256(funded), amount));
+        }
+        settlement.redeem(address(token), e);
+    }
+
+    function testFuzz_highSTwinRejected(uint256 nonce, uint64 cap) public {
+        vm.assume(cap > 0);
+        _fund(agent, cap);
+        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, nonce);
+        (uint8 sv, bytes32 r, bytes32 s) = vm.sign(AGENT_PK, settlement.hashVoucher(v));
+        bytes memory twin = abi.encodePacked(r, bytes32(SECP256K1_N - uint256(s)), sv == 27 ? uint8(28) : uint8(27));
+        vm.prank(merchant);
+        vm.expectRevert(AgentPaySettlement.InvalidSignature.selector);
+        settlement.redeem(address(token), _entry(v, 0, twin, true));
+        vm.prank(merchant);
+        settlement.redeem(address(token), _entry(v, 0, abi.encodePacked(r, s, sv), true));
+    }
+
+    function testFuzz_deadlineWindow(uint32 offset, uint32 lifetimeSlack) public {
+        _fund(agent, 1e12);
+        uint256 deadline = block.timestamp + uint256(lifetimeSlack) % (2 days);
+        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, deadline, 1);
+        bytes memory e = _entry(v, 0, _sign(AGENT_PK, v), true);
+        uint256 at = block.timestamp + uint256(offset) % (3 days);
+        vm.warp(at);
+        vm.prank(merchant);
+        if (at > deadline) {
+            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.VoucherExpired.selector, deadline));
+        } else if (deadline - at > 1 days) {
+            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.VoucherNotYetValid.selector, deadline));
+        }
+        settlement.redeem(address(token), e);
+    }
+
+    function testFuzz_wrongMerchantOrSignerFails(address caller, uint256 pk) public {
+        vm.assume(caller != merchant);
+        pk = pk % (SECP256K1_N - 1) + 1;
+        vm.assume(pk != AGENT_PK);
+        _fund(agent, 1e6);
+        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, block.timestamp + 60, 3);
+        bytes memory good = _entry(v, 0, _sign(AGENT_PK, v), true);
+        bytes memory bad = _entry(v, 0, _sign(pk, v), true);
+        vm.prank(caller);
+        vm.expectRevert(AgentPaySettlement.InvalidSignature.selector);
+        settlement.redeem(address(token), good);
+        vm.prank(merchant);
+        vm.expectRevert(AgentPaySettlement.InvalidSignature.selector);
+        settlement.redeem(address(token), bad);
+    }
+
+    function testFuzz_batchEqualsSum(uint8 count, uint256 seed) public {
+        uint256 n = uint256(count) % 40 + 1;
+        _fund(agent, 1e15);
+        _fund(agent2, 1e15);
+        bytes memory batch;
+        uint256 total;
+        address prev;
+        for (uint256 i; i < n; ++i) {
+            uint256 r = uint256(keccak256(abi.encode(seed, i)));
+            bool second = r % 3 == 0;
+            address a = second ? agent2 : agent;
+            uint256 cap = r % 1e9 + 1;
+            uint256 amount = (r >> 64) % 2 == 0 ? cap : (r >> 128) % cap + 1;
+            // nonces: distinct per (agent), spread over several bitmap words
+            uint256 nonce = i * 97 + (second ? 1 : 0);
+            AgentPaySettlement.Voucher memory v = _voucher(owner, a, merchant, cap, block.timestamp + 60, nonce);
+            batch = abi.encodePacked(batch, _entry(v, amount, _sign(second ? AGENT2_PK : AGENT_PK, v), a != prev));
+            prev = a;
+            total += amount;
+        }
+        vm.prank(merchant);
+        (uint256 got, uint256 cnt) = settlement.redeemBatch(address(token), false, batch);
+        require(got == total && cnt == n, "total");
+        require(settlement.creditOf(merchant, address(token)) == total, "credit");
+        require(_bucket(agent) + _bucket(agent2) + total == 2e15, "conservation");
+        for (uint256 i; i < n; ++i) {
+            uint256 r = uint256(keccak256(abi.encode(seed, i)));
+            bool second = r % 3 == 0;
+            require(settlement.nonceState(owner, second ? agent2 : agent, i * 97 + (second ? 1 : 0)) >= 2, "used");
+        }
+    }
+
+    function testFuzz_refundNeverExceedsRedeemed(uint64 cap, uint64 amount, uint64 refund1, uint64 refund2) public {
+        vm.assume(cap > 0 && amount > 0 && amount <= cap);
+        _fund(agent, cap);
+        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, 11);
+        bytes memory sig = _sign(AGENT_PK, v);
+        vm.prank(merchant);
+        settlement.redeem(address(token), _entry(v, amount, sig, true));
+        uint256 refunded;
+        uint64[2] memory tries = [refund1, refund2];
+        for (uint256 i; i < 2; ++i) {
+            uint256 r = tries[i];
+            vm.prank(merchant);
+            if (r == 0) {
+                vm.expectRevert(AgentPaySettlement.ZeroAmount.selector);
+            } else if (refunded + r > amount) {
+                vm.expectRevert(
+                    abi.encodeWithSelector(AgentPaySettlement.RefundExceedsRedeemed.selector, uint256(amount), refunded, r)
+                );
+            } else {
+                refunded += r;
+            }
+            settlement.refund(v, r, true, sig);
+        }
+        (uint256 main, ) = settlement.bucketOf(owner, address(0), address(token));
+        require(main == refunded, "refunded to main bucket");
+        require(settlement.creditOf(merchant, address(token)) == amount - refunded, "credit");
+    }
+
+    function testFuzz_releaseWaitsForTheDelay(uint96 funded, uint96 amount, uint32 wait) public {
+        vm.assume(funded > 0);
+        _fund(agent, funded);
+        vm.prank(owner);
+        settlement.scheduleRelease(address(token), agent, amount);
+        if (amount == 0) return;
+        uint256 readyAt = block.timestamp + 1 days;
+        vm.warp(block.timestamp + wait);
+        vm.prank(owner);
+        if (block.timestamp <= readyAt) {
+            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.ReleaseNotReady.selector, readyAt));
+            settlement.release(address(token), agent);
+        } else {
+            uint256 moved = settlement.release(address(token), agent);
+            require(moved == (amount < funded ? amount : funded), "moved");
+            (uint256 main, ) = settlement.bucketOf(owner, address(0), address(token));
+            require(main == moved && _bucket(agent) == funded - moved, "buckets");
+        }
+    }
+}
+
+/// @dev Drives random sequences of operations for the invariant test.
+contract SettlementHandler is VoucherKit {
+    uint256 internal constant NA = 3; // agents
+    uint256[NA] internal agentPks = [uint256(0xA1), 0xA2, 0xA3];
+    address[NA] public agents;
+    address[2] public owners = [address(0x0A1), address(0x0A2)];
+    address[2] public merchants = [address(0x3E1), address(0x3E2)];
+    uint256 public nextNonce;
+    uint256 public redeemed;
+
+    constructor(AgentPaySettlement s, TestStablecoin t) {
+        settlement = s;
+        token = t;
+        for (uint256 i; i < NA; ++i) agents[i] = vm.addr(agentPks[i]);
+        for (uint256 i; i < 2; ++i) {
+            token.mint(owners[i], 1e30);
+            vm.prank(owners[i]);
+            token.approve(address(settlement), type(uint256).max);
+        }
+    }
+
+    function deposit(uint256 o, uint256 a, uint96 amount) external {
+        if (amount == 0) return;
+        address agent = a % (NA + 1) == NA ? address(0) : agents[a % NA];
+        vm.prank(owners[o % 2]);
+        settlement.deposit(address(token), agent, amount);
+    }
+
+    function allocate(uint256 o, uint256 a, uint96 amount) external {
+        address owner = owners[o % 2];
+        (uint256 main, ) = settlement.bucketOf(owner, address(0), address(token));
+        if (main == 0) return;
+        vm.prank(owner);
+        settlement.allocate(address(token), agents[a % NA], uint256(amount) % main + 1);
+    }
+
+    function redeem(uint256 o, uint256 a, uint256 m, uint96 cap, uint96 amount, bool payout) external {
+        address owner = owners[o % 2];
+        uint256 i = a % NA;
+        (uint256 bal, ) = settlement.bucketOf(owner, agents[i], address(token));
+        if (bal == 0 || cap == 0) return;
+        uint256 c = uint256(cap) % bal + 1;
+        uint256 amt = uint256(amount) % c + 1;
+        AgentPaySettlement.Voucher memory v =
+            _voucher(owner, agents[i], merchants[m % 2], c, block.timestamp + 60, nextNonce++);
+        bytes memory e = _entry(v, amt, _sign(agentPks[i], v), true);
+        vm.prank(merchants[m % 2]);
+        if (payout) settlement.redeemAndPay(address(token), e);
+        else settlement.redeem(address(token), e);
+        redeemed += amt;
+    }
+
+    function redeemBatch(uint256 o, uint256 a, uint256 m, uint8 count, bool payout) external {
+        address owner = owners[o % 2];
+        uint256 i = a % NA;
+        (uint256 bal, ) = settlement.bucketOf(owner, agents[i], address(token));
+        uint256 n = uint256(count) % 8 + 1;
+        if (bal < n) return;
+        uint256 each = bal / n;
+        bytes memory batch;
+        for (uint256 k; k < n; ++k) {
+            AgentPaySettlement.Voucher memory v =
+                _voucher(owner, agents[i], merchants[m % 2], each, block.timestamp + 60, nextNonce++);
+            batch = abi.encodePacked(batch, _entry(v, 0, _sign(agentPks[i], v), k == 0));
+        }
+        vm.prank(merchants[m % 2]);
+        settlement.redeemBatch(address(token), payout, batch);
+        redeemed += each * n;
+    }
+
+    function withdraw(uint256 o, uint96 amount) external {
+        address owner = owners[o % 2];
+        (uint256 main, ) = settlement.bucketOf(owner, address(0), address(token));
+        if (main == 0) return;
+        vm.prank(owner);
+        settlement.withdraw(address(token), uint256(amount) % main + 1, owner);
+    }
+
+    function withdrawCredit(uint256 m, uint96 amount) external {
+        address merchant = merchants[m % 2];
+        uint256 credit = settlement.creditOf(merchant, address(token));
+        if (credit == 0) return;
+        vm.prank(merchant);
+        settlement.withdrawCredit(address(token), uint256(amount) % credit + 1, merchant);
+    }
+
+    function scheduleAndRelease(uint256 o, uint256 a, uint96 amount) external {
+        address owner = owners[o % 2];
+        vm.prank(owner);
+        settlement.scheduleRelease(address(token), agents[a % NA], amount);
+        if (amount == 0) return;
+        vm.warp(block.timestamp + 1 days + 1);
+        vm.prank(owner);
+        settlement.release(address(token), agents[a % NA]);
+    }
+
+    function donate(uint96 amount) external {
+        token.mint(address(settlement), amount);
+    }
+
+    /// @notice Σ buckets (main and agent, every owner) + Σ merchant credits.
+    function liabilities() external view returns (uint256 sum) {
+        for (uint256 o; o < 2; ++o) {
+            (uint256 main, ) = settlement.bucketOf(owners[o], address(0), address(token));
+            sum += main;
+            for (uint256 i; i < NA; ++i) {
+                (uint256 b, ) = settlement.bucketOf(owners[o], agents[i], address(token));
+                sum += b;
+            }
+        }
+        for (uint256 m; m < 2; ++m) sum += settlement.creditOf(merchants[m], address(token));
+    }
+}
+
+contract AgentPaySettlementInvariantTest {
+    AgentPaySettlement internal settlement;
+    TestStablecoin internal token;
+    SettlementHandler internal handler;
+
+    function setUp() public {
+        vm.warp(1_800_000_000);
+        token = new TestStablecoin();
+        settlement = new AgentPaySettlement(1 days, 1 days);
+        handler = new SettlementHandler(settlement, token);
+    }
+
+    /// @dev Only the handler is fuzzed (forge-style target selection).
+    function targetContracts() public view returns (address[] memory t) {
+        t = new address[](1);
+        t[0] = address(handler);
+    }
+
+    /// @notice The escrow's token balance always covers every bucket and every merchant credit.
+    function invariant_escrowCoversBucketsAndCredits() public view {
+        require(token.balanceOf(address(settlement)) >= handler.liabilities(), "escrow insolvent");
+    }
+}
