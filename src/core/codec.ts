@@ -11,9 +11,13 @@ export function encodeJson(value: unknown): string {
   return out;
 }
 
+// Strings that need no escaping (almost all of ours: ids, codes) are quoted directly.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
+const quote = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
+
 function enc(v: unknown): string | undefined {
   switch (typeof v) {
-    case "string": return JSON.stringify(v);
+    case "string": return quote(v);
     case "number": return Number.isFinite(v) ? String(v) : "null";
     case "boolean": return v ? "true" : "false";
     case "bigint": return `{"$n":"${v.toString()}"}`;
@@ -32,7 +36,7 @@ function enc(v: unknown): string | undefined {
     if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
     const e = enc((v as Record<string, unknown>)[k]);
     if (e === undefined) continue;
-    s += (first ? "" : ",") + JSON.stringify(k) + ":" + e;
+    s += (first ? "" : ",") + quote(k) + ":" + e;
     first = false;
   }
   return s + "}";

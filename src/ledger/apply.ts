@@ -65,11 +65,27 @@ export function closeAccount(tx: Tx, id: string): Account {
   return closed;
 }
 
+/** The request a stored transfer was created from (not stored twice: derived from its fields). */
+export function requestOf(t: Transfer): TransferRequest {
+  const common = { kind: t.kind, code: t.code, metadata: t.metadata };
+  if (t.kind === "single" || t.kind === "pending") {
+    return {
+      ...common, debitAccountId: t.debitAccountId, creditAccountId: t.creditAccountId,
+      amountMinor: t.amountMinor, currency: t.currency, timeoutMs: t.timeoutMs,
+    };
+  }
+  return {
+    ...common, pendingId: t.pendingId,
+    amountMinor: t.kind === "post" && !t.amountOmitted ? t.amountMinor : undefined,
+    currency: t.kind === "post" && !t.amountOmitted ? t.currency : undefined,
+  };
+}
+
 /** Returns the earlier result for a repeated id, or undefined for a new one. */
 function idempotent(tx: Tx, id: string, request: TransferRequest): Transfer | undefined {
   const existing = tx.get<Transfer>(transferKey(id));
   if (!existing) return undefined;
-  if (sameBody(existing.request, request)) return existing;
+  if (sameBody(requestOf(existing), request)) return existing;
   throw new AgentPayError("IDEMPOTENCY_CONFLICT", "this transfer id was used with a different request", { transferId: id });
 }
 
@@ -131,10 +147,10 @@ export function createTransfer(tx: Tx, ctx: LedgerContext, input: TransferInput)
     id, kind: request.kind, debitAccountId, creditAccountId, amountMinor: m, currency: amt.currency,
     seq: ctx.nextSeq(), createdAtMs: tx.nowMs,
     ...(pending ? { state: "pending" as const } : {}),
-    ...(timeoutMs !== undefined ? { expiresAtMs: tx.nowMs + timeoutMs } : {}),
+    ...(timeoutMs !== undefined ? { expiresAtMs: tx.nowMs + timeoutMs, timeoutMs } : {}),
     ...(code !== undefined ? { code } : {}),
     ...(metadata !== undefined ? { metadata } : {}),
-    debitBalanceAfter: net(dr2), creditBalanceAfter: net(cr2), request,
+    debitBalanceAfter: net(dr2), creditBalanceAfter: net(cr2),
   };
   tx.put(accountKey(dr.id), dr2);
   tx.put(accountKey(cr.id), cr2);
@@ -195,9 +211,10 @@ function resolvePending(
     id, kind, debitAccountId: p.debitAccountId, creditAccountId: p.creditAccountId,
     amountMinor: kind === "post" ? postMinor : p.amountMinor, currency: p.currency,
     seq: ctx.nextSeq(), createdAtMs: tx.nowMs, pendingId,
+    ...(kind === "post" && !amt ? { amountOmitted: true as const } : {}),
     ...(code !== undefined ? { code } : {}),
     ...(metadata !== undefined ? { metadata } : {}),
-    debitBalanceAfter: net(dr2), creditBalanceAfter: net(cr2), request,
+    debitBalanceAfter: net(dr2), creditBalanceAfter: net(cr2),
   };
   tx.put(accountKey(dr.id), dr2);
   tx.put(accountKey(cr.id), cr2);

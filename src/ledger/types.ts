@@ -57,8 +57,10 @@ export interface Transfer {
   /** Net posted balance (credits - debits) of each side right after this transfer. */
   readonly debitBalanceAfter: bigint;
   readonly creditBalanceAfter: bigint;
-  /** The normalised request: a retry with the same id must match it exactly. */
-  readonly request: TransferRequest;
+  /** pending: the timeout it was created with (part of its request, for idempotency). */
+  readonly timeoutMs?: number;
+  /** post: the request named no amount (post the whole hold). */
+  readonly amountOmitted?: true;
 }
 
 /** A request, normalised for idempotency comparison. */

@@ -6,7 +6,7 @@ import { getMerchantIn } from "../merchants/index.ts";
 import type { MintedToken } from "../tokens/index.ts";
 import { activeSubWalletIn, evaluateIn } from "../wallets/index.ts";
 import { authorizeMoneyIn, resultOf } from "./authorize.ts";
-import type { AuthorizeResult, PaymentKeyBinding } from "./authorize.ts";
+import type { AuthorizeResult } from "./authorize.ts";
 import type { PaymentsContext } from "./context.ts";
 import { emitPaymentEvent } from "./effects.ts";
 import { paymentKey } from "./records.ts";
@@ -25,11 +25,10 @@ function pendingPayment(tx: Tx, approval: ApprovalRequest): Payment {
 export function prepareApproval(ctx: PaymentsContext, approval: ApprovalRequest): MintedToken {
   const p = ctx.engine.read<Payment>(paymentKey(approval.subject.id));
   if (!p) throw new AgentPayError("PAYMENT_NOT_FOUND", "no such payment", { paymentId: approval.subject.id });
-  const binding = ctx.engine.read<PaymentKeyBinding>(`pk/${p.id}`);
   return ctx.issuer.mint({
     agentId: p.agentId, merchantId: p.merchantId, subWalletId: p.subWalletId,
     amount: { minor: p.amountMinor, currency: p.currency }, category: p.category, paymentId: p.id,
-    ...(binding ? { agentKeyThumbprint: binding.agentKid } : {}),
+    agentKeyThumbprint: p.agentKid,
   });
 }
 

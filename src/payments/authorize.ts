@@ -11,7 +11,7 @@ import type { SubWallet } from "../wallets/index.ts";
 import type { ParsedPay } from "./body.ts";
 import type { PaymentsContext } from "./context.ts";
 import { emitPaymentEvent, notify } from "./effects.ts";
-import { idemKey, paymentKey, tokenStateKey } from "./records.ts";
+import { idemKey, issuedTokenKey, paymentKey, tokenStateKey } from "./records.ts";
 import type { Decision, IdempotencyRecord, Payment, TokenRecord } from "./records.ts";
 
 export type AuthorizeResult =
@@ -35,11 +35,6 @@ export type AuthorizeResult =
 /** What the command returns: a decline is committed (recorded, notified), then thrown to the caller. */
 export type AuthorizeOutcome = { kind: "ok"; result: AuthorizeResult } | { kind: "declined"; payment: Payment };
 
-/** Extra record: the kid the agent signed with, so a token minted later (approval) binds to it. */
-export interface PaymentKeyBinding {
-  readonly agentKid: string;
-}
-
 export function declinedError(p: Payment): AgentPayError {
   const reasons = [...p.decision.policy.reasons, ...p.decision.risk.reasons.map((r) => ({ code: r.code, message: r.message }))];
   return new AgentPayError("PAYMENT_DECLINED", "the payment was declined", {
@@ -61,7 +56,10 @@ export function resultOf(tx: Tx, p: Payment): AuthorizeOutcome {
   const t = tx.get<TokenRecord>(tokenStateKey(p.tokenId!))!;
   return {
     kind: "ok",
-    result: { status: "approved", paymentId: p.id, token: t.token, tokenId: t.tokenId, expiresAtMs: t.expiresAtMs, decision: p.decision },
+    result: {
+      status: "approved", paymentId: p.id, token: tx.get<string>(issuedTokenKey(t.tokenId))!, tokenId: t.tokenId,
+      expiresAtMs: t.expiresAtMs, decision: p.decision,
+    },
   };
 }
 
@@ -88,15 +86,15 @@ export function authorizeMoneyIn(
     amount: { minor: p.amountMinor, currency: p.currency }, pending: true, code: "payment_hold",
     metadata: { paymentId: p.id },
   });
-  useGrant(tx, grant);
+  // Unlimited grants skip the write: only a grant with maxUses needs its count.
+  if (grant.maxUses !== undefined) useGrant(tx, grant);
   recordSpendIn(tx, sw, p.amountMinor, tx.nowMs);
   const seenKey = `sm/${sw.id}/${p.merchantId}`;
   const firstPaymentToMerchant = !tx.has(seenKey);
   if (firstPaymentToMerchant) tx.put(seenKey, 1);
-  const token: TokenRecord = {
-    tokenId: minted.tokenId, paymentId: p.id, status: "active", token: minted.token, expiresAtMs: minted.expiresAtMs,
-  };
+  const token: TokenRecord = { tokenId: minted.tokenId, paymentId: p.id, status: "active", expiresAtMs: minted.expiresAtMs };
   tx.put(tokenStateKey(token.tokenId), token);
+  tx.put(issuedTokenKey(token.tokenId), minted.token);
   const authorized: Payment = {
     ...p, status: "authorized", tokenId: minted.tokenId, holdTransferId: holdId,
     authorizedAtMs: tx.nowMs, expiresAtMs: minted.expiresAtMs, grantId: grant.id,
@@ -150,11 +148,10 @@ export function authorizeIn(tx: Tx, ctx: PaymentsContext, input: AuthorizeComman
   const base: Payment = {
     id: input.paymentId, status: "declined", ownerId: sw.ownerId, walletId: sw.walletId, subWalletId: sw.id, agentId: agent.id,
     grantId: grant.id, merchantId: merchant.id, category: merchant.category, amountMinor: req.amount.minor,
-    currency: req.amount.currency, idempotencyKey: req.idempotencyKey, createdAtMs: tx.nowMs, decision,
+    currency: req.amount.currency, idempotencyKey: req.idempotencyKey, createdAtMs: tx.nowMs, decision, agentKid: intent.kid,
     ...(req.reference !== undefined ? { reference: req.reference } : {}),
   };
   tx.put(ik, { request, resultId: base.id } satisfies IdempotencyRecord);
-  tx.put(`pk/${base.id}`, { agentKid: intent.kid } satisfies PaymentKeyBinding);
 
   if (decision.outcome === "decline") {
     const declined: Payment = { ...base, resolvedAtMs: tx.nowMs };

@@ -8,7 +8,7 @@ import { authorizeIn, declinedError, newPaymentId } from "./authorize.ts";
 import type { AuthorizeResult } from "./authorize.ts";
 import { approvedIn, deniedIn, prepareApproval } from "./approve.ts";
 import type { PaymentsContext } from "./context.ts";
-import { HOLD_GRACE_MS, PAYMENT_PREFIX, paymentKey, tokenStateKey } from "./records.ts";
+import { HOLD_GRACE_MS, PAYMENT_PREFIX, issuedTokenKey, paymentKey, tokenStateKey } from "./records.ts";
 import type { Payment, Receipt, Refund, TokenRecord } from "./records.ts";
 import { redeemIn } from "./redeem.ts";
 import { refundIn } from "./refund.ts";
@@ -141,7 +141,10 @@ export class Payments {
     const merchantId = validateId(input.merchant, "mer", "merchant");
     const amount = validateAmount(input.amount, { positive: true, registry: this.#ctx.currencies });
     const idempotencyKey = validateKey(input.idempotencyKey, "idempotencyKey");
-    const verified = this.#ctx.issuer.verify(input.token, { merchant: merchantId });
+    // Authenticated against the issuer's own record of the token (no public-key work on the
+    // hot path); the command then re-reads the token's state, so only one redemption wins.
+    const verified = this.#ctx.issuer.checkIssued(input.token, { merchant: merchantId },
+      (tokenId) => this.#ctx.engine.read<string>(issuedTokenKey(tokenId)));
     return this.#ctx.engine.submit((tx) => redeemIn(tx, this.#ctx, {
       verified, merchantId, amountMinor: amount.minor, currency: amount.currency, idempotencyKey,
     }));
@@ -183,7 +186,7 @@ export class Payments {
       if (!p || p.agentId !== intent.agentId) throw new AgentPayError("PAYMENT_NOT_FOUND", "no such payment for this agent", { paymentId });
       if (p.status !== "authorized") return { paymentId, status: p.status };
       const t = tx.get<TokenRecord>(tokenStateKey(p.tokenId!))!;
-      return { paymentId, status: p.status, token: t.token, expiresAtMs: t.expiresAtMs };
+      return { paymentId, status: p.status, token: tx.get<string>(issuedTokenKey(t.tokenId))!, expiresAtMs: t.expiresAtMs };
     });
   }
 

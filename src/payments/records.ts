@@ -40,6 +40,8 @@ export interface Payment {
   readonly idempotencyKey: string;
   readonly createdAtMs: number;
   readonly decision: Decision;
+  /** The agent key (RFC 7638 thumbprint) that signed the intent: a later token binds to it. */
+  readonly agentKid: string;
   readonly approvalId?: string;
   /** Set once authorized. */
   readonly tokenId?: string;
@@ -53,15 +55,19 @@ export interface Payment {
   readonly resolvedAtMs?: number;
 }
 
-/** The single-use state of a token, keyed by its id (jti). */
+/** The single-use state of a token, keyed by its id (jti). Small: it is rewritten on redemption. */
 export interface TokenRecord {
   readonly tokenId: string;
   readonly paymentId: string;
   readonly status: "active" | "redeemed" | "voided" | "expired";
-  /** The signed token, so that an idempotent retry returns the same one. A bearer credential: never log. */
-  readonly token: string;
   readonly expiresAtMs: number;
 }
+
+/**
+ * The signed token as issued, written once under `tt/<tokenId>`: an idempotent retry returns
+ * the same one, and redemption authenticates against it. A bearer credential: never log.
+ */
+export const issuedTokenKey = (tokenId: string): string => `tt/${tokenId}`;
 
 /** What an idempotency key maps to, with the request it was first used with. */
 export interface IdempotencyRecord {

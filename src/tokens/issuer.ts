@@ -196,6 +196,23 @@ export class TokenIssuer {
     });
   }
 
+  /**
+   * Like verify, for the issuer's own redemption path: every check is the same, except that
+   * instead of a signature check the token must equal, byte for byte, the one this issuer
+   * recorded under its id (`issued`). Codes are the same as verify's.
+   */
+  checkIssued(token: unknown, opts: IssuerVerifyOptions, issued: (tokenId: string) => string | undefined): VerifiedToken {
+    if (opts === null || typeof opts !== "object") bad("options", "verify options must be an object");
+    if (typeof issued !== "function") bad("issued", "issued must be a lookup function");
+    const merchant = checkId(opts.merchant, "merchant");
+    const nowMs = opts.nowMs === undefined ? this.#clock.nowMs() : checkNowMs(opts.nowMs);
+    const clockToleranceMs = opts.clockToleranceMs === undefined ? 0 : checkToleranceMs(opts.clockToleranceMs);
+    const ring = this.#ring;
+    return verifyCompact(token, (kid, at) => ring[RESOLVER](kid, at), {
+      audience: merchant, issuer: this.issuer, nowMs, clockToleranceMs, maxLifetimeMs: MAX_TOKEN_TTL_MS, issued,
+    });
+  }
+
   /** The public keys merchants verify with (see TokenKeyRing.jwks). */
   jwks(nowMs?: number): Jwks {
     return this.#ring.jwks(nowMs);
