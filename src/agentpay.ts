@@ -13,7 +13,7 @@ import { RiskEngine } from "./risk/index.ts";
 import type { RiskEngineOptions } from "./risk/index.ts";
 import { TokenIssuer, TokenKeyRing, verifyTokenOffline } from "./tokens/index.ts";
 import type { IssuerVerifyOptions, Jwks, TokenAlg, VerifiedToken } from "./tokens/index.ts";
-import { AgentClient, Payments, allowAllRisk } from "./payments/index.ts";
+import { AgentClient, Payments, allowAllRisk, notifyExpiringGrants } from "./payments/index.ts";
 import type { AgentClientOptions, RiskHook } from "./payments/index.ts";
 
 export interface AgentPayOptions {
@@ -162,8 +162,15 @@ export class AgentPay {
   startBackground(): void {
     this.payments.startSweeper();
     const approvals = setInterval(() => void this.approvals.expireDue().catch(() => {}), 5_000);
+    const expiring = setInterval(() => void this.notifyExpiringGrants().catch(() => {}), 60_000);
     approvals.unref();
-    this.#stops.push(() => clearInterval(approvals), this.agents.startNoncePruner());
+    expiring.unref();
+    this.#stops.push(() => clearInterval(approvals), () => clearInterval(expiring), this.agents.startNoncePruner());
+  }
+
+  /** Queues "grant about to expire" notifications per the sub-wallets' rules (the background runs it every minute). */
+  notifyExpiringGrants(): Promise<number> {
+    return notifyExpiringGrants(this.engine, this.grants);
   }
 
   /** The agent's side of the library: signs intents with the agent's key and asks to pay. */

@@ -138,6 +138,9 @@ export function authorizeIn(tx: Tx, ctx: PaymentsContext, input: AuthorizeComman
   const risk = ctx.risk.score({
     agentId: agent.id, subWalletId: sw.id, ownerId: sw.ownerId, merchantId: merchant.id, category: merchant.category,
     amountMinor: req.amount.minor, currency: req.amount.currency, atMs: tx.nowMs, grantCreatedAtMs: grant.createdAtMs,
+    // The person's own caps are priors for an agent with little history.
+    ...(sw.policy.perPaymentMinor !== undefined ? { perPaymentLimitMinor: sw.policy.perPaymentMinor } : {}),
+    ...(sw.policy.approvalAboveMinor !== undefined ? { approvalThresholdMinor: sw.policy.approvalAboveMinor } : {}),
   });
   const decision: Decision = {
     outcome: combine(verdict.outcome, risk.outcome),

@@ -8,3 +8,4 @@ export type { AuthorizeResult } from "./authorize.ts";
 export { PAYMENTS_TOPIC } from "./effects.ts";
 export type { Decision, Payment, PaymentStatus, Receipt, Refund } from "./records.ts";
 export type { PayRequestBody } from "./body.ts";
+export { notifyExpiringGrants } from "./grant-expiry.ts";

@@ -255,3 +255,29 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     }
   });
 });
+
+describe("payments: revocation races", () => {
+  it("a grant revoked while 100 payment intents are queued: none is authorized after the revocation", async () => {
+    // Observe the engine's commit order: observers run as each command is applied.
+    const order: string[] = [];
+    const w = await world();
+    w.pay.engine.observe("pm/", (_k, _b, a) => { if ((a as { status: string }).status === "authorized") order.push("paid"); });
+    w.pay.engine.observe("gr/", (_k, _b, a) => { if ((a as { status: string }).status === "revoked") order.push("revoked"); });
+    await w.pay.wallets.fundSubWallet(w.travel.id, usd("150.00"), { idempotencyKey: "more" });
+    const intents = await Promise.all(Array.from({ length: 100 }, (_, i) => w.client.sign({
+      action: "pay", subWallet: w.travel.id, merchant: w.air.merchant.id, amount: "1.00", currency: "USD", idempotencyKey: `q${i}`,
+    })));
+    const results = Promise.allSettled(intents.map((jws, i) =>
+      i === 50 ? w.pay.grants.revoke(w.grant.id).then(() => w.pay.payments.authorize(jws)) : w.pay.payments.authorize(jws)));
+    const settled = await results;
+    const ok = settled.filter((s) => s.status === "fulfilled").length;
+    const revoked = settled.filter((s) => s.status === "rejected" && (s.reason as { code: string }).code === "GRANT_REVOKED").length;
+    expect(ok + revoked).to.equal(100);
+    expect(revoked).to.be.greaterThan(0);
+    const cut = order.indexOf("revoked");
+    expect(cut).to.be.greaterThan(-1);
+    expect(order.slice(cut + 1)).to.not.include("paid");
+    expect(order.filter((x) => x === "paid")).to.have.length(ok);
+    expect(w.pay.wallets.balance(w.travel.id).pendingDebitsMinor).to.equal(BigInt(ok) * 100n);
+  });
+});

@@ -1,0 +1,74 @@
+import { expect } from "chai";
+import { defaultRuleSet } from "../../src/index.ts";
+import type { RuleSet } from "../../src/index.ts";
+import { rejectsWith } from "../ledger/helpers.ts";
+import { usd, world } from "./helpers.ts";
+
+/** A small rule set: decline above $90 at one merchant category, review a first payment to a new merchant above $40. */
+const rules: RuleSet = {
+  version: "test-1",
+  thresholds: { review: 50, decline: 100 },
+  rules: [
+    { id: "big-airfare", kind: "decline", code: "BIG_AIRFARE", message: "airfare of {intent.amountMinor} is above what this agent pays",
+      when: { all: [{ feature: "intent.category", op: "==", value: "4511" }, { feature: "intent.amountMinor", op: ">", value: 9000 }] } },
+    { id: "big-hotel", kind: "score", score: 60, code: "BIG_HOTEL", message: "a large hotel bill",
+      when: { all: [{ feature: "intent.category", op: "==", value: "7011" }, { feature: "intent.amountMinor", op: ">", value: 4000 }] } },
+  ],
+} as unknown as RuleSet;
+
+describe("payments with the risk engine plugged in", () => {
+  it("a payment the risk engine declines moves no money and reports its reasons and rule-set version", async () => {
+    const w = await world({ risk: { rules } });
+    const { pay, client, travel } = w;
+    const before = { sw: pay.wallets.balance(travel.id), records: pay.engine.stats.records };
+    const err = await rejectsWith(client.requestPayment({ subWallet: travel.id, merchant: w.air.merchant.id, amount: usd("95.00") }), "PAYMENT_DECLINED");
+    const details = err.details as { reasons: Array<{ code: string; message: string }>; risk: { outcome: string; ruleSetVersion: string } };
+    expect(details.reasons.map((r) => r.code)).to.deep.equal(["BIG_AIRFARE"]);
+    expect(details.reasons[0]!.message).to.contain("9500");
+    expect(details.risk).to.include({ outcome: "decline", ruleSetVersion: "test-1" });
+    expect(pay.wallets.balance(travel.id)).to.deep.equal(before.sw);
+    expect(pay.ledger.check().ok).to.equal(true);
+    // The decline is recorded (with its decision), nothing else.
+    const declined = pay.payments.list({ subWallet: travel.id });
+    expect(declined).to.have.length(1);
+    expect(declined[0]!.status).to.equal("declined");
+    expect(declined[0]!.decision.risk.reasons.map((r) => r.code)).to.deep.equal(["BIG_AIRFARE"]);
+  });
+
+  it("a risk review becomes an approval request; approving it issues the token", async () => {
+    const w = await world({ risk: { rules } });
+    const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.hotel.merchant.id, amount: usd("45.00") });
+    expect(r.status).to.equal("pending_approval");
+    if (r.status !== "pending_approval") throw new Error("unreachable");
+    expect(r.decision.risk.reasons.map((x) => x.code)).to.deep.equal(["BIG_HOTEL"]);
+    const approval = w.pay.approvals.get(r.approvalId);
+    expect(approval.reasons.map((x) => x.code)).to.deep.equal(["BIG_HOTEL"]);
+    const res = await w.pay.approvals.approve<{ status: string; token: string }>(r.approvalId);
+    expect(res.result!.status).to.equal("approved");
+    expect(w.pay.wallets.balance(w.travel.id).pendingDebitsMinor).to.equal(4500n);
+  });
+
+  it("the default rule set is in force and explains what it flags", async () => {
+    const w = await world({ risk: {} });
+    expect(w.pay.risk!.rules.version).to.equal(defaultRuleSet.version);
+    const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd("25.00") });
+    expect(r.decision.risk.ruleSetVersion).to.equal(defaultRuleSet.version);
+    if (r.status === "pending_approval") expect(r.decision.risk.reasons.length).to.be.greaterThan(0);
+  });
+
+  it("risk features survive a restart: they are rebuilt from the committed payments", async () => {
+    const w = await world({ risk: {} });
+    for (let i = 0; i < 3; i++) {
+      const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd(`${10 + i}.00`) });
+      if (r.status === "pending_approval") await w.pay.approvals.approve(r.approvalId);
+      w.clock.advance(60_000);
+    }
+    const before = JSON.stringify(w.pay.risk!.exportState(), (_k, v) => (typeof v === "bigint" ? `${v}` : v));
+    await w.pay.close();
+    const { AgentPay } = await import("../../src/index.ts");
+    const again = await AgentPay.open({ store: w.store, clock: w.clock, delivery: false, background: false, risk: {} });
+    const after = JSON.stringify(again.risk!.exportState(), (_k, v) => (typeof v === "bigint" ? `${v}` : v));
+    expect(after).to.equal(before);
+    await again.close();
+  });
+});
