@@ -103,6 +103,9 @@ contract AgentPaySettlement is EIP712, ReentrancyGuardTransient {
     uint256 private constant FLAG_AMOUNT = 0x02; // an explicit amount (32 bytes) follows; otherwise amount = cap
     uint256 private constant FLAG_LONG_SIG = 0x04; // uint16 length + signature bytes; otherwise 65-byte r,s,v
     uint256 private constant NO_WORD = type(uint256).max;
+    /// @dev VOUCHER_TYPEHASH and the Redeemed topic as literals for assembly (checked equal in the tests).
+    uint256 private constant VOUCHER_TYPEHASH_LITERAL = 0x937c01398bfb9c8c015996457a3ce5be231d7885ad7cfc550134c868b697bbab;
+    uint256 private constant REDEEMED_TOPIC = 0xe502e193148598d6ebaf89496c8b4039e4b30f9f03866c2f7a72e5d99cfcd1b1;
     uint256 private constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
     /// @notice Longest lifetime of a voucher: it is redeemable only when deadline - this <= now <= deadline.
@@ -368,8 +371,11 @@ contract AgentPaySettlement is EIP712, ReentrancyGuardTransient {
     /// @param voucher The packed voucher entry.
     /// @return amount The amount redeemed.
     function redeem(address token, bytes calldata voucher) external nonReentrantView returns (uint256 amount) {
-        amount = _redeemOne(token, voucher);
-        _credits[msg.sender][token] += amount;
+        amount = _fastRedeem(token, voucher);
+        if (amount == 0) {
+            amount = _redeemOne(token, voucher);
+            _credits[msg.sender][token] += amount;
+        }
     }
 
     /// @notice Like {redeem}, but transfers the tokens to the caller at once.
@@ -563,6 +569,118 @@ contract AgentPaySettlement is EIP712, ReentrancyGuardTransient {
     }
 
     // ---------------------------------------------------------------- internals: packed redemption
+
+    /// @dev The common case of {redeem} in one pass: a 207-byte entry with the signer, amount = cap, a 65-byte
+    /// ECDSA signature of the owner or agent, an unused nonce, enough balance. It makes every check before any
+    /// write; if anything is outside that case (or invalid) it returns 0 without touching state and {redeem}
+    /// takes the general path, which handles it or reverts with the precise error. So this function can only
+    /// ever accept a subset of what the general path accepts, with the same effects and event.
+    function _fastRedeem(address token, bytes calldata data) private returns (uint256 amount) {
+        bytes32 digest = _fastDigest(token, data);
+        if (digest == 0) return 0;
+        assembly ("memory-safe") {
+            for {} 1 {} {
+                let o := data.offset
+                let m := mload(0x40)
+                let byAgent
+                {
+                    // ECDSA: s in the lower half order, v in {27, 28}, recovered == owner or agent (never 0)
+                    let sv := calldataload(add(o, 174))
+                    let vv := byte(0, calldataload(add(o, 206)))
+                    if gt(sv, HALF_ORDER) { break }
+                    if iszero(or(eq(vv, 27), eq(vv, 28))) { break }
+                    mstore(m, digest)
+                    mstore(add(m, 0x20), vv)
+                    mstore(add(m, 0x40), calldataload(add(o, 142)))
+                    mstore(add(m, 0x60), sv)
+                    if iszero(staticcall(gas(), 0x01, m, 0x80, m, 0x20)) { break }
+                    if iszero(eq(returndatasize(), 0x20)) { break }
+                    let rec := mload(m)
+                    if iszero(rec) { break }
+                    let byOwner := eq(rec, shr(96, calldataload(add(o, 1))))
+                    byAgent := and(iszero(byOwner), eq(rec, shr(96, calldataload(add(o, 21)))))
+                    if iszero(or(byOwner, byAgent)) { break }
+                }
+                let cap := calldataload(add(o, 41))
+                // nonce word: _nonceWords[keccak256(owner, agent, nonce >> 7)]
+                mstore(m, shr(96, calldataload(add(o, 1))))
+                mstore(add(m, 0x20), shr(96, calldataload(add(o, 21))))
+                mstore(add(m, 0x40), shr(7, calldataload(add(o, 78))))
+                mstore(0x00, keccak256(m, 0x60))
+                mstore(0x20, _nonceWords.slot)
+                let wslot := keccak256(0x00, 0x40)
+                let bits := sload(wslot)
+                {
+                    let shift := shl(1, and(calldataload(add(o, 78)), 127))
+                    if and(shr(shift, bits), 3) { break }
+                    bits := or(bits, shl(shift, NONCE_REDEEMED))
+                }
+                // bucket: _buckets[keccak256(owner, agent, token)]
+                mstore(add(m, 0x40), token)
+                mstore(0x00, keccak256(m, 0x60))
+                mstore(0x20, _buckets.slot)
+                let bslot := keccak256(0x00, 0x40)
+                let raw := sload(bslot)
+                if and(byAgent, iszero(iszero(shr(128, raw)))) { break }
+                if gt(cap, and(raw, 0xffffffffffffffffffffffffffffffff)) { break }
+                // credit: _credits[msg.sender][token]
+                mstore(0x00, caller())
+                mstore(0x20, _credits.slot)
+                mstore(0x20, keccak256(0x00, 0x40))
+                mstore(0x00, token)
+                let cslot := keccak256(0x00, 0x40)
+                let credit := add(sload(cslot), cap)
+                if lt(credit, cap) { break }
+                // effects
+                sstore(wslot, bits)
+                sstore(bslot, sub(raw, cap)) // cap <= balance (the low 128 bits): no borrow into the flag
+                sstore(cslot, credit)
+                // emit Redeemed(digest, owner, merchant, agent, token, amount)
+                mstore(m, shr(96, calldataload(add(o, 21))))
+                mstore(add(m, 0x20), token)
+                mstore(add(m, 0x40), cap)
+                log4(m, 0x60, REDEEMED_TOPIC, digest, shr(96, calldataload(add(o, 1))), caller())
+                amount := cap
+                break
+            }
+        }
+    }
+
+    /// @dev The digest of a fast-path entry (see {_fastRedeem}), or 0 if the entry is not one or its terms fail.
+    function _fastDigest(address token, bytes calldata data) private view returns (bytes32 digest) {
+        bytes32 domain = _domainSeparatorV4();
+        uint256 lifetime = MAX_VOUCHER_LIFETIME;
+        assembly ("memory-safe") {
+            for {} 1 {} {
+                let o := data.offset
+                if iszero(and(eq(data.length, 207), eq(byte(0, calldataload(o)), FLAG_SIGNER))) { break }
+                let m := mload(0x40)
+                mstore(add(m, 0x20), shr(96, calldataload(add(o, 1)))) // owner
+                mstore(add(m, 0x40), shr(96, calldataload(add(o, 21)))) // agent
+                if or(iszero(mload(add(m, 0x20))), iszero(mload(add(m, 0x40)))) { break }
+                let w := calldataload(add(o, 41)) // cap
+                if iszero(w) { break }
+                mstore(add(m, 0xa0), w)
+                w := shr(216, calldataload(add(o, 73))) // deadline
+                if gt(timestamp(), w) { break }
+                if gt(sub(w, timestamp()), lifetime) { break }
+                mstore(add(m, 0xc0), w)
+                mstore(m, VOUCHER_TYPEHASH_LITERAL)
+                mstore(add(m, 0x60), caller())
+                mstore(add(m, 0x80), token)
+                mstore(add(m, 0xe0), calldataload(add(o, 78))) // nonce
+                mstore(add(m, 0x100), calldataload(add(o, 110))) // ref
+                mstore(add(m, 0x120), 0)
+                mstore(add(m, 0x140), 0)
+                w := keccak256(m, 0x160)
+                mstore(m, 0x1901000000000000000000000000000000000000000000000000000000000000)
+                mstore(add(m, 0x02), domain)
+                mstore(add(m, 0x22), w)
+                digest := keccak256(m, 0x42)
+                break
+            }
+        }
+    }
 
     /// @dev Redeems exactly one packed entry (which must carry the signer) for merchant = msg.sender.
     function _redeemOne(address token, bytes calldata data) private returns (uint256 amount) {

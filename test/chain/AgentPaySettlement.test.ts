@@ -61,6 +61,32 @@ describe("AgentPaySettlement", () => {
     expect(a.amount).to.equal(v.cap);
   });
 
+  it("the fast single-voucher path and the general path have the same effects and event", async () => {
+    const ctx = await load();
+    const m = chain.merchant.account;
+    // warm-up: credit the merchant once so both measured calls update an existing credit
+    await ctx.settlement.write.redeem([ctx.token.address, encodeEntry(await signed(ctx.agent, ctx.domain, await makeVoucher(chain, ctx, { cap: 1n })))], { account: m });
+    const a = await makeVoucher(chain, ctx, { cap: 1_111_111n });
+    const b = await makeVoucher(chain, ctx, { cap: 1_111_111n });
+    const ha = await ctx.settlement.write.redeem([ctx.token.address, encodeEntry(await signed(ctx.agent, ctx.domain, a))], { account: m });
+    const hb = await ctx.settlement.write.redeemBatch([ctx.token.address, false, encodeBatch([await signed(ctx.agent, ctx.domain, b)])], { account: m });
+    const ra = await chain.publicClient.waitForTransactionReceipt({ hash: ha });
+    const rb = await chain.publicClient.waitForTransactionReceipt({ hash: hb });
+    // the fast path is taken for a plain full-cap voucher (it is well under the general path's cost)
+    expect(Number(ra.gasUsed)).to.be.lessThan(Number(rb.gasUsed));
+    const logs = await ctx.settlement.getEvents.Redeemed({}, { fromBlock: ra.blockNumber, toBlock: rb.blockNumber });
+    expect(logs.length).to.equal(2);
+    const [la, lb] = [logs[0]!.args, logs[1]!.args];
+    expect(la.digest).to.equal(await ctx.settlement.read.hashVoucher([a]));
+    expect(lb.digest).to.equal(await ctx.settlement.read.hashVoucher([b]));
+    expect([la.owner, la.merchant, la.agent, la.token, la.amount]).to.deep.equal([lb.owner, lb.merchant, lb.agent, lb.token, lb.amount]);
+    expect(ra.logs[0]!.topics).to.have.length(4);
+    expect(ra.logs[0]!.topics[0]).to.equal(rb.logs[0]!.topics[0]);
+    expect(ra.logs[0]!.data).to.equal(rb.logs[0]!.data);
+    expect(await ctx.settlement.read.nonceState([a.owner, a.agent, a.nonce])).to.equal(2);
+    expect(await ctx.settlement.read.creditOf([m.address, ctx.token.address])).to.equal(2_222_223n);
+  });
+
   it("redeems a partial amount, records it, and pays out directly with redeemAndPay", async () => {
     const ctx = await load();
     const v = await makeVoucher(chain, ctx, { cap: 5_000_000n });
