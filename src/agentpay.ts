@@ -1,4 +1,4 @@
-import { AgentPayError, CurrencyRegistry, systemClock } from "./core/index.ts";
+import { AgentPayError, CurrencyRegistry, every, systemClock } from "./core/index.ts";
 import type { Clock } from "./core/index.ts";
 import { Engine, LevelStore, MemoryStore } from "./engine/index.ts";
 import type { Store } from "./engine/index.ts";
@@ -161,11 +161,11 @@ export class AgentPay {
   /** Sweepers: expired tokens release their holds, expired approvals become denials, old nonces go. */
   startBackground(): void {
     this.payments.startSweeper();
-    const approvals = setInterval(() => void this.approvals.expireDue().catch(() => {}), 5_000);
-    const expiring = setInterval(() => void this.notifyExpiringGrants().catch(() => {}), 60_000);
-    approvals.unref();
-    expiring.unref();
-    this.#stops.push(() => clearInterval(approvals), () => clearInterval(expiring), this.agents.startNoncePruner());
+    this.#stops.push(
+      every(5_000, () => this.approvals.expireDue()),
+      every(60_000, () => this.notifyExpiringGrants()),
+      this.agents.startNoncePruner(),
+    );
   }
 
   /** Queues "grant about to expire" notifications per the sub-wallets' rules (the background runs it every minute). */

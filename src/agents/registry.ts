@@ -1,10 +1,10 @@
 import { compactVerify } from "jose";
 import type { CryptoKey } from "jose";
-import { AgentPayError, newId, parseDurationMs, validateId } from "../core/index.ts";
+import { AgentPayError, newId, parseDurationMs, validateId, MinHeap } from "../core/index.ts";
 import type { Engine, Tx } from "../engine/index.ts";
 import { parseIntent } from "./intent.ts";
 import { generateAgentKey, importPublicKey, isIntentAlg, preparePublicKey } from "./jwk.ts";
-import { NonceQueue, consumeNonce, pruneNonces } from "./nonces.ts";
+import { consumeNonce, pruneNonces } from "./nonces.ts";
 import {
   AGENT_PREFIX, DEFAULT_INTENT_MAX_AGE_MS, NONCE_FLOOR_KEY, NONCE_PREFIX, agentKey, keyOwnerKey,
 } from "./types.ts";
@@ -164,7 +164,7 @@ export class Agents {
   readonly #engine: Engine;
   readonly #maxAgeMs: number;
   readonly #maxKeys: number;
-  readonly #nonces = new NonceQueue();
+  readonly #nonces = new MinHeap<string>(); // nonce keys by iat
   readonly #cryptoKeys = new Map<string, Promise<CryptoKey>>();
   #pruning = false;
 
@@ -301,7 +301,7 @@ export class Agents {
       throw new AgentPayError("INVALID_INPUT", `max must be 1-${MAX_PRUNE_BATCH}`, { field: "max" });
     }
     const cutoffMs = this.#engine.clock.nowMs() - this.#maxAgeMs;
-    const candidates = this.#nonces.takeOlderThan(cutoffMs, max);
+    const candidates = this.#nonces.takeBelow(cutoffMs, max);
     if (candidates.length === 0) return 0;
     const maxAgeMs = this.#maxAgeMs;
     try {

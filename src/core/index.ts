@@ -10,3 +10,4 @@ export { systemClock, ManualClock, parseDurationMs } from "./clock.ts";
 export type { Clock } from "./clock.ts";
 export { encodeJson, decodeJson, sameBody } from "./codec.ts";
 export { MinHeap } from "./heap.ts";
+export { every } from "./periodic.ts";

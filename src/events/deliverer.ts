@@ -1,7 +1,6 @@
-import { AgentPayError } from "../core/index.ts";
+import { AgentPayError, MinHeap } from "../core/index.ts";
 import type { Clock } from "../core/index.ts";
 import type { Engine, Tx } from "../engine/index.ts";
-import { TimeHeap } from "./heap.ts";
 import { deliveryView } from "./outbox.ts";
 import { signWebhook } from "./signature.ts";
 import type { WebhookSecret } from "./signature.ts";
@@ -171,7 +170,7 @@ export class EventDeliverer {
 
   /** Pending delivery id → its nextAttemptAtMs (the truth; heap entries that disagree are stale). */
   readonly #index = new Map<string, number>();
-  #heap = new TimeHeap<string>();
+  #heap = new MinHeap<string>();
   readonly #dead = new Set<string>();
   /** Topic deliveries waiting for a subscriber of their topic. */
   readonly #parked = new Set<string>();
@@ -252,7 +251,7 @@ export class EventDeliverer {
   }
 
   #rebuildHeap(): void {
-    const heap = new TimeHeap<string>();
+    const heap = new MinHeap<string>();
     for (const [id, t] of this.#index) if (!this.#parked.has(id)) heap.push(t, id);
     this.#heap = heap;
   }
@@ -273,9 +272,9 @@ export class EventDeliverer {
     // Stale heap entries pile up as records change; compact when they dominate.
     if (this.#heap.size > 4 * this.#index.size + 1_024) this.#rebuildHeap();
     while (this.#queue.length < this.#maxQueue) {
-      const t = this.#heap.peekTime();
+      const t = this.#heap.peekKey();
       if (t === undefined || t > now) break;
-      const [time, id] = this.#heap.pop()!;
+      const { key: time, value: id } = this.#heap.pop()!;
       if (this.#index.get(id) !== time || this.#busy.has(id) || this.#parked.has(id)) continue;
       this.#busy.add(id);
       this.#queue.push(id);
@@ -298,7 +297,7 @@ export class EventDeliverer {
     }
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    const next = this.#heap.peekTime();
+    const next = this.#heap.peekKey();
     if (next !== undefined && this.#queue.length < this.#maxQueue) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;

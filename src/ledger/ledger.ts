@@ -8,7 +8,7 @@ import {
 import type { LedgerContext } from "./apply.ts";
 import { checkLedger } from "./check.ts";
 import type { InvariantReport } from "./check.ts";
-import { MinHeap } from "../core/index.ts";
+import { MinHeap, every } from "../core/index.ts";
 import type {
   Account, Balance, CreateAccountInput, PostInput, StatementEntry, StatementPage, Transfer, TransferInput, VoidInput,
 } from "./types.ts";
@@ -42,7 +42,7 @@ export class Ledger {
   #seq = 0;
   readonly #byAccount = new Map<string, AccountIndex>();
   readonly #expiries = new MinHeap<string>();
-  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #stopSweeper: (() => void) | undefined;
 
   constructor(engine: Engine, opts: LedgerOptions = {}) {
     this.#engine = engine;
@@ -151,19 +151,13 @@ export class Ledger {
   /** Starts a background sweeper that expires due holds every `intervalMs`. */
   startSweeper(intervalMs = 1_000): () => void {
     this.stopSweeper();
-    let busy = false;
-    this.#sweeper = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      this.expireDue().catch(() => {}).finally(() => (busy = false));
-    }, intervalMs);
-    this.#sweeper.unref();
+    this.#stopSweeper = every(intervalMs, () => this.expireDue());
     return () => this.stopSweeper();
   }
 
   stopSweeper(): void {
-    if (this.#sweeper) clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
+    this.#stopSweeper?.();
+    this.#stopSweeper = undefined;
   }
 
   /** A page of an account's entries in commit order. */

@@ -2,7 +2,7 @@ import { AgentPayError, newId, validateAmount, validateId, validateKey } from ".
 import type { Amount } from "../core/index.ts";
 import type { Agents } from "../agents/index.ts";
 import type { Approvals } from "../approvals/index.ts";
-import { MinHeap } from "../core/index.ts";
+import { MinHeap, every } from "../core/index.ts";
 import { parsePayBody, parsePaymentRef } from "./body.ts";
 import { authorizeIn, declinedError, newPaymentId } from "./authorize.ts";
 import type { AuthorizeResult } from "./authorize.ts";
@@ -53,7 +53,7 @@ export class Payments {
   readonly #byAgent = new Map<string, string[]>();
   readonly #byMerchant = new Map<string, string[]>();
   readonly #expiries = new MinHeap<string>();
-  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #stopSweeper: (() => void) | undefined;
   #loading = true;
   #loaded: Payment[] = [];
 
@@ -258,18 +258,12 @@ export class Payments {
 
   startSweeper(intervalMs = 5_000): void {
     this.stopSweeper();
-    let busy = false;
-    this.#sweeper = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      this.expireDue().catch(() => {}).finally(() => (busy = false));
-    }, intervalMs);
-    this.#sweeper.unref();
+    this.#stopSweeper = every(intervalMs, () => this.expireDue());
   }
 
   stopSweeper(): void {
-    if (this.#sweeper) clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
+    this.#stopSweeper?.();
+    this.#stopSweeper = undefined;
   }
 }
 
