@@ -1,0 +1,47 @@
+import { expect } from "chai";
+import { inspect } from "node:util";
+import { rejectsWith } from "../ledger/helpers.ts";
+import { usd, world } from "../payments/helpers.ts";
+
+describe("merchants", () => {
+  it("registers with a generated callback secret shown once, never in getters or errors", async () => {
+    const w = await world();
+    const { merchant, callbackSecret } = await w.pay.merchants.register({ name: "Shop & Co.", category: "5734", callbackUrl: "http://127.0.0.1:8080/cb" });
+    expect(callbackSecret.length).to.be.greaterThanOrEqual(32);
+    const got = w.pay.merchants.get(merchant.id);
+    expect(JSON.stringify(got) + inspect(got)).to.not.contain(callbackSecret);
+    expect(got).to.include({ name: "Shop & Co.", category: "5734", settlement: "ledger", status: "active" });
+  });
+
+  it("validates input and changes nothing on bad input", async () => {
+    const w = await world();
+    const records = w.pay.engine.stats.records;
+    const bad: Array<[string, unknown]> = [
+      ["INVALID_INPUT", { name: "", category: "5734" }],
+      ["INVALID_INPUT", { name: "X", category: "57" }],
+      ["INVALID_INPUT", { name: "X", category: "5734", callbackUrl: "ftp://x" }],
+      ["INVALID_INPUT", { name: "X", category: "5734", callbackUrl: "http://user:pw@host/" }],
+      ["INVALID_INPUT", { name: "X", category: "5734", settlement: "chain" }],
+      ["INVALID_INPUT", { name: "X", category: "5734", settlement: "chain", chainAddress: "0x1234" }],
+      ["INVALID_INPUT", { name: "X", category: "5734", chainAddress: "0x" + "11".repeat(20) }],
+      ["INVALID_INPUT", { name: "X", category: "5734", callbackSecret: "short" }],
+      ["UNKNOWN_CURRENCY", { name: "X", category: "5734", currencies: ["ZZZ"] }],
+      ["INVALID_INPUT", null],
+    ];
+    for (const [code, input] of bad) await rejectsWith(w.pay.merchants.register(input as never), code);
+    expect(w.pay.engine.stats.records).to.equal(records);
+  });
+
+  it("a disabled merchant gets no new payments and cannot redeem", async () => {
+    const w = await world();
+    const air = w.air.merchant.id;
+    const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: air, amount: usd("10.00") });
+    if (r.status !== "approved") throw new Error("expected approval");
+    await w.pay.merchants.setStatus(air, "disabled");
+    await rejectsWith(w.client.requestPayment({ subWallet: w.travel.id, merchant: air, amount: usd("10.00") }), "MERCHANT_DISABLED");
+    await rejectsWith(w.pay.payments.redeem({ token: r.token, merchant: air, amount: usd("10.00"), idempotencyKey: "k" }), "MERCHANT_DISABLED");
+    await w.pay.merchants.setStatus(air, "active");
+    await w.pay.payments.redeem({ token: r.token, merchant: air, amount: usd("10.00"), idempotencyKey: "k" });
+    expect(w.pay.merchants.balanceMinor(air, "USD")).to.equal(1000n);
+  });
+});
