@@ -51,6 +51,42 @@ interface Settled {
 
 const TOMBSTONE = Symbol("deleted");
 
+/** The Tx of one command: its writes sit in an overlay until the command returns. */
+class CommandTx implements Tx {
+  readonly overlay = new Map<string, unknown>();
+  hooks: Array<() => void> | undefined;
+  readonly #state: Map<string, unknown>;
+  readonly nowMs: number;
+
+  constructor(state: Map<string, unknown>, nowMs: number) {
+    this.#state = state;
+    this.nowMs = nowMs;
+  }
+
+  get<T>(key: string): T | undefined {
+    const o = this.overlay.get(key);
+    const v = o !== undefined ? o : this.#state.get(key);
+    return (v === TOMBSTONE ? undefined : v) as T | undefined;
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  put(key: string, value: unknown): void {
+    invariant(value !== undefined, "cannot put undefined", { key });
+    this.overlay.set(key, value);
+  }
+
+  del(key: string): void {
+    this.overlay.set(key, TOMBSTONE);
+  }
+
+  afterCommit(fn: () => void): void {
+    (this.hooks ??= []).push(fn);
+  }
+}
+
 function encodeOps(ops: Map<string, unknown>): StoreOp[] {
   const out: StoreOp[] = [];
   for (const [key, v] of ops) out.push(v === TOMBSTONE ? { type: "del", key } : { type: "put", key, value: encodeJson(v) });
@@ -198,29 +234,7 @@ export class Engine {
   }
 
   #apply(p: Pending, ops: Map<string, unknown>, after: Array<() => void>): Settled {
-    const overlay = new Map<string, unknown>();
-    const hooks: Array<() => void> = [];
-    const state = this.#state;
-    const tx: Tx = {
-      nowMs: this.#clock.nowMs(),
-      get<T>(key: string): T | undefined {
-        const v = overlay.has(key) ? overlay.get(key) : state.get(key);
-        return (v === TOMBSTONE ? undefined : v) as T | undefined;
-      },
-      has(key: string): boolean {
-        return this.get(key) !== undefined;
-      },
-      put(key: string, value: unknown): void {
-        invariant(value !== undefined, "cannot put undefined", { key });
-        overlay.set(key, value);
-      },
-      del(key: string): void {
-        overlay.set(key, TOMBSTONE);
-      },
-      afterCommit(fn: () => void): void {
-        hooks.push(fn);
-      },
-    };
+    const tx = new CommandTx(this.#state, this.#clock.nowMs());
     let value: unknown;
     try {
       value = p.cmd(tx);
@@ -228,7 +242,8 @@ export class Engine {
     } catch (e) {
       return { p, ok: false, value: e };
     }
-    for (const [key, v] of overlay) {
+    const state = this.#state;
+    for (const [key, v] of tx.overlay) {
       const before = state.get(key);
       if (v === TOMBSTONE) state.delete(key);
       else state.set(key, v);
@@ -236,7 +251,7 @@ export class Engine {
       ops.set(key, v);
       this.#notify(key, before, v === TOMBSTONE ? undefined : v);
     }
-    after.push(...hooks);
+    if (tx.hooks) after.push(...tx.hooks);
     return { p, ok: true, value };
   }
 
