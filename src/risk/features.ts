@@ -57,6 +57,16 @@ export const NUMERIC_FEATURES = [
   ["owner.amount1h", "the person's attempted outflow across all sub-wallets in the last hour"],
   ["owner.outflowRatio", "the person's hourly outflow with this payment / their drain threshold"],
   ["global.outflowRatio", "outflow across all wallets in the breaker window with this payment / the drain threshold"],
+  ["category.typicalAmount", "typical amount (geometric mean) paid in this category across all agents; its group's if the category has under 30 payments (0 if neither has)"],
+  ["category.sampleCount", "committed payments behind category.typicalAmount"],
+  ["amount.popZ", "z-score of log(amount) against what all agents pay in this category (or its group); 0 without 30 payments there"],
+  ["amount.popRatio", "amount / category.typicalAmount (1 without a population prior)"],
+  ["amount.priorZ", "z-score of log(amount) against the agent's own history in this category shrunk toward the population prior (4 payments' weight): meaningful from the first payment; agent.amountZ if there is no prior"],
+  ["amount.priorRatio", "amount / the typical amount behind amount.priorZ"],
+  ["agent.categoryDeclines24h", "the agent's declined attempts in this category in the last 24 hours (among its last 8 declines)"],
+  ["agent.groupDeclines24h", "the agent's declined attempts in this category's group in the last 24 hours (among its last 8 declines)"],
+  ["agent.newCategoryAttempts24h", "attempts (any outcome) in the last 24 hours in categories the agent had never paid in"],
+  ["agent.categoryAffinity", "how well this category fits the agent's others: the smallest, over the agent's other categories k (paid by 30+ agents), of the share of agents paying in k that also pay in this category (-1 if none qualifies)"],
 ] as const;
 
 export type NumericFeature = (typeof NUMERIC_FEATURES)[number][0];
@@ -77,7 +87,23 @@ const MIN_HISTORY = 5;
 const MIN_LOG_STD = 0.4;
 
 // ring channels
-const C_CNT = 0, C_SUM = 1, C_ATT = 2, C_DEC = 3, C_FAIL = 4, C_NEWM = 5, C_REF = 6;
+const C_CNT = 0, C_SUM = 1, C_ATT = 2, C_DEC = 3, C_FAIL = 4, C_NEWM = 5, C_REF = 6, C_NEWC = 7;
+export const AGENT_R24H_CHANNELS = 8;
+const RECENT_DECLINES = 8;
+/** A population prior needs this many payments in the category (or group) before it is used. */
+const POP_MIN = 30;
+/** Weight, in payments, of the population prior against the agent's own history in a category. */
+const PRIOR_WEIGHT = 4;
+const MIN_POP_STD = 0.3;
+/** Agents that must have paid in a category before it is used as evidence in agent.categoryAffinity. */
+const AFFINITY_MIN_AGENTS = 30;
+
+/** What all agents pay in one category (or category group), per currency: log-space mean and variance. */
+export class PopStat {
+  n = 0;
+  meanLog = 0;
+  varLog = 0;
+}
 
 /** The agent's amounts in one category: log-space mean and variance, largest amount. */
 export class CategoryStat {
@@ -105,7 +131,7 @@ function fold(st: { n: number; meanLog: number; varLog: number }, x: number, flo
 export class AgentState {
   r1m = new Ring(10_000, 6, 3);          // cnt, sum, attempts
   r1h = new Ring(5 * MIN, 12, 5);        // cnt, sum, attempts, declines, failures
-  r24h = new Ring(HOUR, 24, 7);          // cnt, sum, attempts, declines, failures, new merchants, refunds
+  r24h = new Ring(HOUR, 24, AGENT_R24H_CHANNELS); // cnt, sum, attempts, declines, failures, new merchants, refunds, new-category attempts
   n = 0;
   firstMs = -1;
   meanLog = 0;
@@ -123,6 +149,9 @@ export class AgentState {
   recentAmount = new Float64Array(RECENT);
   recentAt = new Float64Array(RECENT).fill(-1e15);
   recentIdx = 0;
+  declCategory: string[] = new Array<string>(RECENT_DECLINES).fill("");
+  declAt = new Float64Array(RECENT_DECLINES).fill(-1e15);
+  declIdx = 0;
   constructor(maxMerchants: number, maxCategories: number) {
     this.merchants = new LruMap(maxMerchants);
     this.categories = new LruMap(maxCategories);
@@ -153,6 +182,10 @@ export interface FeatureLimits {
   /** Merchants / categories remembered per agent. */
   maxMerchantsPerAgent: number;
   maxCategoriesPerAgent: number;
+  /** Categories and groups (per currency) with a population amount prior. */
+  maxCategories: number;
+  /** Category pairs counted for agent.categoryAffinity (new pairs are not counted beyond this). */
+  maxCategoryPairs: number;
 }
 
 export const defaultFeatureLimits: FeatureLimits = {
@@ -161,6 +194,8 @@ export const defaultFeatureLimits: FeatureLimits = {
   maxMerchants: 100_000,
   maxMerchantsPerAgent: 256,
   maxCategoriesPerAgent: 64,
+  maxCategories: 4_096,
+  maxCategoryPairs: 200_000,
 };
 
 export function agentKey(agentId: string, currency: string): string {
@@ -173,12 +208,81 @@ export class FeatureStore {
   agents: LruMap<string, AgentState>;
   subWallets: LruMap<string, SubWalletState>;
   merchants: LruMap<string, MerchantState>;
+  /** Population amount priors, keyed currency + "\u0000" + MCC or "g:" + group. */
+  pop: LruMap<string, PopStat>;
+  /** Agents (per currency) that have paid in each category, and in each pair of categories. */
+  catAgents = new Map<string, number>();
+  catPairs = new Map<string, Map<string, number>>();
+  catPairCount = 0;
 
   constructor(limits: Partial<FeatureLimits> = {}) {
     this.limits = { ...defaultFeatureLimits, ...limits };
     this.agents = new LruMap(this.limits.maxAgents);
     this.subWallets = new LruMap(this.limits.maxSubWallets);
     this.merchants = new LruMap(this.limits.maxMerchants);
+    this.pop = new LruMap(this.limits.maxCategories);
+  }
+
+  /** The population prior for the intent's category, else its group's; undefined without enough payments. */
+  #popPrior(currency: string, category: string): PopStat | undefined {
+    const c = this.pop.peek(currency + "\u0000" + category);
+    if (c !== undefined && c.n >= POP_MIN) return c;
+    const g = this.pop.peek(currency + "\u0000g:" + categoryGroup(category));
+    if (g !== undefined && g.n >= POP_MIN) return g;
+    return undefined;
+  }
+
+  /** The agent pays in category `c` for the first time: count it with each of its other categories. */
+  #countPairs(a: AgentState, c: string): void {
+    if (!this.catAgents.has(c) && this.catAgents.size >= this.limits.maxCategories) return;
+    this.catAgents.set(c, (this.catAgents.get(c) ?? 0) + 1);
+    for (const k of a.categories.map.keys()) {
+      if (k === c) continue;
+      this.#bumpPair(k, c);
+      this.#bumpPair(c, k);
+    }
+  }
+
+  #bumpPair(k: string, c: string): void {
+    let m = this.catPairs.get(k);
+    if (m === undefined) {
+      if (this.catPairCount >= this.limits.maxCategoryPairs) return;
+      m = new Map();
+      this.catPairs.set(k, m);
+    }
+    const v = m.get(c);
+    if (v === undefined) {
+      if (this.catPairCount >= this.limits.maxCategoryPairs) return;
+      this.catPairCount++;
+      m.set(c, 1);
+    } else m.set(c, v + 1);
+  }
+
+  #affinity(a: AgentState, c: string): number {
+    let best = -1;
+    for (const k of a.categories.map.keys()) {
+      if (k === c) continue;
+      const nk = this.catAgents.get(k);
+      if (nk === undefined || nk < AFFINITY_MIN_AGENTS) continue;
+      const share = (this.catPairs.get(k)?.get(c) ?? 0) / nk;
+      if (best < 0 || share < best) best = share;
+    }
+    return best;
+  }
+
+  #foldPop(key: string, x: number): void {
+    let p = this.pop.touch(key);
+    if (p === undefined) {
+      p = new PopStat();
+      this.pop.set(key, p);
+    }
+    // winsorised: a burst of odd payments (an attack that got through) cannot drag the prior far
+    if (p.n >= POP_MIN) {
+      const lim = 3.5 * Math.max(Math.sqrt(p.varLog), MIN_POP_STD);
+      x = Math.min(Math.max(x, p.meanLog - lim), p.meanLog + lim);
+    }
+    fold(p, x, 0.002);
+    p.n++;
   }
 
   /** Fills `fv` with the features of `intent` (all but owner/global, which the breaker fills). Reads only. */
@@ -197,8 +301,27 @@ export class FeatureStore {
     fv[F["intent.nearLimitRatio"]] = limit > 0 ? amt / limit : 0;
     fv[F["grant.ageMs"]] = intent.grantCreatedAtMs === undefined ? -1 : Math.max(0, t - intent.grantCreatedAtMs);
 
+    const pop = this.#popPrior(intent.currency, intent.category);
+    const lx = amt > 0 ? Math.log(amt) : 0;
+    let popStd = 0;
+    if (pop !== undefined) {
+      popStd = Math.max(Math.sqrt(pop.varLog), MIN_POP_STD);
+      fv[F["category.typicalAmount"]] = Math.exp(pop.meanLog);
+      fv[F["category.sampleCount"]] = pop.n;
+      if (amt > 0) {
+        fv[F["amount.popZ"]] = (lx - pop.meanLog) / popStd;
+        fv[F["amount.popRatio"]] = amt / Math.exp(pop.meanLog);
+      } else fv[F["amount.popRatio"]] = 1;
+    } else fv[F["amount.popRatio"]] = 1;
+    fv[F["amount.priorRatio"]] = 1;
+
     const a = this.agents.peek(agentKey(intent.agentId, intent.currency));
     if (a === undefined) {
+      fv[F["agent.categoryAffinity"]] = -1;
+      if (pop !== undefined && amt > 0) {
+        fv[F["amount.priorZ"]] = fv[F["amount.popZ"]]!;
+        fv[F["amount.priorRatio"]] = fv[F["amount.popRatio"]]!;
+      }
       fv[F["agent.ageMs"]] = -1;
       fv[F["agent.merchantNew"]] = 1;
       fv[F["agent.categoryNew"]] = 1;
@@ -225,6 +348,7 @@ export class FeatureStore {
       fv[F["agent.declines24h"]] = a.r24h.read(t, C_DEC);
       fv[F["agent.failures24h"]] = a.r24h.read(t, C_FAIL);
       fv[F["agent.newMerchants24h"]] = a.r24h.read(t, C_NEWM);
+      fv[F["agent.newCategoryAttempts24h"]] = a.r24h.read(t, C_NEWC);
       fv[F["agent.refunds24h"]] = a.r24h.read(t, C_REF);
       const typical = Math.exp(a.meanLog);
       fv[F["agent.typicalAmount"]] = a.n > 0 ? typical : 0;
@@ -240,6 +364,30 @@ export class FeatureStore {
         fv[F["agent.amountRatio"]] = 1;
         fv[F["agent.maxRatio"]] = 1;
       }
+      if (amt > 0) {
+        const nc = cat === undefined ? 0 : cat.n;
+        if (pop !== undefined) {
+          const k = PRIOR_WEIGHT;
+          const mu = nc > 0 ? (k * pop.meanLog + nc * cat!.meanLog) / (k + nc) : pop.meanLog;
+          const v = nc > 0 ? (k * popStd * popStd + nc * Math.max(cat!.varLog, MIN_LOG_STD * MIN_LOG_STD)) / (k + nc) : popStd * popStd;
+          fv[F["amount.priorZ"]] = (lx - mu) / Math.sqrt(v);
+          fv[F["amount.priorRatio"]] = amt / Math.exp(mu);
+        } else {
+          fv[F["amount.priorZ"]] = fv[F["agent.amountZ"]]!;
+          fv[F["amount.priorRatio"]] = fv[F["agent.amountRatio"]]!;
+        }
+      }
+      let cDecl = 0, gDecl = 0;
+      const grp = categoryGroup(intent.category);
+      for (let i = 0; i < RECENT_DECLINES; i++) {
+        if (a.declAt[i]! <= t - DAY) continue;
+        const dc = a.declCategory[i]!;
+        if (dc === intent.category) cDecl++;
+        if (categoryGroup(dc) === grp) gDecl++;
+      }
+      fv[F["agent.categoryAffinity"]] = this.#affinity(a, intent.category);
+      fv[F["agent.categoryDeclines24h"]] = cDecl;
+      fv[F["agent.groupDeclines24h"]] = gDecl;
       fv[F["agent.merchantNew"]] = a.merchants.peek(intent.merchantId) === undefined ? 1 : 0;
       fv[F["agent.categoryNew"]] = cat === undefined ? 1 : 0;
       fv[F["agent.categoryAgeMs"]] = cat === undefined ? -1 : t - cat.firstMs;
@@ -307,6 +455,9 @@ export class FeatureStore {
       mer = new MerchantState();
       this.merchants.set(e.merchantId, mer);
     }
+    if ((e.kind === "authorized" || e.kind === "declined" || e.kind === "failed") && a.categories.peek(e.category) === undefined) {
+      a.r24h.add(t, C_NEWC, 1);
+    }
     switch (e.kind) {
       case "authorized": {
         a.r1m.add(t, C_CNT, 1); a.r1m.add(t, C_SUM, amt); a.r1m.add(t, C_ATT, 1);
@@ -315,6 +466,7 @@ export class FeatureStore {
         // amount distribution in log space: exponentially weighted, so it follows a changing agent
         let cat = a.categories.touch(e.category);
         if (cat === undefined) {
+          this.#countPairs(a, e.category);
           cat = new CategoryStat();
           cat.firstMs = t;
           a.categories.set(e.category, cat);
@@ -324,6 +476,8 @@ export class FeatureStore {
           const x = Math.log(amt);
           fold(a, x, 0.02);
           fold(cat, x, 0.05);
+          this.#foldPop(e.currency + "\u0000" + e.category, x);
+          this.#foldPop(e.currency + "\u0000g:" + categoryGroup(e.category), x);
           if (amt > a.maxAmount) a.maxAmount = amt;
           if (amt > cat.max) cat.max = amt;
         }
@@ -369,13 +523,18 @@ export class FeatureStore {
         mer.r1h.add(t, 0, 1);
         break;
       }
-      case "declined":
+      case "declined": {
+        const d = a.declIdx;
+        a.declCategory[d] = e.category;
+        a.declAt[d] = t;
+        a.declIdx = (d + 1) % RECENT_DECLINES;
         a.r1m.add(t, C_ATT, 1);
         a.r1h.add(t, C_ATT, 1); a.r1h.add(t, C_DEC, 1);
         a.r24h.add(t, C_ATT, 1); a.r24h.add(t, C_DEC, 1);
         mer.r1h.add(t, 0, 1);
         mer.r24h.add(t, 0, 1);
         break;
+      }
       case "failed":
         a.r1m.add(t, C_ATT, 1);
         a.r1h.add(t, C_ATT, 1); a.r1h.add(t, C_FAIL, 1);

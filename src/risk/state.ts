@@ -1,10 +1,10 @@
 import { AgentPayError } from "../core/index.ts";
 import { Breaker, GlobalFlow, OwnerFlow, type BreakerOptions, type BreakerTrip } from "./breaker.ts";
-import { AgentState, CategoryStat, FeatureStore, MerchantState, SubWalletState, type FeatureLimits } from "./features.ts";
+import { AGENT_R24H_CHANNELS, AgentState, CategoryStat, FeatureStore, MerchantState, PopStat, SubWalletState, type FeatureLimits } from "./features.ts";
 import type { RuleSet } from "./rules.ts";
 import { Ring } from "./window.ts";
 
-export const RISK_STATE_FORMAT = "agentpay.risk-state.v1";
+export const RISK_STATE_FORMAT = "agentpay.risk-state.v2";
 
 /** The engine's learnt state as plain JSON: numbers, strings, arrays. Safe for JSON.stringify. */
 export interface RiskState {
@@ -13,6 +13,10 @@ export interface RiskState {
   agents: Array<[string, unknown]>;
   subWallets: Array<[string, unknown]>;
   merchants: Array<[string, unknown]>;
+  /** Population amount priors per currency and category / group: [n, meanLog, varLog]. */
+  categories: Array<[string, [number, number, number]]>;
+  /** Agents per category, and per pair of categories: [category, agents, [[other, agents with both], ...]]. */
+  categoryPairs: Array<[string, number, Array<[string, number]>]>;
   owners: Array<[string, unknown]>;
   globals: Array<[string, unknown]>;
   /** Last attempt time per sub-wallet (the global breaker counts each sub-wallet once per window). */
@@ -34,6 +38,7 @@ export function exportEngineState(store: FeatureStore, breaker: Breaker, rules: 
       categories: [...a.categories.map].map(([c, x]) => [c, x.firstMs, x.lastMs, x.n, x.meanLog, x.varLog, x.max]),
       groups: [...a.groups], hours: Array.from(a.hours),
       recent, recentIdx: a.recentIdx,
+      declines: a.declCategory.map((c, i) => [c, a.declAt[i]!]), declIdx: a.declIdx,
     }]);
   }
   const subWallets: Array<[string, unknown]> = [];
@@ -43,6 +48,10 @@ export function exportEngineState(store: FeatureStore, breaker: Breaker, rules: 
     merchants.push([k, { firstMs: m.firstMs, agents: m.agents === null ? null : [...m.agents], agentCount: m.agentCount,
       r1h: m.r1h.toJSON(), r24h: m.r24h.toJSON() }]);
   }
+  const categories: Array<[string, [number, number, number]]> = [];
+  for (const [k, p] of store.pop.map) categories.push([k, [p.n, p.meanLog, p.varLog]]);
+  const categoryPairs: Array<[string, number, Array<[string, number]>]> = [];
+  for (const [c, n] of store.catAgents) categoryPairs.push([c, n, [...(store.catPairs.get(c) ?? new Map<string, number>())]]);
   const owners: Array<[string, unknown]> = [];
   for (const [k, o] of breaker.owners.map) {
     owners.push([k, { r1h: o.r1h.toJSON(), dayIdx: o.dayIdx, dayAcc: o.dayAcc, dailyEwma: o.dailyEwma, days: o.days, trip: o.trip }]);
@@ -54,7 +63,7 @@ export function exportEngineState(store: FeatureStore, breaker: Breaker, rules: 
       hoursObserved: g.hoursObserved, firstHourPartial: g.firstHourPartial, trip: g.trip }]);
   }
   const lastAttempts: Array<[string, number]> = [...breaker.lastAttempt.map];
-  return { format: RISK_STATE_FORMAT, rules: JSON.parse(JSON.stringify(rules)) as RuleSet, agents, subWallets, merchants, owners, globals, lastAttempts };
+  return { format: RISK_STATE_FORMAT, rules: JSON.parse(JSON.stringify(rules)) as RuleSet, agents, subWallets, merchants, categories, categoryPairs, owners, globals, lastAttempts };
 }
 
 class Bad extends Error {}
@@ -98,7 +107,7 @@ export function importEngineState(
       const st = new AgentState(store.limits.maxMerchantsPerAgent, store.limits.maxCategoriesPerAgent);
       st.r1m = Ring.from(a.r1m, 10_000, 6, 3);
       st.r1h = Ring.from(a.r1h, 5 * MIN, 12, 5);
-      st.r24h = Ring.from(a.r24h, HOUR, 24, 7);
+      st.r24h = Ring.from(a.r24h, HOUR, 24, AGENT_R24H_CHANNELS);
       st.n = num(a.n); st.firstMs = num(a.firstMs); st.meanLog = num(a.meanLog); st.varLog = num(a.varLog);
       st.maxAmount = num(a.maxAmount); st.dayIdx = num(a.dayIdx); st.dayAcc = num(a.dayAcc);
       st.dailyEwma = num(a.dailyEwma); st.days = num(a.days);
@@ -118,6 +127,11 @@ export function importEngineState(
         st.recentMerchant[i] = str(m); st.recentAmount[i] = num(amt); st.recentAt[i] = num(at);
       });
       st.recentIdx = num(a.recentIdx) % st.recentAt.length;
+      arr(a.declines, st.declAt.length).forEach((e, i) => {
+        const [c, at] = arr(e, 2);
+        st.declCategory[i] = str(c); st.declAt[i] = num(at);
+      });
+      st.declIdx = num(a.declIdx) % st.declAt.length;
       store.agents.set(k, st);
     }
     for (const [k, w] of entries(s.subWallets)) {
@@ -135,6 +149,24 @@ export function importEngineState(
       st.r1h = Ring.from(m.r1h, 5 * MIN, 12, 1);
       st.r24h = Ring.from(m.r24h, HOUR, 24, 1);
       store.merchants.set(k, st);
+    }
+    for (const e of arr(s.categories)) {
+      const [k, v] = arr(e, 2);
+      const [n, meanLog, varLog] = nums(v, 3);
+      const p = new PopStat();
+      p.n = n!; p.meanLog = meanLog!; p.varLog = varLog!;
+      store.pop.set(str(k), p);
+    }
+    for (const e of arr(s.categoryPairs)) {
+      const [c, n, pairs] = arr(e, 3);
+      store.catAgents.set(str(c), num(n));
+      const m = new Map<string, number>();
+      for (const pe of arr(pairs)) {
+        const [k, v] = arr(pe, 2);
+        m.set(str(k), num(v));
+      }
+      if (m.size > 0) store.catPairs.set(str(c), m);
+      store.catPairCount += m.size;
     }
     const breaker = new Breaker(breakerOpts);
     for (const [k, o] of entries(s.owners)) {
