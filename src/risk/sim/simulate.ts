@@ -124,11 +124,12 @@ function makeAgent(rng: Prng, i: number, ownerId: string, persona: Persona, star
     id: `agt_${i}`, subWalletId: `sub_${i}`, ownerId, persona, cats, catCdf,
     rate: persona.perDay * rng.lognormal(1, 0.5), startMs, grantAtMs, typicalMinor,
   };
-  if (rng.chance(0.6)) {
-    const approval = Math.round((typicalMinor * persona.approvalMultiple * rng.range(0.8, 1.5)) / 1000) * 1000;
-    a.approvalMinor = BigInt(Math.max(1000, approval));
-    a.perPaymentMinor = a.approvalMinor * 2n;
-  }
+  // The person's policy for the sub-wallet, in round numbers relative to what the agent buys: every
+  // sub-wallet has a per-payment cap (the canonical policy, as in the README); 60% also ask for approval
+  // above a threshold, at half the cap.
+  const approval = BigInt(Math.max(1000, Math.round((typicalMinor * persona.approvalMultiple * rng.range(0.8, 1.5)) / 1000) * 1000));
+  if (rng.chance(0.6)) a.approvalMinor = approval;
+  a.perPaymentMinor = approval * 2n;
   return a;
 }
 
@@ -166,8 +167,13 @@ function legitPayment(rng: Prng, a: SimAgent, t: number, c: CatState = pickCat(r
   if (fixed !== undefined && !rng.chance(0.05)) amt = fixed;
   else if (a.persona.fixedPrices) amt = pricePoint(rng, c, a.persona);
   else amt = rng.lognormal(c.prof.medianMinor * c.scale, c.prof.sigma);
-  if (a.perPaymentMinor !== undefined) amt = Math.min(amt, Number(a.perPaymentMinor));
+  // Above the per-payment cap the policy declines the payment before the risk engine sees it; callers
+  // leave such payments out (see overCap) rather than pretend the merchant's price fits the cap.
   return { intent: intentOf(a, merchantId(c.prof.mcc, rank), c.prof.mcc, amt, t), label: "legit", incident: 0, failsIfAllowed: rng.chance(0.005) };
+}
+
+function overCap(a: SimAgent, p: SimPayment): boolean {
+  return a.perPaymentMinor !== undefined && p.intent.amountMinor > a.perPaymentMinor;
 }
 
 function hourWeights(p: Persona): number[] {
@@ -234,7 +240,8 @@ export function simulate(opts: SimOptions): SimResult {
             for (let tries = 0; tries < 4 && usedCats.has(c); tries++) c = pickCat(rng, a);
             if (usedCats.has(c)) break;
             usedCats.add(c);
-            mine.push(legitPayment(rng, a, t, c));
+            const p = legitPayment(rng, a, t, c);
+            if (!overCap(a, p)) mine.push(p);
             t += rng.exp(3 * MIN) + 10_000;
           }
         }
@@ -267,7 +274,9 @@ export function simulate(opts: SimOptions): SimResult {
     const a = rng.pick(victims);
     const inc = ++incident;
     let t = attackStart();
-    const first = legitPayment(rng, a, t);
+    let first = legitPayment(rng, a, t);
+    for (let tries = 0; tries < 8 && overCap(a, first); tries++) first = legitPayment(rng, a, t);
+    if (overCap(a, first)) continue;
     out.push(first);
     const reps = 10 + rng.int(140);
     for (let r = 0; r < reps; r++) {
