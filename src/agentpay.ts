@@ -13,7 +13,9 @@ import { RiskEngine } from "./risk/index.ts";
 import type { RiskEngineOptions } from "./risk/index.ts";
 import { TokenIssuer, TokenKeyRing, verifyTokenOffline } from "./tokens/index.ts";
 import type { IssuerVerifyOptions, Jwks, TokenAlg, VerifiedToken } from "./tokens/index.ts";
-import { AgentClient, Payments, allowAllRisk, notifyExpiringGrants } from "./payments/index.ts";
+import { AgentClient, OnchainPayments, Payments, allowAllRisk, notifyExpiringGrants } from "./payments/index.ts";
+import type { PaymentsContext } from "./payments/index.ts";
+import { ChainKeys } from "./chain/index.ts";
 import type { AgentClientOptions, RiskHook } from "./payments/index.ts";
 
 export interface AgentPayOptions {
@@ -54,7 +56,7 @@ export interface TokensApi {
 interface Parts {
   engine: Engine; ledger: Ledger; wallets: Wallets; approvals: Approvals; agents: Agents; grants: Grants;
   merchants: Merchants; payments: Payments; tokens: TokensApi; events: EventDeliverer; risk: RiskEngine | undefined;
-  currencies: CurrencyRegistry; clock: Clock;
+  currencies: CurrencyRegistry; clock: Clock; chain: OnchainPayments;
 }
 
 function isRiskHook(r: unknown): r is RiskHook {
@@ -80,6 +82,11 @@ export class AgentPay {
   readonly risk: RiskEngine | undefined;
   readonly currencies: CurrencyRegistry;
   readonly clock: Clock;
+  /**
+   * The chain bridge: agents' voucher keys, binding sub-wallets to on-chain buckets, settlement
+   * clients, the event watcher and reconcile. Inert until a sub-wallet is bound.
+   */
+  readonly chain: OnchainPayments;
   readonly #background: boolean;
   #stops: Array<() => void> = [];
 
@@ -97,6 +104,7 @@ export class AgentPay {
     this.risk = p.risk;
     this.currencies = p.currencies;
     this.clock = p.clock;
+    this.chain = p.chain;
     this.#background = background;
   }
 
@@ -133,7 +141,10 @@ export class AgentPay {
     if (options.risk === "off") riskHook = allowAllRisk;
     else if (isRiskHook(options.risk)) riskHook = options.risk;
     else riskHook = risk = new RiskEngine(options.risk ?? {});
-    const payments = new Payments({ engine, ledger, issuer, currencies, risk: riskHook }, agents, approvals);
+    const chain = new OnchainPayments({ engine, ledger, keys: new ChainKeys(engine) });
+    const paymentsCtx: PaymentsContext = { engine, ledger, issuer, currencies, risk: riskHook, vouchers: chain };
+    const payments = new Payments(paymentsCtx, agents, approvals);
+    chain.attach(paymentsCtx);
     const events = new EventDeliverer(engine, {
       resolveSecret: (ref) => {
         // Merchant callback secrets live in the merchant record, never in the event.
@@ -151,7 +162,7 @@ export class AgentPay {
       keyRing,
     };
     const pay = new AgentPay({
-      engine, ledger, wallets, approvals, agents, grants, merchants, payments, tokens, events, risk, currencies, clock,
+      engine, ledger, wallets, approvals, agents, grants, merchants, payments, tokens, events, risk, currencies, clock, chain,
     }, options.background !== false);
     if (options.delivery !== false) events.start();
     if (pay.#background) pay.startBackground();

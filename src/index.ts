@@ -24,5 +24,11 @@ export { EventDeliverer, verifyWebhookSignature } from "./events/index.ts";
 export type { Event } from "./events/index.ts";
 export { RiskEngine, defaultRuleSet } from "./risk/index.ts";
 export type { RiskDecision, RuleSet } from "./risk/index.ts";
-export { AgentClient, Payments } from "./payments/index.ts";
+export { AgentClient, Payments, OnchainPayments } from "./payments/index.ts";
+export type { ChainBinding, BindSubWalletInput, ChainAnomaly, ReconcileDifference, ReconcileReport } from "./payments/index.ts";
+export {
+  SettlementClient, ChainWatcher, ChainKeys, agentPaySettlementAbi, agentPaySettlementBytecode, buildVoucher, hashVoucher, encodeEntry,
+  encodeBatch, settlementDomain, decodeChainError, ChainErrorCodes,
+} from "./chain/index.ts";
+export type { Voucher, SignedVoucher, Entry, SettlementDomain, ChainLog, LogHandler, PollResult, WatcherStatus, HostSigner } from "./chain/index.ts";
 export type { AuthorizeResult, Decision, Payment, PaymentStatus, Receipt, Refund, RiskHook } from "./payments/index.ts";

@@ -8,6 +8,7 @@ import { activeSubWalletIn, evaluateIn } from "../wallets/index.ts";
 import { authorizeMoneyIn, resultOf } from "./authorize.ts";
 import type { AuthorizeResult } from "./authorize.ts";
 import type { PaymentsContext } from "./context.ts";
+import type { PreparedVoucher } from "./onchain.ts";
 import { emitPaymentEvent } from "./effects.ts";
 import { paymentKey } from "./records.ts";
 import type { Payment } from "./records.ts";
@@ -21,15 +22,27 @@ function pendingPayment(tx: Tx, approval: ApprovalRequest): Payment {
   return p;
 }
 
-/** Before the approving command: mint the token (crypto stays outside the engine). */
-export function prepareApproval(ctx: PaymentsContext, approval: ApprovalRequest): MintedToken {
+export interface PreparedApproval {
+  minted: MintedToken;
+  voucher?: PreparedVoucher;
+}
+
+/** Before the approving command: sign the voucher (on-chain merchants) and mint the token (crypto stays outside the engine). */
+export async function prepareApproval(ctx: PaymentsContext, approval: ApprovalRequest): Promise<PreparedApproval> {
   const p = ctx.engine.read<Payment>(paymentKey(approval.subject.id));
   if (!p) throw new AgentPayError("PAYMENT_NOT_FOUND", "no such payment", { paymentId: approval.subject.id });
-  return ctx.issuer.mint({
+  const nowMs = ctx.engine.clock.nowMs();
+  const expiresAtMs = Math.floor((nowMs + ctx.issuer.defaultTtlMs) / 1000) * 1000;
+  const voucher = await ctx.vouchers?.prepare({
+    paymentId: p.id, agentId: p.agentId, subWalletId: p.subWalletId, merchantId: p.merchantId, amountMinor: p.amountMinor,
+    currency: p.currency, expiresAtMs, ...(p.reference !== undefined ? { reference: p.reference } : {}),
+  });
+  const minted = ctx.issuer.mint({
     agentId: p.agentId, merchantId: p.merchantId, subWalletId: p.subWalletId,
     amount: { minor: p.amountMinor, currency: p.currency }, category: p.category, paymentId: p.id,
-    agentKeyThumbprint: p.agentKid,
+    agentKeyThumbprint: p.agentKid, nowMs, ...(voucher ? { voucherHash: voucher.digest } : {}),
   });
+  return { minted, ...(voucher ? { voucher } : {}) };
 }
 
 /**
@@ -50,7 +63,8 @@ export function approvedIn(tx: Tx, ctx: PaymentsContext, approval: ApprovalReque
       paymentId: p.id, reasons: verdict.reasons.map((r) => ({ code: r.code, message: r.message })),
     });
   }
-  const authorized = authorizeMoneyIn(tx, ctx, p, sw, grant, prepared as MintedToken);
+  const { minted, voucher } = prepared as PreparedApproval;
+  const authorized = authorizeMoneyIn(tx, ctx, p, sw, grant, minted, voucher);
   const r = resultOf(tx, authorized);
   if (r.kind !== "ok") throw new AgentPayError("INVARIANT_VIOLATION", "an approved payment cannot be declined");
   return r.result;

@@ -8,7 +8,10 @@ import { getMerchantIn, payoutAccountIn } from "../merchants/index.ts";
 import type { MintedToken } from "../tokens/index.ts";
 import { activeSubWalletIn, evaluateIn, recordSpendIn } from "../wallets/index.ts";
 import type { SubWallet } from "../wallets/index.ts";
+import type { SignedVoucher } from "../chain/index.ts";
 import type { ParsedPay } from "./body.ts";
+import { storedVoucherIn, voucherIn } from "./onchain.ts";
+import type { PreparedVoucher } from "./onchain.ts";
 import type { PaymentsContext } from "./context.ts";
 import { emitPaymentEvent, notify } from "./effects.ts";
 import { idemKey, issuedTokenKey, paymentKey, tokenStateKey } from "./records.ts";
@@ -23,6 +26,11 @@ export type AuthorizeResult =
       readonly tokenId: string;
       readonly expiresAtMs: number;
       readonly decision: Decision;
+      /**
+       * For a merchant that settles on-chain: the voucher twinned with the token (the token's `vh`
+       * claim is its digest). The agent hands both to the merchant, who redeems the voucher on-chain.
+       */
+      readonly voucher?: SignedVoucher;
     }
   | {
       readonly status: "pending_approval";
@@ -54,11 +62,12 @@ export function resultOf(tx: Tx, p: Payment): AuthorizeOutcome {
     };
   }
   const t = tx.get<TokenRecord>(tokenStateKey(p.tokenId!))!;
+  const voucher = p.chain ? storedVoucherIn(tx, p.id) : undefined;
   return {
     kind: "ok",
     result: {
       status: "approved", paymentId: p.id, token: tx.get<string>(issuedTokenKey(t.tokenId))!, tokenId: t.tokenId,
-      expiresAtMs: t.expiresAtMs, decision: p.decision,
+      expiresAtMs: t.expiresAtMs, decision: p.decision, ...(voucher ? { voucher } : {}),
     },
   };
 }
@@ -74,11 +83,14 @@ function combine(policy: Decision["policy"]["outcome"], risk: Decision["risk"]["
  * and queues the events: one payment going from decided to authorized, in the caller's command.
  */
 export function authorizeMoneyIn(
-  tx: Tx, ctx: PaymentsContext, p: Payment, sw: SubWallet, grant: Grant, minted: MintedToken,
+  tx: Tx, ctx: PaymentsContext, p: Payment, sw: SubWallet, grant: Grant, minted: MintedToken, voucher?: PreparedVoucher,
 ): Payment {
-  if (minted.paymentId !== p.id || minted.amount.minor !== p.amountMinor || minted.merchantId !== p.merchantId) {
+  if (minted.paymentId !== p.id || minted.amount.minor !== p.amountMinor || minted.merchantId !== p.merchantId
+    || minted.voucherHash !== voucher?.digest) {
     throw new AgentPayError("INVARIANT_VIOLATION", "the prepared token does not match the payment", { paymentId: p.id });
   }
+  // An on-chain payment: its voucher (signed before the command) is recorded with the hold.
+  const chain = voucherIn(tx, p, sw, voucher);
   const payout = payoutAccountIn(tx, ctx.ledger, p.merchantId, p.currency);
   const holdId = scopedKey("hold", p.id);
   createTransfer(tx, ctx.ledger.context, {
@@ -97,7 +109,7 @@ export function authorizeMoneyIn(
   tx.put(issuedTokenKey(token.tokenId), minted.token);
   const authorized: Payment = {
     ...p, status: "authorized", tokenId: minted.tokenId, holdTransferId: holdId,
-    authorizedAtMs: tx.nowMs, expiresAtMs: minted.expiresAtMs, grantId: grant.id,
+    authorizedAtMs: tx.nowMs, expiresAtMs: minted.expiresAtMs, grantId: grant.id, ...(chain ? { chain } : {}),
   };
   tx.put(paymentKey(p.id), authorized);
   emitPaymentEvent(tx, "payment.authorized", authorized);
@@ -111,6 +123,8 @@ export interface AuthorizeCommandInput {
   category: string;
   paymentId: string;
   minted: MintedToken;
+  /** The on-chain voucher twin, for a merchant that settles on-chain. */
+  voucher?: PreparedVoucher;
   maxAgeMs: number;
 }
 
@@ -177,7 +191,7 @@ export function authorizeIn(tx: Tx, ctx: PaymentsContext, input: AuthorizeComman
     notify(tx, sw, pending, { kind: "approval_needed", amountMinor: base.amountMinor, reasons: reasons.map((r) => r.code) });
     return resultOf(tx, pending);
   }
-  const authorized = authorizeMoneyIn(tx, ctx, base, sw, grant, input.minted);
+  const authorized = authorizeMoneyIn(tx, ctx, base, sw, grant, input.minted, input.voucher);
   return resultOf(tx, authorized);
 }
 

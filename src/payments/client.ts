@@ -62,7 +62,7 @@ export class AgentClient {
     return this.#payments.voidByAgent(await this.sign({ action: "void", payment: paymentId }));
   }
 
-  async fetchToken(paymentId: string): Promise<{ paymentId: string; status: Payment["status"]; token?: string; expiresAtMs?: number }> {
+  async fetchToken(paymentId: string): ReturnType<Payments["fetchToken"]> {
     return this.#payments.fetchToken(await this.sign({ action: "fetch_token", payment: paymentId }));
   }
 }

@@ -3,6 +3,7 @@ import type { Engine } from "../engine/index.ts";
 import type { Ledger } from "../ledger/index.ts";
 import type { RiskDecision, RiskEvent, RiskIntent } from "../risk/index.ts";
 import type { TokenIssuer } from "../tokens/index.ts";
+import type { VoucherPreparer } from "./onchain.ts";
 
 /**
  * The risk engine as the payment flow sees it: `score` runs inside the payment's
@@ -26,6 +27,8 @@ export interface PaymentsContext {
   readonly issuer: TokenIssuer;
   readonly currencies: CurrencyRegistry;
   readonly risk: RiskHook;
+  /** Mints the on-chain voucher twin of a payment to a merchant that settles on-chain (the chain bridge). */
+  readonly vouchers?: VoucherPreparer;
   /** Default approval request lifetime. */
   readonly approvalTtlMs?: number;
 }

@@ -9,3 +9,8 @@ export { PAYMENTS_TOPIC } from "./effects.ts";
 export type { Decision, Payment, PaymentStatus, Receipt, Refund } from "./records.ts";
 export type { PayRequestBody } from "./body.ts";
 export { notifyExpiringGrants } from "./grant-expiry.ts";
+export { OnchainPayments, voucherIn, mainAccountIdOf, externalAccountIdOf, bindingKey, voucherKey, digestKey, BINDING_PREFIX, ANOMALY_PREFIX } from "./onchain.ts";
+export type {
+  ChainBinding, BindSubWalletInput, PreparedVoucher, VoucherPreparer, ChainAnomaly, ReconcileDifference, ReconcileReport, CreateWatcherOptions,
+  PaymentChainInfo,
+} from "./onchain.ts";

@@ -13,6 +13,8 @@ import type { Payment, Receipt, Refund, TokenRecord } from "./records.ts";
 import { redeemIn } from "./redeem.ts";
 import { refundIn } from "./refund.ts";
 import { voidIn } from "./void.ts";
+import { storedVoucherIn } from "./onchain.ts";
+import type { SignedVoucher } from "../chain/index.ts";
 
 export interface RedeemInput {
   /** The Token Pay token the agent handed over. */
@@ -124,12 +126,22 @@ export class Payments {
     if (!merchant) throw new AgentPayError("MERCHANT_NOT_FOUND", "no such merchant", { merchantId: req.merchantId });
     const paymentId = newPaymentId();
     // Signed before the command: the engine never waits on crypto. Discarded if not approved.
+    // For a merchant that settles on-chain, the voucher comes first: the token carries its digest (vh),
+    // and its deadline is the token's expiry.
+    const nowMs = this.#ctx.engine.clock.nowMs();
+    const expiresAtMs = Math.floor((nowMs + this.#ctx.issuer.defaultTtlMs) / 1000) * 1000;
+    const voucher = await this.#ctx.vouchers?.prepare({
+      paymentId, agentId: intent.agentId, subWalletId: req.subWalletId, merchantId: req.merchantId, amountMinor: req.amount.minor,
+      currency: req.amount.currency, expiresAtMs, ...(req.reference !== undefined ? { reference: req.reference } : {}),
+    });
     const minted = this.#ctx.issuer.mint({
       agentId: intent.agentId, merchantId: req.merchantId, subWalletId: req.subWalletId, amount: req.amount,
-      category: merchant.category, agentKeyThumbprint: intent.kid, paymentId, tokenId: newId("tok"),
+      category: merchant.category, agentKeyThumbprint: intent.kid, paymentId, tokenId: newId("tok"), nowMs,
+      ...(voucher ? { voucherHash: voucher.digest } : {}),
     });
     const out = await this.#ctx.engine.submit((tx) => authorizeIn(tx, this.#ctx, {
       intent, req, category: merchant.category, paymentId, minted, maxAgeMs: this.#agents.intentMaxAgeMs,
+      ...(voucher ? { voucher } : {}),
     }));
     if (out.kind === "declined") throw declinedError(out.payment);
     return out.result;
@@ -179,14 +191,15 @@ export class Payments {
   }
 
   /** The agent fetches its token once a payment is authorized (e.g. after an approval). */
-  async fetchToken(intentJws: string): Promise<{ paymentId: string; status: Payment["status"]; token?: string; expiresAtMs?: number }> {
+  async fetchToken(intentJws: string): Promise<{ paymentId: string; status: Payment["status"]; token?: string; expiresAtMs?: number; voucher?: SignedVoucher }> {
     return this.#agents.receiveIntent(intentJws, (tx, intent) => {
       const paymentId = parsePaymentRef(intent.body, "fetch_token");
       const p = tx.get<Payment>(paymentKey(paymentId));
       if (!p || p.agentId !== intent.agentId) throw new AgentPayError("PAYMENT_NOT_FOUND", "no such payment for this agent", { paymentId });
       if (p.status !== "authorized") return { paymentId, status: p.status };
       const t = tx.get<TokenRecord>(tokenStateKey(p.tokenId!))!;
-      return { paymentId, status: p.status, token: tx.get<string>(issuedTokenKey(t.tokenId))!, expiresAtMs: t.expiresAtMs };
+      const voucher = p.chain ? storedVoucherIn(tx, p.id) : undefined;
+      return { paymentId, status: p.status, token: tx.get<string>(issuedTokenKey(t.tokenId))!, expiresAtMs: t.expiresAtMs, ...(voucher ? { voucher } : {}) };
     });
   }
 
@@ -244,7 +257,8 @@ export class Payments {
           if (!top || top.key > tx.nowMs) break;
           taken.push(this.#expiries.pop()!);
           const p = tx.get<Payment>(paymentKey(top.value));
-          if (!p || p.status !== "authorized") continue;
+          // On-chain payments are released by the chain watcher once the chain's time passes the voucher's deadline.
+          if (!p || p.status !== "authorized" || p.chain) continue;
           voidIn(tx, this.#ctx, p.id, "expired");
           n++;
         }

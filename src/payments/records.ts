@@ -53,6 +53,20 @@ export interface Payment {
   readonly capturedAtMs?: number;
   readonly refundedMinor?: bigint;
   readonly resolvedAtMs?: number;
+  /** Set for a payment to a merchant that settles on-chain: the voucher twinned with its token. */
+  readonly chain?: PaymentChainInfo;
+}
+
+/** What an on-chain payment's record carries about its voucher (the voucher itself is under `cv/<paymentId>`). */
+export interface PaymentChainInfo {
+  /** The voucher's EIP-712 digest: the token's `vh` claim and the `digest` of its Redeemed event. */
+  readonly digest: string;
+  /** The voucher's deadline (Unix seconds) = the token's expiry. */
+  readonly deadline: number;
+  readonly chainId: number;
+  readonly settlement: string;
+  /** The voucher nonce, 0x + 64 hex digits. */
+  readonly nonce: string;
 }
 
 /** The single-use state of a token, keyed by its id (jti). Small: it is rewritten on redemption. */

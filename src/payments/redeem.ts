@@ -52,6 +52,9 @@ export function redeemIn(tx: Tx, ctx: PaymentsContext, input: RedeemCommandInput
   }
   const t = activeToken(tx, verified.tokenId);
   const p = tx.get<Payment>(paymentKey(t.paymentId))!;
+  if (p.chain) {
+    throw new AgentPayError("CHAIN_PAYMENT_ON_CHAIN", "this payment settles on-chain: redeem its voucher with the settlement contract", { paymentId: p.id });
+  }
   if (p.merchantId !== input.merchantId) {
     throw new AgentPayError("TOKEN_AUDIENCE_MISMATCH", "the token was issued for another merchant", { tokenId: t.tokenId });
   }

@@ -34,6 +34,9 @@ export function refundIn(tx: Tx, ctx: PaymentsContext, input: RefundCommandInput
   const p = tx.get<Payment>(paymentKey(input.paymentId));
   if (!p || p.merchantId !== input.merchantId) throw new AgentPayError("PAYMENT_NOT_FOUND", "no such payment for this merchant", { paymentId: input.paymentId });
   if (p.status !== "captured") throw new AgentPayError("PAYMENT_NOT_CAPTURED", `the payment is ${p.status}`, { paymentId: p.id, status: p.status });
+  if (p.chain) {
+    throw new AgentPayError("CHAIN_PAYMENT_ON_CHAIN", "this payment settled on-chain: refund it with the settlement contract", { paymentId: p.id });
+  }
   if (input.currency !== p.currency) {
     throw new AgentPayError("CURRENCY_MISMATCH", "the refund's currency differs from the payment's", { currency: input.currency });
   }

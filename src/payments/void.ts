@@ -7,7 +7,8 @@ import { emitPaymentEvent } from "./effects.ts";
 import { paymentKey, tokenStateKey } from "./records.ts";
 import type { Payment, TokenRecord } from "./records.ts";
 
-export type VoidReason = "agent" | "merchant" | "expired";
+/** "chain": the voucher's nonce was cancelled on-chain (only the chain watcher voids on-chain payments). */
+export type VoidReason = "agent" | "merchant" | "expired" | "chain";
 
 /** Releases an unredeemed payment's hold and gives its budget back, in the caller's command. */
 export function voidIn(tx: Tx, ctx: PaymentsContext, paymentId: string, reason: VoidReason): Payment {
@@ -18,9 +19,16 @@ export function voidIn(tx: Tx, ctx: PaymentsContext, paymentId: string, reason: 
     const code = p.status === "captured" ? "TOKEN_ALREADY_REDEEMED" : "PAYMENT_NOT_AUTHORIZED";
     throw new AgentPayError(code, `the payment is ${p.status}`, { paymentId, status: p.status });
   }
+  if (p.chain && reason !== "expired" && reason !== "chain") {
+    // The voucher stays redeemable on-chain until its deadline: releasing the hold now would let the
+    // sub-wallet spend money the merchant can still take. Cancel the nonce on-chain instead.
+    throw new AgentPayError("CHAIN_VOUCHER_OUTSTANDING", "the payment's voucher is redeemable on-chain: cancel its nonce on-chain to void it", {
+      paymentId, nonce: p.chain.nonce,
+    });
+  }
   const t = tx.get<TokenRecord>(tokenStateKey(p.tokenId!))!;
   voidPending(tx, ctx.ledger.context, {
-    id: scopedKey("void", p.id), pendingId: p.holdTransferId!, code: reason === "expired" ? "payment_expired" : "payment_void",
+    id: scopedKey("void", p.id), pendingId: p.holdTransferId!, code: reason === "expired" ? "payment_expired" : reason === "chain" ? "payment_void_chain" : "payment_void",
     metadata: { paymentId: p.id },
   });
   tx.put(tokenStateKey(t.tokenId), { ...t, status: reason === "expired" ? "expired" : "voided" } satisfies TokenRecord);
