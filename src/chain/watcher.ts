@@ -333,7 +333,9 @@ export class ChainWatcher {
         cursor = headBlock.blockNumber;
         tx.put(blockKey(this.id, cursor), { hash: headBlock.blockHash });
         this.#handler.onHead?.(tx, headBlock);
-        for (const n of this.#hashes.keys()) {
+        const known = new Set([...this.#hashes.keys()].filter((n) => ancestor === undefined || n <= ancestor));
+        for (const l of appliedLogs) known.add(l.blockNumber);
+        for (const n of known) {
           if (n < cursor - window) {
             tx.del(blockKey(this.id, n));
             pruned.push(n);
