@@ -1,0 +1,156 @@
+// The chain bridge's failure paths: the contract's custom errors decoded into stable codes with their
+// arguments, bad input refused before anything moves, secrets kept out of errors and JSON, unmatched
+// redemptions flagged; and the generated ABI never drifting from the artifacts.
+import { readFileSync } from "node:fs";
+import { inspect } from "node:util";
+import { expect } from "chai";
+import { Wallet as EthersWallet } from "ethers";
+import { zeroAddress, type Hex } from "viem";
+import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
+import {
+  agentPaySettlementAbi, buildVoucher, decodeRevertData, encodeEntry, hashVoucher, settlementDomain, voucherNonceOf,
+} from "../../src/chain/index.ts";
+import type { ViemAccountLike } from "../../src/chain/index.ts";
+import { ABI_MODULE_PATH, expectedAbiModule, readArtifact } from "../../scripts/gen-abi.ts";
+import { rejectsWith } from "../ledger/helpers.ts";
+import { bridgeWorld, expectLedgerOk, expectReconciled, mine, openPay, usdc } from "./helpers/bridge.ts";
+
+describe("chain bridge: errors, bad input, secrets", () => {
+  it("the generated ABI module matches the compiled artifacts (run `npm run gen:abi` if not)", () => {
+    expect(readFileSync(ABI_MODULE_PATH, "utf8")).to.equal(expectedAbiModule());
+    expect(agentPaySettlementAbi).to.deep.equal(readArtifact("artifacts/contracts/AgentPaySettlement.sol/AgentPaySettlement.json").abi);
+  });
+
+  it("decodes the contract's custom errors into stable codes with their arguments", async () => {
+    const w = await bridgeWorld();
+    await w.ownerClient.deposit(w.token.address, w.agentAddress, 20_000_000n);
+    await mine(w);
+    await w.watcher.catchUp();
+    await w.syncClock();
+    const r = await w.client.requestPayment({ subWallet: w.sub.id, merchant: w.shop.id, amount: usdc("3.00") });
+    if (r.status !== "approved") throw new Error("expected approved");
+    const v = r.voucher!;
+    const over = await rejectsWith(w.merchantClient.redeem({ voucher: v.voucher, signature: v.signature, amount: 3_000_001n }), "CHAIN_OVER_CAP");
+    expect(over.details).to.include({ error: "OverCap", cap: 3_000_000n, amount: 3_000_001n });
+    // Anyone but the named merchant: the digest differs, so the signature does not match.
+    const other = w.pay.chain.client({ publicClient: w.chain.publicClient, walletClient: w.chain.other, address: w.settlement.address });
+    await rejectsWith(other.redeem({ voucher: v.voucher, signature: v.signature }), "CHAIN_INVALID_SIGNATURE");
+    await w.merchantClient.redeem({ voucher: v.voucher, signature: v.signature });
+    const used = await rejectsWith(w.merchantClient.redeem({ voucher: v.voucher, signature: v.signature }), "CHAIN_NONCE_USED");
+    expect(used.details).to.include({ owner: v.voucher.owner, agent: v.voucher.agent, nonce: v.voucher.nonce });
+    await rejectsWith(w.ownerClient.deposit(w.token.address, w.agentAddress, 0n), "CHAIN_ZERO_AMOUNT");
+    const ins = await rejectsWith(w.merchantClient.withdrawCredit(w.token.address, 10n ** 12n, w.chain.merchant.account.address), "CHAIN_INSUFFICIENT_BALANCE");
+    expect(ins.details).to.include({ available: 3_000_000n, needed: 10n ** 12n });
+    await rejectsWith(w.ownerClient.release(w.token.address, w.agentAddress), "CHAIN_NO_RELEASE");
+    await rejectsWith(w.ownerClient.withdraw(w.token.address, 1n, zeroAddress), "CHAIN_ZERO_ADDRESS");
+    const poor = w.pay.chain.client({ publicClient: w.chain.publicClient, walletClient: w.chain.other, address: w.settlement.address });
+    await rejectsWith(poor.deposit(w.token.address, undefined, 5n), "CHAIN_TOKEN_INSUFFICIENT_ALLOWANCE");
+    const readOnly = w.pay.chain.client({ publicClient: w.chain.publicClient, address: w.settlement.address });
+    await rejectsWith(readOnly.deposit(w.token.address, w.agentAddress, 1n), "CHAIN_NO_WALLET");
+    expect(decodeRevertData("0xdeadbeef").code).to.equal("CHAIN_REVERTED");
+    expect(JSON.stringify(over.toJSON())).to.include('"cap":"3000000"');
+  });
+
+  it("refuses bad input before anything moves", async () => {
+    const w = await bridgeWorld();
+    const { pay } = w;
+    const records = pay.engine.stats.records;
+    const base = { owner: w.chain.owner.account.address, token: w.token.address, chainId: w.chainId, settlement: w.settlement.address };
+    const sub2 = await pay.wallets.createSubWallet(w.wallet.id, { name: "second" });
+    const n = pay.engine.stats.records;
+    await rejectsWith(pay.chain.bind({ ...base, subWallet: sub2.id, agent: w.agent.id, owner: "0x1234" as Hex }), "INVALID_INPUT");
+    await rejectsWith(pay.chain.bind({ ...base, subWallet: sub2.id, agent: w.agent.id, chainId: -1 }), "INVALID_INPUT");
+    await rejectsWith(pay.chain.bind({ ...base, subWallet: sub2.id, agent: "agt_00000000000000000000000000" }), "AGENT_NOT_FOUND");
+    await rejectsWith(pay.chain.bind({ ...base, subWallet: sub2.id, agent: w.agent.id }), "CHAIN_ALREADY_BOUND"); // that bucket is taken
+    await rejectsWith(pay.chain.bind({ ...base, subWallet: w.sub.id, agent: w.agent.id, token: w.settlement.address }), "CHAIN_ALREADY_BOUND");
+    expect(pay.engine.stats.records).to.equal(n);
+    void records;
+
+    // Payments: an on-chain merchant needs a bound sub-wallet; a bound sub-wallet pays on-chain merchants only;
+    // only the bound agent signs for its bucket.
+    const rails = (await pay.merchants.register({ name: "Rails Shop", category: "5734" })).merchant;
+    await w.syncClock();
+    await rejectsWith(w.client.requestPayment({ subWallet: w.sub.id, merchant: rails.id, amount: usdc("1.00") }), "CHAIN_SETTLEMENT_REQUIRED");
+    await pay.grants.create({ subWalletId: sub2.id, agentId: w.agent.id, scopes: ["pay"], mode: "persistent" });
+    await rejectsWith(w.client.requestPayment({ subWallet: sub2.id, merchant: w.shop.id, amount: usdc("1.00") }), "CHAIN_NOT_BOUND");
+    const { agent: intruder, privateKeyJwk } = await pay.agents.register({ name: "intruder" });
+    await pay.grants.create({ subWalletId: w.sub.id, agentId: intruder.id, scopes: ["pay"], mode: "persistent" });
+    await rejectsWith(pay.agentClient({ agentId: intruder.id, privateKeyJwk: privateKeyJwk! }).requestPayment({ subWallet: w.sub.id, merchant: w.shop.id, amount: usdc("1.00") }), "CHAIN_AGENT_MISMATCH");
+
+    // The packed encoding and the voucher builder validate.
+    expect(() => buildVoucher({ owner: zeroAddress, agent: w.agentAddress, merchant: w.agentAddress, token: w.token.address, cap: 1n, deadline: 1n, nonce: 1n })).to.throw(/zero address/);
+    expect(() => buildVoucher({ owner: w.agentAddress, agent: w.agentAddress, merchant: w.agentAddress, token: w.token.address, cap: 1n, deadline: 1n << 40n, nonce: 1n })).to.throw(/deadline/);
+    const v = buildVoucher({ owner: w.agentAddress, agent: w.agentAddress, merchant: w.agentAddress, token: w.token.address, cap: 1n, deadline: 1n, nonce: 1n });
+    expect(() => encodeEntry({ voucher: v, signature: "0x123" as Hex })).to.throw(/signature/);
+    expect(() => settlementDomain(1, "nope" as Hex)).to.throw(/settlement/);
+    // The watcher refuses a client on another chain.
+    const wrong = await pay.chain.watcher({ publicClient: w.chain.publicClient, settlement: w.settlement.address, fromBlock: 0n, chainId: 999, id: "wrong" });
+    await rejectsWith(wrong.poll(), "CHAIN_WATCHER_MISMATCH");
+  });
+
+  it("keeps voucher keys secret; a host signer must be supplied again after a restart and must sign correctly", async () => {
+    const w = await bridgeWorld();
+    const { pay } = w;
+    const stored = pay.engine.read<{ privateKey: Hex }>(`ck/${w.agent.id}`)!;
+    expect(stored.privateKey).to.match(/^0x[0-9a-f]{64}$/);
+    const secretHex = stored.privateKey.slice(2);
+    for (const text of [JSON.stringify(pay.chain.keys), inspect(pay.chain.keys), JSON.stringify(pay.chain.keys.get(w.agent.id)), JSON.stringify(w.binding)]) {
+      expect(text).to.not.include(secretHex);
+    }
+    // A host signer that signs with another key is caught before anything is recorded.
+    const { agent: liar, privateKeyJwk } = await pay.agents.register({ name: "liar" });
+    const real = privateKeyToAccount(generatePrivateKey());
+    const other = privateKeyToAccount(generatePrivateKey());
+    await pay.chain.useSigner(liar.id, { address: real.address, signTypedData: (args: Parameters<ViemAccountLike["signTypedData"]>[0]) => other.signTypedData(args) });
+    await rejectsWith(pay.chain.useSigner(liar.id, other), "CHAIN_AGENT_KEY_EXISTS");
+    const sub = await pay.wallets.createSubWallet(w.wallet.id, { name: "liar" });
+    await pay.grants.create({ subWalletId: sub.id, agentId: liar.id, scopes: ["pay"], mode: "persistent" });
+    await pay.chain.bind({ subWallet: sub.id, agent: liar.id, owner: w.chain.owner.account.address, token: w.token.address, chainId: w.chainId, settlement: w.settlement.address });
+    await w.ownerClient.deposit(w.token.address, real.address, 5_000_000n);
+    await mine(w);
+    await w.watcher.catchUp();
+    await w.syncClock();
+    const liarClient = pay.agentClient({ agentId: liar.id, privateKeyJwk: privateKeyJwk! });
+    const err = await rejectsWith(liarClient.requestPayment({ subWallet: sub.id, merchant: w.shop.id, amount: usdc("1.00") }), "CHAIN_INVALID_SIGNATURE");
+    expect(JSON.stringify(err.toJSON())).to.not.include(secretHex);
+    expect(pay.payments.list({ subWallet: sub.id })).to.deep.equal([]);
+
+    // After a restart the host key is gone until supplied again.
+    await pay.close();
+    const pay2 = await openPay(w.store, w.clock);
+    await w.syncClock();
+    const c2 = pay2.agentClient({ agentId: liar.id, privateKeyJwk: privateKeyJwk! });
+    await rejectsWith(c2.requestPayment({ subWallet: sub.id, merchant: w.shop.id, amount: usdc("1.00") }), "CHAIN_SIGNER_MISSING");
+    await pay2.chain.useSigner(liar.id, real);
+    const ok = await c2.requestPayment({ subWallet: sub.id, merchant: w.shop.id, amount: usdc("1.00") });
+    expect(ok.status).to.equal("approved");
+    await pay2.close();
+  });
+
+  it("a redemption of a voucher the library never issued is applied from the mirror and flagged", async () => {
+    const w = await bridgeWorld();
+    const { pay } = w;
+    const key = EthersWallet.createRandom();
+    const { agent } = await pay.agents.register({ name: "own-key" });
+    await pay.chain.useSigner(agent.id, key);
+    const sub = await pay.wallets.createSubWallet(w.wallet.id, { name: "own" });
+    const b = await pay.chain.bind({ subWallet: sub.id, agent: agent.id, owner: w.chain.owner.account.address, token: w.token.address, chainId: w.chainId, settlement: w.settlement.address });
+    await w.ownerClient.deposit(w.token.address, b.agent, 9_000_000n);
+    // The agent signs a voucher on its own, outside agentpay.
+    const domain = settlementDomain(w.chainId, w.settlement.address);
+    const now = (await w.chain.publicClient.getBlock()).timestamp;
+    const v = buildVoucher({ owner: b.owner, agent: b.agent, merchant: w.chain.merchant.account.address, token: b.token, cap: 2_000_000n, deadline: now + 600n, nonce: voucherNonceOf("pay_outside000000") });
+    const { voucherTypes } = await import("../../src/chain/index.ts");
+    const signature = (await key.signTypedData(domain, { Voucher: [...voucherTypes.Voucher] }, v)) as Hex;
+    await w.merchantClient.redeem({ voucher: v, signature });
+    await mine(w);
+    await w.watcher.catchUp();
+    expect(pay.wallets.balance(sub.id).postedMinor).to.equal(7_000_000n);
+    expect(pay.merchants.balanceMinor(w.shop.id, "USDC")).to.equal(2_000_000n);
+    const anomalies = pay.chain.anomalies();
+    expect(anomalies.map((a) => a.kind)).to.deep.equal(["unmatched_redemption"]);
+    expect(anomalies[0]!.detail).to.include({ digest: hashVoucher(domain, v), amountMinor: 2_000_000n, subWalletId: sub.id });
+    expectLedgerOk(pay);
+    await expectReconciled(w);
+  });
+});
