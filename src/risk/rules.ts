@@ -250,7 +250,7 @@ const NOT_NEAR_LIMIT: Condition = { not: { all: [{ feature: "intent.nearLimitRat
 
 /** The default rule set: sensible product rules that work out of the box. */
 export const defaultRuleSet: RuleSet = {
-  version: "default-2026.2",
+  version: "default-2026.3",
   thresholds: { review: 60, decline: 120 },
   rules: [
     // hard declines: unambiguous abuse
@@ -305,7 +305,9 @@ export const defaultRuleSet: RuleSet = {
     { id: "new-merchant", kind: "score", score: 15, code: "NEW_MERCHANT",
       when: { all: [{ feature: "agent.merchantNew", op: "==", value: 1 }, { feature: "agent.txCount", op: ">=", value: 3 }] },
       message: "The agent has never paid this merchant before" },
-    { id: "unknown-merchant", kind: "score", score: 60, code: "UNKNOWN_MERCHANT",
+    // A hard review adding no score: on a fresh install every merchant is unknown, and the
+    // person should be asked, not have the agent's first ordinary payment declined.
+    { id: "unknown-merchant", kind: "review", score: 0, code: "UNKNOWN_MERCHANT",
       when: { feature: "merchant.agentCount", op: "==", value: 0 },
       message: "No agent has ever paid this merchant (possible payee swap)" },
     { id: "unproven-merchant", kind: "score", score: 40, code: "UNPROVEN_MERCHANT",
