@@ -16,3 +16,5 @@ export { SettlementClient } from "./client.ts";
 export type { SettlementClientOptions, TxResult, Bucket } from "./client.ts";
 export { ChainWatcher, WATCHER_PREFIX } from "./watcher.ts";
 export type { ChainLog, ChainHead, LogHandler, ChainWatcherOptions, PollResult, WatcherStatus } from "./watcher.ts";
+export { deploySettlementContract } from "./deploy.ts";
+export type { DeploySettlementOptions, DeployedSettlement } from "./deploy.ts";

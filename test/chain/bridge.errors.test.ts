@@ -154,3 +154,26 @@ describe("chain bridge: errors, bad input, secrets", () => {
     await expectReconciled(w);
   });
 });
+
+describe("chain bridge: deploy", () => {
+  it("deploys the settlement contract with any wallet client, and the script refuses an RPC URL without a key", async () => {
+    const { createChain } = await import("./fixture.ts");
+    const { deploySettlementContract } = await import("../../src/chain/index.ts");
+    const { deploy } = await import("../../scripts/deploy.ts");
+    const chain = await createChain();
+    const d = await deploySettlementContract({ publicClient: chain.publicClient, walletClient: chain.deployer, maxVoucherLifetimeSec: 600n, withdrawalDelaySec: 3_600n });
+    expect(await chain.publicClient.getCode({ address: d.settlement })).to.match(/^0x[0-9a-f]{100,}/);
+    const client = new (await import("../../src/chain/index.ts")).SettlementClient({ publicClient: chain.publicClient, address: d.settlement });
+    expect(await client.maxVoucherLifetime()).to.equal(600n);
+    expect(await client.withdrawalDelay()).to.equal(3_600n);
+    await rejectsWith(deploySettlementContract({ publicClient: chain.publicClient, walletClient: chain.deployer, maxVoucherLifetimeSec: 600n, withdrawalDelaySec: 60n }), "INVALID_INPUT");
+    let err: unknown;
+    try {
+      await deploy({ AGENTPAY_RPC_URL: "http://127.0.0.1:9/secret-api-key" });
+    } catch (e) {
+      err = e;
+    }
+    expect(String(err)).to.include("AGENTPAY_DEPLOYER_KEY");
+    expect(String(err)).to.not.include("secret-api-key");
+  });
+});
