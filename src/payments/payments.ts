@@ -89,6 +89,7 @@ export class Payments {
     if (before?.status !== p.status) {
       if (p.status === "authorized") risk.record({ ...ev, atMs: p.authorizedAtMs!, kind: "authorized" });
       else if (p.status === "declined") risk.record({ ...ev, atMs: p.createdAtMs, kind: "declined" });
+      else if (p.status === "pending_approval") risk.record({ ...ev, atMs: p.createdAtMs, kind: "reviewed" });
       else if (p.status === "captured") risk.record({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs!, kind: "captured" });
       else if (p.status === "voided" || p.status === "expired") risk.record({ ...ev, atMs: p.resolvedAtMs!, kind: "voided" });
     } else if ((p.refundedMinor ?? 0n) > (before?.refundedMinor ?? 0n)) {
@@ -106,6 +107,7 @@ export class Payments {
     for (const p of this.#loaded) {
       const ev = riskIntentOf(p);
       if (p.status === "declined") events.push({ ...ev, atMs: p.createdAtMs, kind: "declined" });
+      if (p.approvalId !== undefined) events.push({ ...ev, atMs: p.createdAtMs, kind: "reviewed" });
       if (p.authorizedAtMs !== undefined) events.push({ ...ev, atMs: p.authorizedAtMs, kind: "authorized" });
       if (p.capturedAtMs !== undefined) events.push({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs, kind: "captured" });
       if ((p.status === "voided" || p.status === "expired") && p.resolvedAtMs !== undefined) events.push({ ...ev, atMs: p.resolvedAtMs, kind: "voided" });

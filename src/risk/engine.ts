@@ -13,7 +13,7 @@ export interface RiskEngineOptions {
   limits?: Partial<FeatureLimits>;
 }
 
-const EVENT_KINDS = new Set(["authorized", "captured", "declined", "failed", "refunded", "voided"]);
+const EVENT_KINDS = new Set(["authorized", "captured", "declined", "failed", "refunded", "voided", "reviewed"]);
 
 function bad(message: string, field: string): never {
   throw new AgentPayError("INVALID_INPUT", message, { field });

@@ -541,6 +541,12 @@ export class FeatureStore {
         a.r24h.add(t, C_ATT, 1); a.r24h.add(t, C_FAIL, 1);
         mer.r1h.add(t, 0, 1);
         break;
+      case "reviewed":
+        a.r1m.add(t, C_ATT, 1);
+        a.r1h.add(t, C_ATT, 1);
+        a.r24h.add(t, C_ATT, 1);
+        mer.r1h.add(t, 0, 1);
+        break;
       case "refunded":
       case "voided":
         a.r24h.add(t, C_REF, 1);

@@ -46,7 +46,8 @@ export interface RiskDecision {
  * - `refunded` / `voided`: money came back or the hold was released (counted as refunds; velocity
  *   windows are not rewound).
  */
-export type RiskEventKind = "authorized" | "captured" | "declined" | "failed" | "refunded" | "voided";
+/** `reviewed`: sent to the person; no money moved yet, but it is an attempt (a loop of reviews must still trip the flood rules). */
+export type RiskEventKind = "authorized" | "captured" | "declined" | "failed" | "refunded" | "voided" | "reviewed";
 
 export interface RiskEvent extends RiskIntent {
   kind: RiskEventKind;
