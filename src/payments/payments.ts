@@ -87,7 +87,9 @@ export class Payments {
     const risk = this.#ctx.risk;
     const ev = riskIntentOf(p);
     if (before?.status !== p.status) {
-      if (p.status === "authorized") risk.record({ ...ev, atMs: p.authorizedAtMs!, kind: "authorized" });
+      if (p.status === "authorized") {
+        risk.record({ ...ev, atMs: p.authorizedAtMs!, kind: "authorized", ...(p.approvalId ? { countsAsAttempt: false } : {}) });
+      }
       else if (p.status === "declined") risk.record({ ...ev, atMs: p.createdAtMs, kind: "declined" });
       else if (p.status === "pending_approval") risk.record({ ...ev, atMs: p.createdAtMs, kind: "reviewed" });
       else if (p.status === "captured") risk.record({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs!, kind: "captured" });
@@ -108,7 +110,9 @@ export class Payments {
       const ev = riskIntentOf(p);
       if (p.status === "declined") events.push({ ...ev, atMs: p.createdAtMs, kind: "declined" });
       if (p.approvalId !== undefined) events.push({ ...ev, atMs: p.createdAtMs, kind: "reviewed" });
-      if (p.authorizedAtMs !== undefined) events.push({ ...ev, atMs: p.authorizedAtMs, kind: "authorized" });
+      if (p.authorizedAtMs !== undefined) {
+        events.push({ ...ev, atMs: p.authorizedAtMs, kind: "authorized", ...(p.approvalId ? { countsAsAttempt: false } : {}) });
+      }
       if (p.capturedAtMs !== undefined) events.push({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs, kind: "captured" });
       if ((p.status === "voided" || p.status === "expired") && p.resolvedAtMs !== undefined) events.push({ ...ev, atMs: p.resolvedAtMs, kind: "voided" });
     }

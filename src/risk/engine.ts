@@ -101,7 +101,8 @@ export class RiskEngine {
   /** Folds a payment's outcome into the features. Events must arrive in time order. */
   record(event: RiskEvent): void {
     const amt = checkIntent(event);
-    if (!EVENT_KINDS.has(event.kind)) bad("kind must be authorized, captured, declined, failed, refunded or voided", "kind");
+    if (!EVENT_KINDS.has(event.kind)) bad("kind must be authorized, captured, declined, failed, refunded, voided or reviewed", "kind");
+    if (event.countsAsAttempt !== undefined && typeof event.countsAsAttempt !== "boolean") bad("countsAsAttempt must be a boolean", "countsAsAttempt");
     this.#store.record(event, amt);
     this.#breaker.record(event, amt);
   }

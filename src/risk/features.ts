@@ -460,9 +460,10 @@ export class FeatureStore {
     }
     switch (e.kind) {
       case "authorized": {
-        a.r1m.add(t, C_CNT, 1); a.r1m.add(t, C_SUM, amt); a.r1m.add(t, C_ATT, 1);
-        a.r1h.add(t, C_CNT, 1); a.r1h.add(t, C_SUM, amt); a.r1h.add(t, C_ATT, 1);
-        a.r24h.add(t, C_CNT, 1); a.r24h.add(t, C_SUM, amt); a.r24h.add(t, C_ATT, 1);
+        const att = e.countsAsAttempt === false ? 0 : 1;
+        a.r1m.add(t, C_CNT, 1); a.r1m.add(t, C_SUM, amt); a.r1m.add(t, C_ATT, att);
+        a.r1h.add(t, C_CNT, 1); a.r1h.add(t, C_SUM, amt); a.r1h.add(t, C_ATT, att);
+        a.r24h.add(t, C_CNT, 1); a.r24h.add(t, C_SUM, amt); a.r24h.add(t, C_ATT, att);
         // amount distribution in log space: exponentially weighted, so it follows a changing agent
         let cat = a.categories.touch(e.category);
         if (cat === undefined) {

@@ -51,4 +51,6 @@ export type RiskEventKind = "authorized" | "captured" | "declined" | "failed" | 
 
 export interface RiskEvent extends RiskIntent {
   kind: RiskEventKind;
+  /** false for an authorization that follows a review: the attempt was already counted then. */
+  countsAsAttempt?: boolean;
 }

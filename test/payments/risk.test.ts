@@ -71,4 +71,20 @@ describe("payments with the risk engine plugged in", () => {
     expect(after).to.equal(before);
     await again.close();
   });
+
+  it("a runaway loop: repeats go to review and still count as attempts, so after ten in a minute the flood rule declines", async () => {
+    const w = await world({ risk: {} });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 11; i++) {
+      try {
+        outcomes.push((await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd("5.00") })).status);
+      } catch (e) {
+        outcomes.push((e as { code: string }).code);
+      }
+      w.clock.advance(2_000);
+    }
+    expect(outcomes.slice(0, 10).every((o) => o === "pending_approval")).to.equal(true);
+    expect(outcomes[10]).to.equal("PAYMENT_DECLINED");
+    expect(w.pay.wallets.balance(w.travel.id).pendingDebitsMinor).to.equal(0n);
+  });
 });
