@@ -175,6 +175,29 @@ describe("chain bridge: on-chain payments end to end", () => {
     await pay2.close();
   });
 
+  it("a payment that needs approval gets its voucher when approved, and the agent fetches both", async () => {
+    const w = await bridgeWorld();
+    const { pay } = w;
+    await pay.wallets.updatePolicy(w.sub.id, { perPayment: "50.00", approvalAbove: "5.00" });
+    await w.ownerClient.deposit(w.token.address, w.agentAddress, 20_000_000n);
+    await mine(w);
+    await w.watcher.catchUp();
+    await w.syncClock();
+    const r = await w.client.requestPayment({ subWallet: w.sub.id, merchant: w.shop.id, amount: usdc("8.00") });
+    if (r.status !== "pending_approval") throw new Error("expected pending_approval");
+    expect(pay.chain.voucher(r.paymentId)).to.equal(undefined);
+    await pay.approvals.approve(r.approvalId, { by: "alice" });
+    const f = await w.client.fetchToken(r.paymentId);
+    expect(f.status).to.equal("authorized");
+    expect(f.voucher!.digest).to.equal(pay.payments.get(r.paymentId).chain!.digest);
+    await w.merchantClient.redeem({ voucher: f.voucher!.voucher, signature: f.voucher!.signature });
+    await mine(w);
+    await w.watcher.catchUp();
+    expect(pay.payments.get(r.paymentId)).to.include({ status: "captured", capturedMinor: 8_000_000n });
+    expectLedgerOk(pay);
+    await expectReconciled(w);
+  });
+
   it("opening without a chain changes nothing for ledger payments", async () => {
     const pay = await openPay(new MemoryStore(), new ManualClock());
     expect(pay.chain.bindings()).to.deep.equal([]);
