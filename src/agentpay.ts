@@ -125,9 +125,7 @@ export class AgentPay {
     const currencies = new CurrencyRegistry();
     const ledger = new Ledger(engine, { currencies });
     const wallets = new Wallets(engine, ledger, currencies);
-    wallets.setPolicyValidator((p) => {
-      if (p && typeof p === "object" && (p as { notify?: unknown }).notify !== undefined) validateNotificationRules((p as { notify: unknown }).notify);
-    });
+    wallets.setNotifyNormalizer((notify) => validateNotificationRules(notify));
     const approvals = new Approvals(engine);
     const agents = new Agents(engine);
     const grants = new Grants(engine, { subWalletExists: (tx, id) => tx.has(`sw/${id}`) });

@@ -36,7 +36,8 @@ function enc(v: unknown): string | undefined {
     if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
     const e = enc((v as Record<string, unknown>)[k]);
     if (e === undefined) continue;
-    s += (first ? "" : ",") + quote(k) + ":" + e;
+    // Keys starting with "$" get one more, so no stored data can pass for a tagged bigint.
+    s += (first ? "" : ",") + quote(k.charCodeAt(0) === 36 ? `$${k}` : k) + ":" + e;
     first = false;
   }
   return s + "}";
@@ -44,14 +45,25 @@ function enc(v: unknown): string | undefined {
 
 export function decodeJson<T = unknown>(text: string): T {
   try {
-    return JSON.parse(text, (_k, v) =>
-      v !== null && typeof v === "object" && !Array.isArray(v) && typeof v.$n === "string" && Object.keys(v).length === 1
-        ? BigInt(v.$n)
-        : v,
-    ) as T;
+    return JSON.parse(text, revive) as T;
   } catch (e) {
     throw new AgentPayError("STORE_FAILURE", "stored record is not valid JSON", {}, { cause: e });
   }
+}
+
+function revive(_k: string, v: unknown): unknown {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+  const keys = Object.keys(v);
+  if (keys.length === 1 && keys[0] === "$n" && typeof (v as { $n: unknown }).$n === "string") return BigInt((v as { $n: string }).$n);
+  if (!keys.some((k) => k.charCodeAt(0) === 36)) return v;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    const x = (v as Record<string, unknown>)[k];
+    if (k.charCodeAt(0) !== 36) out[k] = x;
+    else if (k.charCodeAt(1) === 36) out[k.slice(1)] = x;
+    else throw new TypeError(`unexpected key ${k}`);
+  }
+  return out;
 }
 
 /** Compares two plain values (bigint-aware) for idempotency checks. */
@@ -68,6 +80,18 @@ function canonical(v: unknown): unknown {
       if (x !== undefined) out[k] = canonical(x);
     }
     return out;
+  }
+  return v;
+}
+
+/**
+ * Freezes a stored record and everything in it: committed state is immutable, so a caller
+ * holding a record from a getter cannot change money state behind the engine's back.
+ */
+export function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
   }
   return v;
 }

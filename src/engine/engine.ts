@@ -1,4 +1,4 @@
-import { AgentPayError, decodeJson, encodeJson, invariant, systemClock } from "../core/index.ts";
+import { AgentPayError, decodeJson, deepFreeze, encodeJson, invariant, systemClock } from "../core/index.ts";
 import type { Clock } from "../core/index.ts";
 import type { Store, StoreOp } from "./store.ts";
 
@@ -16,6 +16,11 @@ export interface Tx {
   del(key: string): void;
   /** Runs `fn` after the command's batch is durable (e.g. waking a deliverer). Never throws into the engine. */
   afterCommit(fn: () => void): void;
+  /**
+   * Runs `fn` as a unit inside the command: if it throws, its writes are undone and the error
+   * is rethrown, so the caller can catch it and go on (e.g. a sweeper isolating one bad item).
+   */
+  nested<R>(fn: () => R): R;
 }
 
 /** A state change: pure, synchronous work over the Tx. Throw to abort with no trace. */
@@ -53,7 +58,7 @@ const TOMBSTONE = Symbol("deleted");
 
 /** The Tx of one command: its writes sit in an overlay until the command returns. */
 class CommandTx implements Tx {
-  readonly overlay = new Map<string, unknown>();
+  overlay = new Map<string, unknown>();
   hooks: Array<() => void> | undefined;
   readonly #state: Map<string, unknown>;
   readonly nowMs: number;
@@ -75,7 +80,7 @@ class CommandTx implements Tx {
 
   put(key: string, value: unknown): void {
     invariant(value !== undefined, "cannot put undefined", { key });
-    this.overlay.set(key, value);
+    this.overlay.set(key, deepFreeze(value));
   }
 
   del(key: string): void {
@@ -84,6 +89,18 @@ class CommandTx implements Tx {
 
   afterCommit(fn: () => void): void {
     (this.hooks ??= []).push(fn);
+  }
+
+  nested<R>(fn: () => R): R {
+    const saved = new Map(this.overlay);
+    const hooks = this.hooks?.length ?? 0;
+    try {
+      return fn();
+    } catch (e) {
+      this.overlay = saved;
+      if (this.hooks) this.hooks.length = hooks;
+      throw e;
+    }
   }
 }
 
@@ -146,7 +163,7 @@ export class Engine {
   async load(): Promise<void> {
     await this.#store.open();
     for await (const [key, text] of this.#store.entries()) {
-      const value = decodeJson(text);
+      const value = deepFreeze(decodeJson(text));
       this.#state.set(key, value);
       this.#notify(key, undefined, value);
     }

@@ -48,6 +48,8 @@ export interface RegisteredMerchant {
 
 export const merchantKey = (id: string): string => `mc/${id}`;
 const MCC_RE = /^\d{4}$/;
+/** The events module's limit on a webhook URL. */
+const MAX_URL_CHARS = 2048;
 const NAME_RE = /^[\p{L}\p{N} .,&'()_\-]{1,100}$/u;
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 
@@ -70,7 +72,9 @@ function checkUrl(url: unknown): string {
     throw new AgentPayError("INVALID_INPUT", "callbackUrl must be an http(s) URL", { field: "callbackUrl" });
   }
   if (u.username || u.password) throw new AgentPayError("INVALID_INPUT", "callbackUrl must not carry credentials", { field: "callbackUrl" });
-  return u.toString();
+  // Normalising percent-encodes: check what is stored, which every callback event must carry.
+  if (u.href.length > MAX_URL_CHARS) throw new AgentPayError("INVALID_INPUT", `callbackUrl must be at most ${MAX_URL_CHARS} characters`, { field: "callbackUrl" });
+  return u.href;
 }
 
 /** Reads a merchant inside a command; with the secret, for signing callbacks. */
@@ -84,7 +88,7 @@ export function getMerchantIn(tx: Tx, id: string): Merchant & { readonly callbac
 export function payoutAccountIn(tx: Tx, ledger: Ledger, merchantId: string, currency: string): string {
   const m = tx.get<MerchantRecord>(merchantKey(merchantId));
   if (!m) throw new AgentPayError("MERCHANT_NOT_FOUND", "no such merchant", { merchantId });
-  const existing = m.payoutAccounts[currency];
+  const existing = Object.hasOwn(m.payoutAccounts, currency) ? m.payoutAccounts[currency] : undefined;
   if (existing) return existing;
   const id = `pay:${m.id}:${currency}`;
   createAccount(tx, ledger.context, { id, currency, code: "merchant" });
@@ -172,7 +176,7 @@ export class Merchants {
   /** The merchant's settled balance in `currency` (0 when no payout account exists yet). */
   balanceMinor(merchantId: string, currency: string): bigint {
     const m = this.get(merchantId);
-    const acct = m.payoutAccounts[currency];
+    const acct = Object.hasOwn(m.payoutAccounts, currency) ? m.payoutAccounts[currency] : undefined;
     return acct ? this.#ledger.balance(acct).postedMinor : 0n;
   }
 }

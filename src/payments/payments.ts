@@ -43,6 +43,8 @@ export interface ListPaymentsQuery {
 
 const MAX_LIST = 1_000;
 const MAX_SWEEP = 500;
+/** A hold whose void failed is tried again this much later. */
+const SWEEP_RETRY_MS = 60_000;
 
 /**
  * The payment flow: authorize → (approve) → token → redeem / void / refund.
@@ -257,24 +259,32 @@ export class Payments {
     return this.#ctx.engine.submit((tx) => {
       let n = 0;
       const taken: Array<{ key: number; value: string }> = [];
+      const retry: Array<{ key: number; value: string }> = [];
       try {
-        while (n < max) {
+        while (n + retry.length < max) {
           const top = this.#expiries.peek();
           if (!top || top.key > tx.nowMs) break;
           taken.push(this.#expiries.pop()!);
           const p = tx.get<Payment>(paymentKey(top.value));
           // On-chain payments are released by the chain watcher once the chain's time passes the voucher's deadline.
           if (!p || p.status !== "authorized" || p.chain) continue;
-          voidIn(tx, this.#ctx, p.id, "expired");
-          n++;
+          try {
+            // One payment that cannot be voided must not hold every other expired hold hostage.
+            tx.nested(() => voidIn(tx, this.#ctx, p.id, "expired"));
+            n++;
+          } catch {
+            retry.push({ key: tx.nowMs + SWEEP_RETRY_MS, value: p.id });
+          }
         }
       } catch (e) {
         for (const x of taken) this.#expiries.push(x.key, x.value);
         throw e;
       }
+      for (const x of retry) this.#expiries.push(x.key, x.value);
       return n;
     });
   }
+
 
   startSweeper(intervalMs = 5_000): void {
     this.stopSweeper();

@@ -31,8 +31,11 @@ export interface MoneyOptions {
   idempotencyKey: string;
 }
 
-/** Hook for other modules to validate or react to policy input (e.g. notification rules). */
-export type PolicyValidator = (policy: PolicyInput | undefined) => void;
+/**
+ * Hook for the module that owns notification rules: validates a policy's `notify` and returns
+ * the clean copy that is stored (never the caller's own objects).
+ */
+export type NotifyNormalizer = (notify: unknown) => unknown[];
 
 const NAME_RE = /^[\p{L}\p{N} ._\-]{1,64}$/u;
 const MAX_SUBWALLETS_PER_WALLET = 1_000;
@@ -47,7 +50,10 @@ export class Wallets {
   readonly #currencies: CurrencyRegistry;
   readonly #byWallet = new Map<string, Set<string>>();
   readonly #byOwner = new Map<string, Set<string>>();
-  #validatePolicy: PolicyValidator = () => {};
+  #normalizeNotify: NotifyNormalizer = (n) => {
+    if (!Array.isArray(n)) throw new AgentPayError("INVALID_INPUT", "notify must be an array", { field: "notify" });
+    return structuredClone(n);
+  };
 
   constructor(engine: Engine, ledger: Ledger, currencies: CurrencyRegistry) {
     this.#engine = engine;
@@ -63,9 +69,15 @@ export class Wallets {
     });
   }
 
-  /** Lets the facade plug in validation owned by other modules (notification rules). */
-  setPolicyValidator(fn: PolicyValidator): void {
-    this.#validatePolicy = fn;
+  /** Lets the facade plug in the events module's notification-rule validation. */
+  setNotifyNormalizer(fn: NotifyNormalizer): void {
+    this.#normalizeNotify = fn;
+  }
+
+  #parsePolicy(input: PolicyInput | undefined, currency: string) {
+    const parsed = parsePolicy(input ?? {}, currency, this.#currencies);
+    if (parsed.notify === undefined) return parsed;
+    return { ...parsed, notify: this.#normalizeNotify(parsed.notify) };
   }
 
   create(input: CreateWalletInput): Promise<Wallet> {
@@ -143,8 +155,7 @@ export class Wallets {
       if (typeof input.name !== "string" || !NAME_RE.test(input.name)) {
         throw new AgentPayError("INVALID_INPUT", "name must be 1-64 letters, digits, spaces or . _ -", { field: "name" });
       }
-      this.#validatePolicy(input.policy);
-      policy = { ...parsePolicy(input.policy ?? {}, wallet.currency, this.#currencies), version: 1 };
+      policy = { ...this.#parsePolicy(input.policy, wallet.currency), version: 1 };
     } catch (e) {
       return Promise.reject(e);
     }
@@ -172,7 +183,13 @@ export class Wallets {
     });
   }
 
+  /** The sub-wallet; notification channel secrets are shown as "[redacted]". */
   getSubWallet(subWalletId: string): SubWallet {
+    const sw = this.#stored(subWalletId);
+    return sw.policy.notify === undefined ? sw : { ...sw, policy: { ...sw.policy, notify: redactNotify(sw.policy.notify) } };
+  }
+
+  #stored(subWalletId: string): SubWallet {
     const sw = this.#engine.read<SubWallet>(subWalletKey(validateId(subWalletId, "sw", "subWalletId")));
     if (!sw) throw new AgentPayError("SUBWALLET_NOT_FOUND", "no such sub-wallet", { subWalletId });
     return sw;
@@ -215,8 +232,7 @@ export class Wallets {
     let current: SubWallet;
     try {
       current = this.getSubWallet(subWalletId);
-      this.#validatePolicy(policyInput);
-      parsed = parsePolicy(policyInput, current.currency, this.#currencies);
+      parsed = this.#parsePolicy(policyInput, current.currency);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -233,7 +249,7 @@ export class Wallets {
 
   /** The policy as the person wrote it (amounts as decimal strings). */
   policyOf(subWalletId: string): PolicyInput & { version: number } {
-    const sw = this.getSubWallet(subWalletId);
+    const sw = this.getSubWallet(subWalletId); // redacted
     return { ...formatPolicy(sw.policy, this.#currencies), version: sw.policy.version ?? 1 };
   }
 
@@ -299,6 +315,13 @@ export class Wallets {
   #run<R>(fn: (tx: Tx) => R): Promise<R> {
     return this.#engine.submit(fn);
   }
+}
+
+function redactNotify(rules: readonly unknown[]): unknown[] {
+  return rules.map((r) => {
+    const ch = (r as { channel?: { secret?: unknown } }).channel;
+    return ch?.secret === undefined ? r : { ...(r as object), channel: { ...ch, secret: "[redacted]" } };
+  });
 }
 
 function addTo(m: Map<string, Set<string>>, k: string, v: string): void {

@@ -22,3 +22,11 @@ describe("core/codec", () => {
     expect(sameBody({ a: 1n }, { a: 2n })).to.equal(false);
   });
 });
+
+describe("core/codec: no stored data can pass for a bigint", () => {
+  it("round-trips objects whose keys start with $, including one shaped like the bigint tag", () => {
+    for (const v of [{ $n: "zz" }, { $n: "12" }, { $$n: "x", a: 1 }, { $: { $n: 5n } }, [{ $n: "hello" }]]) {
+      expect(decodeJson(encodeJson(v))).to.deep.equal(v);
+    }
+  });
+});
