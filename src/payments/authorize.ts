@@ -1,6 +1,6 @@
 import { AgentPayError, newId, sameBody, scopedKey } from "../core/index.ts";
 import type { Tx } from "../engine/index.ts";
-import { acceptIntent, checkGrant, useGrant } from "../agents/index.ts";
+import { acceptIntent, checkGrant, grantKey, grantProblem, useGrant } from "../agents/index.ts";
 import type { Grant, VerifiedIntent } from "../agents/index.ts";
 import { createApprovalIn } from "../approvals/index.ts";
 import { createTransfer } from "../ledger/index.ts";
@@ -38,6 +38,12 @@ export type AuthorizeResult =
       readonly approvalId: string;
       readonly expiresAtMs: number;
       readonly decision: Decision;
+    }
+  | {
+      /** A retry (same idempotency key) of a payment that has moved on since: no token any more. */
+      readonly status: "captured" | "voided" | "expired" | "denied";
+      readonly paymentId: string;
+      readonly decision: Decision;
     };
 
 /** What the command returns: a decline is committed (recorded, notified), then thrown to the caller. */
@@ -55,12 +61,13 @@ export function declinedError(p: Payment): AgentPayError {
 
 export function resultOf(tx: Tx, p: Payment): AuthorizeOutcome {
   if (p.status === "declined") return { kind: "declined", payment: p };
-  if (p.status === "pending_approval" || p.status === "denied") {
+  if (p.status === "pending_approval") {
     return {
       kind: "ok",
       result: { status: "pending_approval", paymentId: p.id, approvalId: p.approvalId!, expiresAtMs: p.expiresAtMs!, decision: p.decision },
     };
   }
+  if (p.status !== "authorized") return { kind: "ok", result: { status: p.status, paymentId: p.id, decision: p.decision } };
   const t = tx.get<TokenRecord>(tokenStateKey(p.tokenId!))!;
   const voucher = p.chain ? storedVoucherIn(tx, p.id) : undefined;
   return {
@@ -133,14 +140,23 @@ export function authorizeIn(tx: Tx, ctx: PaymentsContext, input: AuthorizeComman
   const { intent, req } = input;
   const ik = idemKey("a", intent.agentId, req.idempotencyKey);
   const request = { subWalletId: req.subWalletId, merchantId: req.merchantId, amountMinor: req.amount.minor, currency: req.amount.currency, reference: req.reference, grantId: req.grantId };
+  // The intent is admitted first (key, agent, nonce): a resent JWS is a replay, never a way to
+  // fetch a live token. An honest retry signs a fresh intent with the same idempotency key.
+  const agent = acceptIntent(tx, intent, input.maxAgeMs);
   const prior = tx.get<IdempotencyRecord>(ik);
   if (prior) {
     if (!sameBody(prior.request, request)) {
       throw new AgentPayError("IDEMPOTENCY_CONFLICT", "this idempotency key was used with a different request", { idempotencyKey: req.idempotencyKey });
     }
-    return resultOf(tx, tx.get<Payment>(paymentKey(prior.resultId))!);
+    const p = tx.get<Payment>(paymentKey(prior.resultId))!;
+    // The original result only while the grant it was made under stands (its own use may have been the last).
+    const g = p.grantId ? tx.get<Grant>(grantKey(p.grantId)) : undefined;
+    const problem = g ? grantProblem(g, tx.nowMs, "pay") : "GRANT_NOT_FOUND";
+    if (problem && problem !== "GRANT_EXHAUSTED") {
+      throw new AgentPayError(problem, "the grant behind this payment no longer allows it", { paymentId: p.id, grantId: p.grantId ?? null });
+    }
+    return resultOf(tx, p);
   }
-  const agent = acceptIntent(tx, intent, input.maxAgeMs);
   const sw = activeSubWalletIn(tx, req.subWalletId);
   const merchant = getMerchantIn(tx, req.merchantId);
   if (merchant.status !== "active") throw new AgentPayError("MERCHANT_DISABLED", "the merchant is disabled", { merchantId: merchant.id });

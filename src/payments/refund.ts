@@ -2,7 +2,7 @@ import { AgentPayError, newId, sameBody, scopedKey } from "../core/index.ts";
 import type { Tx } from "../engine/index.ts";
 import { createTransfer } from "../ledger/index.ts";
 import { payoutAccountIn } from "../merchants/index.ts";
-import { getSubWalletIn, restoreSpendIn } from "../wallets/index.ts";
+import { getSubWalletIn, getWalletIn, restoreSpendIn } from "../wallets/index.ts";
 import type { PaymentsContext } from "./context.ts";
 import { emitPaymentEvent, notify } from "./effects.ts";
 import { idemKey, paymentKey, refundKey } from "./records.ts";
@@ -50,11 +50,13 @@ export function refundIn(tx: Tx, ctx: PaymentsContext, input: RefundCommandInput
   const id = newId("rfd");
   const transferId = scopedKey("refund", id);
   const payout = payoutAccountIn(tx, ctx.ledger, p.merchantId, p.currency);
+  // A closed sub-wallet's money went back to its wallet: so does a late refund (no budget to restore).
+  const closed = sw.status === "closed";
   createTransfer(tx, ctx.ledger.context, {
-    id: transferId, debitAccountId: payout, creditAccountId: sw.accountId,
+    id: transferId, debitAccountId: payout, creditAccountId: closed ? getWalletIn(tx, sw.walletId).accountId : sw.accountId,
     amount: { minor: input.amountMinor, currency: p.currency }, code: "refund", metadata: { paymentId: p.id, refundId: id },
   });
-  restoreSpendIn(tx, sw, input.amountMinor, p.authorizedAtMs!);
+  if (!closed) restoreSpendIn(tx, sw, input.amountMinor, p.authorizedAtMs!);
   const refund: Refund = {
     id, paymentId: p.id, merchantId: p.merchantId, amountMinor: input.amountMinor, currency: p.currency,
     transferId, createdAtMs: tx.nowMs, ...(input.reason !== undefined ? { reason: input.reason } : {}),

@@ -1,4 +1,4 @@
-import { AgentPayError, newId, scopedKey, validateAmount, validateId, validateKey } from "../core/index.ts";
+import { AgentPayError, newId, sameBody, scopedKey, validateAmount, validateId, validateKey } from "../core/index.ts";
 import type { Amount, CurrencyRegistry } from "../core/index.ts";
 import type { Engine, Tx } from "../engine/index.ts";
 import { closeAccount, createAccount, createTransfer, getAccount } from "../ledger/index.ts";
@@ -21,6 +21,8 @@ export interface CreateWalletInput {
 
 export interface CreateSubWalletInput {
   name: string;
+  /** A retry with the same key returns the sub-wallet created the first time (no second budget move). */
+  idempotencyKey?: string;
   /** Moved from the wallet into the sub-wallet at creation. */
   budget?: Amount;
   policy?: PolicyInput;
@@ -159,8 +161,18 @@ export class Wallets {
     } catch (e) {
       return Promise.reject(e);
     }
+    const key = input.idempotencyKey === undefined ? undefined : validateKey(input.idempotencyKey, "idempotencyKey");
+    const request = { name: input.name, budget: input.budget, policy };
     return this.#run((tx) => {
       const w = getWalletIn(tx, wallet.id);
+      const ik = key === undefined ? undefined : `ik/sw/${w.id}/${key}`;
+      const prior = ik === undefined ? undefined : tx.get<{ request: unknown; subWalletId: string }>(ik);
+      if (prior) {
+        if (!sameBody(prior.request, request)) {
+          throw new AgentPayError("IDEMPOTENCY_CONFLICT", "this idempotency key was used with a different request", { idempotencyKey: key });
+        }
+        return getSubWalletIn(tx, prior.subWalletId);
+      }
       if ((this.#byWallet.get(w.id)?.size ?? 0) >= MAX_SUBWALLETS_PER_WALLET) {
         throw new AgentPayError("LIMIT_EXCEEDED", "too many sub-wallets in this wallet", { max: MAX_SUBWALLETS_PER_WALLET });
       }
@@ -169,7 +181,7 @@ export class Wallets {
       if (input.budget !== undefined) {
         const amt = this.#amount(input.budget, w.currency);
         createTransfer(tx, this.#ledger.context, {
-          id: scopedKey("bud", id, "initial"), debitAccountId: w.accountId, creditAccountId: id, amount: amt, code: "budget",
+          id: scopedKey("bud0", id), debitAccountId: w.accountId, creditAccountId: id, amount: amt, code: "budget",
         });
       }
       const sw: SubWallet = {
@@ -179,6 +191,7 @@ export class Wallets {
       tx.put(subWalletKey(id), sw);
       tx.put(policyVersionKey(id, 1), { policy, atMs: tx.nowMs });
       tx.put(usageKey(id), emptyUsage());
+      if (ik !== undefined) tx.put(ik, { request, subWalletId: id });
       return sw;
     });
   }

@@ -169,6 +169,19 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     expect(pay.ledger.check().ok).to.equal(true);
   });
 
+  it("a refund after the sub-wallet was closed goes back to the wallet", async () => {
+    const w = await world();
+    const air = w.air.merchant.id;
+    const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: air, amount: usd("30.00") });
+    if (r.status !== "approved") throw new Error("expected approval");
+    await w.pay.payments.redeem({ token: r.token, merchant: air, amount: usd("30.00"), idempotencyKey: "c" });
+    await w.pay.wallets.close(w.travel.id);
+    const walletBefore = w.pay.wallets.balance(w.wallet.id).postedMinor;
+    await w.pay.payments.refund({ payment: r.paymentId, merchant: air, amount: usd("10.00"), idempotencyKey: "r" });
+    expect(w.pay.wallets.balance(w.wallet.id).postedMinor).to.equal(walletBefore + 1000n);
+    expect(w.pay.ledger.check().ok).to.equal(true);
+  });
+
   it("authorize is idempotent on the agent's key, refuses replays, and checks the grant inside the command", async () => {
     const w = await world();
     const { pay, client, travel } = w;
@@ -176,21 +189,25 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     const body = { action: "pay", subWallet: travel.id, merchant: air, amount: "10.00", currency: "USD", idempotencyKey: "same" };
     const jws = await client.sign(body);
     const first = await pay.payments.authorize(jws);
-    expect(await pay.payments.authorize(jws)).to.deep.equal(first); // same key: the original result, even for the same JWS
-    const again = await pay.payments.authorize(await client.sign(body));
-    expect(again).to.deep.equal(first);
+    // A resent JWS is a replay: it never hands out the token again.
+    await rejectsWith(pay.payments.authorize(jws), "INTENT_REPLAYED");
+    // An honest retry signs a fresh intent with the same key and gets the original result.
+    expect(await pay.payments.authorize(await client.sign(body))).to.deep.equal(first);
     await rejectsWith(pay.payments.authorize(await client.sign({ ...body, amount: "11.00" })), "IDEMPOTENCY_CONFLICT");
-    // An exact resend of a pay intent can only ever return the original payment; other
-    // intents (void, fetch_token) carry no idempotency key, so a resent one is a replay.
     expect(pay.payments.list({ agent: w.agent.id })).to.have.length(1);
-    const voidJws = await client.sign({ action: "void", payment: first.paymentId });
-    await pay.payments.voidByAgent(voidJws);
-    await rejectsWith(pay.payments.voidByAgent(voidJws), "INTENT_REPLAYED");
+    // Once the payment has moved on, a retry says so instead of returning a dead token.
+    await client.voidPayment(first.paymentId);
+    const retried = await pay.payments.authorize(await client.sign(body));
+    expect(retried).to.deep.include({ status: "voided", paymentId: first.paymentId });
+    expect(retried).to.not.have.property("token");
+    // After revocation a retry gets nothing, not even the old result.
     await pay.grants.revoke(w.grant.id);
+    await rejectsWith(pay.payments.authorize(await client.sign(body)), "GRANT_REVOKED");
     await rejectsWith(client.requestPayment({ subWallet: travel.id, merchant: air, amount: usd("1.00") }), "GRANT_REVOKED");
     await pay.wallets.freeze(travel.id);
     await rejectsWith(client.requestPayment({ subWallet: travel.id, merchant: air, amount: usd("1.00") }), "SUBWALLET_FROZEN");
   });
+
 
   it("bad intents are refused with clear codes and change nothing", async () => {
     const w = await world();

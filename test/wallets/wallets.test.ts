@@ -102,4 +102,35 @@ describe("wallets", () => {
     expect(again.wallets.budget(sw.id).daily.limitMinor).to.equal(1000n);
     expect(again.wallets.balance(sw.id).postedMinor).to.equal(2000n);
   });
+
+  it("a retried createSubWallet with the same idempotency key creates nothing new; budget moves keep their own keys", async () => {
+    const { pay, wallet } = await setup();
+    const input = { name: "travel", budget: usd("100.00"), policy: { daily: "50.00" }, idempotencyKey: "create-travel" };
+    const a = await pay.wallets.createSubWallet(wallet.id, input);
+    const b = await pay.wallets.createSubWallet(wallet.id, input);
+    expect(b.id).to.equal(a.id);
+    expect(pay.wallets.listSubWallets(wallet.id)).to.have.length(1);
+    expect(pay.wallets.balance(wallet.id).postedMinor).to.equal(40000n);
+    await rejectsWith(pay.wallets.createSubWallet(wallet.id, { ...input, budget: usd("1.00") }), "IDEMPOTENCY_CONFLICT");
+    // A caller's key can never collide with the creation's own budget transfer.
+    await pay.wallets.fundSubWallet(a.id, usd("20.00"), { idempotencyKey: "initial" });
+    expect(pay.wallets.balance(a.id).postedMinor).to.equal(12000n);
+  });
+
+  it("getters hand out frozen records: nothing changes behind the engine's back", async () => {
+    const { pay, wallet } = await setup();
+    const sw = await pay.wallets.createSubWallet(wallet.id, { name: "x", budget: usd("1.00"), policy: { daily: "5.00" } });
+    expect(() => { (pay.wallets.getSubWallet(sw.id) as { status: string }).status = "closed"; }).to.throw(TypeError);
+    expect(() => { (pay.wallets.getSubWallet(sw.id).policy as { dailyMinor: bigint }).dailyMinor = 1n; }).to.throw(TypeError);
+    expect(pay.wallets.getSubWallet(sw.id).status).to.equal("active");
+  });
+
+  it("stores a copy of the notification rules and never shows a channel secret", async () => {
+    const { pay, wallet } = await setup();
+    const rule = { when: "payment", channel: { kind: "webhook", url: "http://127.0.0.1:9/n", secret: "s3cret-s3cret-s3cret" } };
+    const sw = await pay.wallets.createSubWallet(wallet.id, { name: "n", policy: { notify: [rule] } });
+    rule.when = "bogus";
+    expect(JSON.stringify(pay.wallets.getSubWallet(sw.id)) + JSON.stringify(pay.wallets.policyOf(sw.id))).to.not.contain("s3cret");
+    expect((pay.wallets.getSubWallet(sw.id).policy.notify![0] as { when: string }).when).to.equal("payment");
+  });
 });
