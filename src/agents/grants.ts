@@ -1,4 +1,4 @@
-import { AgentPayError, isId, newId, parseDurationMs, validateId } from "../core/index.ts";
+import { AgentPayError, isId, newId, parseDurationMs, validateId, expectObject } from "../core/index.ts";
 import type { Engine, Tx } from "../engine/index.ts";
 import { getAgent } from "./registry.ts";
 import { GRANT_PREFIX, GRANT_SCOPES, agentKey, grantKey, grantPairKey } from "./types.ts";
@@ -233,6 +233,7 @@ export class Grants {
 
   /** Grants (any status), oldest first, filtered by agent and/or sub-wallet. */
   list(filter: { agentId?: string; subWalletId?: string; activeOnly?: boolean; limit?: number } = {}): Grant[] {
+    expectObject<GrantQuery & { activeOnly?: boolean; limit?: number }>(filter, ["agentId", "subWalletId", "activeOnly", "limit"], "grant filter");
     if (filter.agentId !== undefined) validateId(filter.agentId, "agt", "agentId");
     if (filter.subWalletId !== undefined) validateSubWalletId(filter.subWalletId);
     const limit = checkLimit(filter.limit);
@@ -252,14 +253,18 @@ export class Grants {
    * Usable grants whose expiry falls within `withinMs` from now, soonest first (for
    * "grant about to expire" notifications).
    */
-  expiringWithin(withinMs: number, opts: { nowMs?: number; limit?: number } = {}): Grant[] {
+  expiringWithin(withinMs: number, opts: { nowMs?: number; limit?: number; where?: (g: Grant) => boolean } = {}): Grant[] {
     if (!Number.isSafeInteger(withinMs) || withinMs < 0) throw new AgentPayError("INVALID_INPUT", "withinMs must be a non-negative integer");
+    if (opts === null || typeof opts !== "object") throw new AgentPayError("INVALID_INPUT", "options must be an object");
+    if (opts.where !== undefined && typeof opts.where !== "function") throw new AgentPayError("INVALID_INPUT", "where must be a function");
     const limit = checkLimit(opts.limit);
     const nowMs = opts.nowMs ?? this.#engine.clock.nowMs();
     const out: Grant[] = [];
     for (const g of this.#all.values()) {
       if (g.expiresAtMs === undefined || g.expiresAtMs > nowMs + withinMs) continue;
       if (grantProblem(g, nowMs) !== undefined) continue;
+      // The caller's filter runs before the limit, so already-handled grants never crowd out the rest.
+      if (opts.where && !opts.where(g)) continue;
       out.push(g);
     }
     out.sort((a, b) => a.expiresAtMs! - b.expiresAtMs!);

@@ -1,6 +1,6 @@
 import { compactVerify } from "jose";
 import type { CryptoKey } from "jose";
-import { AgentPayError, newId, parseDurationMs, validateId, MinHeap } from "../core/index.ts";
+import { AgentPayError, expectObject, newId, parseDurationMs, validateId, MinHeap } from "../core/index.ts";
 import type { Engine, Tx } from "../engine/index.ts";
 import { parseIntent } from "./intent.ts";
 import { generateAgentKey, importPublicKey, isIntentAlg, preparePublicKey } from "./jwk.ts";
@@ -185,7 +185,7 @@ export class Agents {
   }
 
   async register(input: RegisterAgentInput): Promise<KeyResult> {
-    if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "register input must be an object");
+    expectObject<RegisterAgentInput>(input, ["name", "publicKeyJwk", "alg"], "register input");
     const name = input.name;
     if (typeof name !== "string" || name.trim().length === 0 || name.length > MAX_NAME || !NAME_RE.test(name)) {
       throw new AgentPayError("INVALID_INPUT", `name must be 1-${MAX_NAME} printable characters`, { field: "name" });
@@ -198,7 +198,7 @@ export class Agents {
   /** Adds a new active key; the previous one stays valid until revoked, or for `grace`. */
   async rotateKey(agentId: string, input: RotateKeyInput = {}): Promise<KeyResult> {
     validateId(agentId, "agt", "agentId");
-    if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "rotateKey input must be an object");
+    expectObject<RotateKeyInput>(input, ["publicKeyJwk", "alg", "grace", "graceMs"], "rotateKey input");
     let graceMs: number | undefined;
     if (input.grace !== undefined && input.graceMs !== undefined) throw new AgentPayError("INVALID_INPUT", "give grace or graceMs, not both");
     if (input.grace !== undefined) {

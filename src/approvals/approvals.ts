@@ -154,6 +154,7 @@ export class Approvals {
     let note: string | undefined;
     let by: string | undefined;
     try {
+      if (opts === null || typeof opts !== "object") throw new AgentPayError("INVALID_INPUT", "options must be an object");
       validateId(id, "apr", "approvalId");
       if (opts.note !== undefined && (typeof opts.note !== "string" || opts.note.length > MAX_NOTE)) {
         throw new AgentPayError("INVALID_INPUT", `note must be a string of at most ${MAX_NOTE} characters`, { field: "note" });

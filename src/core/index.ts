@@ -11,3 +11,4 @@ export type { Clock } from "./clock.ts";
 export { encodeJson, decodeJson, deepFreeze, sameBody } from "./codec.ts";
 export { MinHeap } from "./heap.ts";
 export { every } from "./periodic.ts";
+export { expectObject } from "./input.ts";

@@ -1,4 +1,4 @@
-import { AgentPayError, MAX_AMOUNT_MINOR, invariant, newId, sameBody } from "../core/index.ts";
+import { AgentPayError, MAX_AMOUNT_MINOR, expectObject, invariant, newId, sameBody } from "../core/index.ts";
 import type { CurrencyRegistry } from "../core/index.ts";
 import type { Tx } from "../engine/index.ts";
 import type {
@@ -31,7 +31,7 @@ export function getAccount(tx: Tx, id: string): Account {
 }
 
 export function createAccount(tx: Tx, ctx: LedgerContext, input: CreateAccountInput): Account {
-  if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "account input must be an object");
+  expectObject<CreateAccountInput>(input, ["id", "currency", "flags", "code", "metadata"], "account input");
   const id = input.id === undefined ? newId("acc") : checkAccountId(input.id, "id");
   ctx.currencies.exponent(input.currency);
   const flags = checkFlags(input.flags);
@@ -103,7 +103,7 @@ function checkLimits(a: Account): void {
 const net = (a: Account): bigint => a.creditsPosted - a.debitsPosted;
 
 export function createTransfer(tx: Tx, ctx: LedgerContext, input: TransferInput): Transfer {
-  if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "transfer input must be an object");
+  expectObject<TransferInput>(input, ["id", "debitAccountId", "creditAccountId", "amount", "pending", "timeoutMs", "code", "metadata"], "transfer input");
   const id = input.id === undefined ? newId("tr") : checkAccountId(input.id, "id");
   const debitAccountId = checkAccountId(input.debitAccountId, "debitAccountId");
   const creditAccountId = checkAccountId(input.creditAccountId, "creditAccountId");

@@ -8,7 +8,7 @@ import {
 import type { LedgerContext } from "./apply.ts";
 import { checkLedger } from "./check.ts";
 import type { InvariantReport } from "./check.ts";
-import { MinHeap, every } from "../core/index.ts";
+import { MinHeap, every, expectObject } from "../core/index.ts";
 import type {
   Account, Balance, CreateAccountInput, PostInput, StatementEntry, StatementPage, Transfer, TransferInput, VoidInput,
 } from "./types.ts";
@@ -162,6 +162,7 @@ export class Ledger {
 
   /** A page of an account's entries in commit order. */
   statement(accountId: string, opts: { cursor?: string; limit?: number } = {}): StatementPage {
+    expectObject<{ cursor?: string; limit?: number }>(opts, ["cursor", "limit"], "statement options");
     const account = this.getAccount(accountId);
     const limit = opts.limit ?? 100;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) {
@@ -219,10 +220,11 @@ function sortIndex(ix: AccountIndex): void {
 
 function applyLinked(tx: Tx, ctx: LedgerContext, op: LinkedOp): Transfer {
   if (op === null || typeof op !== "object") throw new AgentPayError("INVALID_INPUT", "each linked operation must be an object");
-  switch (op.op) {
-    case "transfer": return createTransfer(tx, ctx, op);
-    case "post": return postPending(tx, ctx, op);
-    case "void": return voidPending(tx, ctx, op);
+  const { op: kind, ...input } = op;
+  switch (kind) {
+    case "transfer": return createTransfer(tx, ctx, input as TransferInput);
+    case "post": return postPending(tx, ctx, input as PostInput);
+    case "void": return voidPending(tx, ctx, input as VoidInput);
     default: throw new AgentPayError("INVALID_INPUT", "op must be transfer, post or void", { op: String((op as { op: unknown }).op) });
   }
 }

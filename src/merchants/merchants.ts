@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { AgentPayError, newId, validateId } from "../core/index.ts";
+import { AgentPayError, expectObject, newId, validateId } from "../core/index.ts";
 import type { CurrencyRegistry } from "../core/index.ts";
 import type { Engine, Tx } from "../engine/index.ts";
 import { createAccount } from "../ledger/index.ts";
@@ -111,7 +111,7 @@ export class Merchants {
     let record: Omit<MerchantRecord, "id" | "createdAtMs" | "payoutAccounts">;
     let currencies: string[];
     try {
-      if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "merchant input must be an object");
+      expectObject<RegisterMerchantInput>(input, ["name", "category", "callbackUrl", "callbackSecret", "settlement", "chainAddress", "currencies"], "merchant input");
       if (typeof input.name !== "string" || !NAME_RE.test(input.name)) {
         throw new AgentPayError("INVALID_INPUT", "name must be 1-100 letters, digits, spaces or .,&'()_-", { field: "name" });
       }

@@ -1,4 +1,4 @@
-import { AgentPayError, formatAmount, newId } from "../core/index.ts";
+import { AgentPayError, formatAmount, newId, validateAmount } from "../core/index.ts";
 import type { Amount, Clock, CurrencyRegistry } from "../core/index.ts";
 import { createIntentSigner } from "../agents/index.ts";
 import type { AuthorizeResult } from "./authorize.ts";
@@ -48,6 +48,8 @@ export class AgentClient {
   }
 
   async requestPayment(input: RequestPaymentInput): Promise<AuthorizeResult> {
+    if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "payment input must be an object");
+    validateAmount(input.amount, { positive: true, registry: this.#currencies });
     const body = {
       action: "pay", subWallet: input.subWallet, merchant: input.merchant,
       amount: formatAmount(input.amount, this.#currencies), currency: input.amount.currency,

@@ -1,7 +1,8 @@
 import type { Grant, Grants } from "../agents/index.ts";
 import type { Engine } from "../engine/index.ts";
 import { appendEvent, notificationsFor } from "../events/index.ts";
-import { getSubWalletIn } from "../wallets/index.ts";
+import { getSubWalletIn, subWalletKey } from "../wallets/index.ts";
+import type { SubWallet } from "../wallets/index.ts";
 
 /** The longest "grant about to expire" warning a rule may ask for (the events module's cap). */
 const MAX_LOOKAHEAD_MS = 366 * 86_400_000;
@@ -14,7 +15,14 @@ const noticeKey = (grantId: string): string => `gn/${grantId}`;
  * when it enters the window of a sub-wallet's `grant_expiring` rule. Bounded per run.
  */
 export async function notifyExpiringGrants(engine: Engine, grants: Grants): Promise<number> {
-  const soon: Grant[] = grants.expiringWithin(MAX_LOOKAHEAD_MS, { limit: MAX_PER_RUN });
+  const nowMs = engine.clock.nowMs();
+  // Only grants that are due a notice count against the per-run limit.
+  const due = (g: Grant): boolean => {
+    if (engine.read(noticeKey(g.id)) !== undefined || g.expiresAtMs === undefined) return false;
+    const rules = engine.read<SubWallet>(subWalletKey(g.subWalletId))?.policy.notify ?? [];
+    return rules.some((r) => (r as { when?: string }).when === "grant_expiring" && g.expiresAtMs! - nowMs <= (r as { withinMs: number }).withinMs);
+  };
+  const soon: Grant[] = grants.expiringWithin(MAX_LOOKAHEAD_MS, { limit: MAX_PER_RUN, nowMs, where: due });
   if (soon.length === 0) return 0;
   return engine.submit((tx) => {
     let n = 0;

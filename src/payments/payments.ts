@@ -1,8 +1,7 @@
-import { AgentPayError, newId, validateAmount, validateId, validateKey } from "../core/index.ts";
+import { AgentPayError, MinHeap, every, expectObject, newId, validateAmount, validateId, validateKey } from "../core/index.ts";
 import type { Amount } from "../core/index.ts";
 import type { Agents } from "../agents/index.ts";
 import type { Approvals } from "../approvals/index.ts";
-import { MinHeap, every } from "../core/index.ts";
 import { parsePayBody, parsePaymentRef } from "./body.ts";
 import { authorizeIn, declinedError, newPaymentId } from "./authorize.ts";
 import type { AuthorizeResult } from "./authorize.ts";
@@ -157,7 +156,7 @@ export class Payments {
 
   /** The merchant captures up to the token's cap. Exactly once, whatever the concurrency. */
   async redeem(input: RedeemInput): Promise<Receipt> {
-    if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "redeem input must be an object");
+    expectObject<RedeemInput>(input, ["token", "merchant", "amount", "idempotencyKey"], "redeem input");
     const merchantId = validateId(input.merchant, "mer", "merchant");
     const amount = validateAmount(input.amount, { positive: true, registry: this.#ctx.currencies });
     const idempotencyKey = validateKey(input.idempotencyKey, "idempotencyKey");
@@ -172,7 +171,7 @@ export class Payments {
 
   /** The merchant releases an unredeemed payment (by its token or id). */
   async voidByMerchant(input: { merchant: string; payment?: string; token?: string }): Promise<Payment> {
-    if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "void input must be an object");
+    expectObject<{ merchant: string; payment?: string; token?: string }>(input, ["merchant", "payment", "token"], "void input");
     const merchantId = validateId(input.merchant, "mer", "merchant");
     let paymentId: string;
     if (input.token !== undefined) {
@@ -213,7 +212,7 @@ export class Payments {
 
   /** The merchant refunds part or all of a captured payment. Idempotent. */
   async refund(input: RefundInput): Promise<Refund> {
-    if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "refund input must be an object");
+    expectObject<RefundInput>(input, ["payment", "merchant", "amount", "idempotencyKey", "reason"], "refund input");
     const paymentId = validateId(input.payment, "pay", "payment");
     const merchantId = validateId(input.merchant, "mer", "merchant");
     const amount = validateAmount(input.amount, { positive: true, registry: this.#ctx.currencies });

@@ -1,4 +1,4 @@
-import { AgentPayError, newId, sameBody, scopedKey, validateAmount, validateId, validateKey } from "../core/index.ts";
+import { AgentPayError, expectObject, newId, sameBody, scopedKey, validateAmount, validateId, validateKey } from "../core/index.ts";
 import type { Amount, CurrencyRegistry } from "../core/index.ts";
 import type { Engine, Tx } from "../engine/index.ts";
 import { closeAccount, createAccount, createTransfer, getAccount } from "../ledger/index.ts";
@@ -83,7 +83,11 @@ export class Wallets {
   }
 
   create(input: CreateWalletInput): Promise<Wallet> {
-    if (input === null || typeof input !== "object") return reject("wallet input must be an object");
+    try {
+      expectObject<CreateWalletInput>(input, ["owner", "currency", "timeZone"], "wallet input");
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.#run((tx) => {
       const ownerId = validateKey(input.owner, "owner");
       this.#currencies.exponent(input.currency);
@@ -149,7 +153,11 @@ export class Wallets {
   }
 
   createSubWallet(walletId: string, input: CreateSubWalletInput): Promise<SubWallet> {
-    if (input === null || typeof input !== "object") return reject("sub-wallet input must be an object");
+    try {
+      expectObject<CreateSubWalletInput>(input, ["name", "budget", "policy", "idempotencyKey"], "sub-wallet input");
+    } catch (e) {
+      return Promise.reject(e);
+    }
     let wallet: Wallet;
     let policy;
     try {
@@ -244,6 +252,9 @@ export class Wallets {
     let parsed;
     let current: SubWallet;
     try {
+      if (policyInput === null || typeof policyInput !== "object" || Array.isArray(policyInput)) {
+        throw new AgentPayError("INVALID_INPUT", "policy must be an object ({} for no rules)", { field: "policy" });
+      }
       current = this.getSubWallet(subWalletId);
       parsed = this.#parsePolicy(policyInput, current.currency);
     } catch (e) {
