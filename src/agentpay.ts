@@ -170,6 +170,7 @@ export class AgentPay {
   /** Sweepers: expired tokens release their holds, expired approvals become denials, old nonces go. */
   startBackground(): void {
     this.payments.startSweeper();
+    this.ledger.startSweeper(); // holds placed through pay.ledger with a timeout
     this.#stops.push(
       every(5_000, () => this.approvals.expireDue()),
       every(60_000, () => this.notifyExpiringGrants()),

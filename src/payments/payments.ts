@@ -7,7 +7,7 @@ import { authorizeIn, declinedError, newPaymentId } from "./authorize.ts";
 import type { AuthorizeResult } from "./authorize.ts";
 import { approvedIn, deniedIn, prepareApproval } from "./approve.ts";
 import type { PaymentsContext } from "./context.ts";
-import { HOLD_GRACE_MS, PAYMENT_PREFIX, issuedTokenKey, paymentKey, tokenStateKey } from "./records.ts";
+import { HOLD_GRACE_MS, PAYMENT_PREFIX, REFUND_PREFIX, issuedTokenKey, paymentKey, tokenStateKey } from "./records.ts";
 import type { Payment, Receipt, Refund, TokenRecord } from "./records.ts";
 import { redeemIn } from "./redeem.ts";
 import { refundIn } from "./refund.ts";
@@ -59,6 +59,7 @@ export class Payments {
   #stopSweeper: (() => void) | undefined;
   #loading = true;
   #loaded: Payment[] = [];
+  #loadedRefunds: Refund[] = [];
 
   constructor(ctx: PaymentsContext, agents: Agents, approvals: Approvals) {
     this.#ctx = ctx;
@@ -69,6 +70,12 @@ export class Payments {
       denied: (tx, a) => deniedIn(tx, a),
     });
     ctx.engine.observe(PAYMENT_PREFIX, (_k, before, after) => this.#observe(before as Payment | undefined, after as Payment | undefined));
+    ctx.engine.observe(REFUND_PREFIX, (_k, before, after) => {
+      const r = after as Refund | undefined;
+      if (!r || before) return;
+      if (this.#loading) this.#loadedRefunds.push(r);
+      else this.#recordRefund(r);
+    });
   }
 
   #observe(before: Payment | undefined, p: Payment | undefined): void {
@@ -95,8 +102,6 @@ export class Payments {
       else if (p.status === "pending_approval") risk.record({ ...ev, atMs: p.createdAtMs, kind: "reviewed" });
       else if (p.status === "captured") risk.record({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs!, kind: "captured" });
       else if (p.status === "voided" || p.status === "expired") risk.record({ ...ev, atMs: p.resolvedAtMs!, kind: "voided" });
-    } else if ((p.refundedMinor ?? 0n) > (before?.refundedMinor ?? 0n)) {
-      risk.record({ ...ev, amountMinor: p.refundedMinor! - (before?.refundedMinor ?? 0n), kind: "refunded" });
     }
   }
 
@@ -119,7 +124,20 @@ export class Payments {
     }
     this.#loaded = [];
     events.sort((a, b) => a.atMs - b.atMs);
-    for (const e of events) this.#ctx.risk.record(e);
+    const refunds = this.#loadedRefunds.sort((a, b) => a.createdAtMs - b.createdAtMs);
+    this.#loadedRefunds = [];
+    // Merge the two time-ordered streams so the risk engine sees events in time order.
+    let j = 0;
+    for (const e of events) {
+      while (j < refunds.length && refunds[j]!.createdAtMs <= e.atMs) this.#recordRefund(refunds[j++]!);
+      this.#ctx.risk.record(e);
+    }
+    while (j < refunds.length) this.#recordRefund(refunds[j++]!);
+  }
+
+  #recordRefund(r: Refund): void {
+    const p = this.#ctx.engine.read<Payment>(paymentKey(r.paymentId));
+    if (p) this.#ctx.risk.record({ ...riskIntentOf(p), amountMinor: r.amountMinor, atMs: r.createdAtMs, kind: "refunded" });
   }
 
   /**

@@ -116,6 +116,7 @@ export const tokenStateKey = (tokenId: string): string => `ts/${tokenId}`;
 export const refundKey = (id: string): string => `rf/${id}`;
 export const idemKey = (scope: "a" | "m" | "r", ownerId: string, key: string): string => `ik/${scope}/${ownerId}/${key}`;
 export const PAYMENT_PREFIX = "pm/";
+export const REFUND_PREFIX = "rf/";
 
 /** Hold a little longer than the token lives, so a redemption at the last moment still finds it. */
 export const HOLD_GRACE_MS = 60_000;

@@ -60,8 +60,12 @@ describe("payments with the risk engine plugged in", () => {
     const w = await world({ risk: {} });
     for (let i = 0; i < 3; i++) {
       const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd(`${10 + i}.00`) });
-      if (r.status === "pending_approval") await w.pay.approvals.approve(r.approvalId);
+      const token = r.status === "approved" ? r.token
+        : r.status === "pending_approval" ? ((await w.pay.approvals.approve<{ token: string }>(r.approvalId)).result!.token) : undefined;
       w.clock.advance(60_000);
+      const receipt = await w.pay.payments.redeem({ token: token!, merchant: w.air.merchant.id, amount: usd("9.00"), idempotencyKey: `c${i}` });
+      w.clock.advance(60_000);
+      await w.pay.payments.refund({ payment: receipt.paymentId, merchant: w.air.merchant.id, amount: usd("1.00"), idempotencyKey: `r${i}` });
     }
     const before = JSON.stringify(w.pay.risk!.exportState(), (_k, v) => (typeof v === "bigint" ? `${v}` : v));
     await w.pay.close();
