@@ -40,8 +40,10 @@ export interface AgentPayOptions {
   risk?: RiskEngineOptions | RiskHook | "off";
   /** Event delivery: options, or false to not deliver (events still queue durably). */
   delivery?: EventDelivererOptions | false;
-  /** Background sweepers (expired tokens and approvals, old nonces). Default true. */
+  /** Background sweepers (expired tokens and approvals, old nonces, old events). Default true. */
   background?: boolean;
+  /** How long finished events and their delivery logs are kept. Default 7 days. */
+  eventRetentionMs?: number;
 }
 
 /** A token view for merchants: verify offline-capable, and the issuer's public keys. */
@@ -88,6 +90,7 @@ export class AgentPay {
    */
   readonly chain: OnchainPayments;
   readonly #background: boolean;
+  #eventRetentionMs = 7 * 86_400_000;
   #stops: Array<() => void> = [];
 
   private constructor(p: Parts, background: boolean) {
@@ -163,6 +166,12 @@ export class AgentPay {
       engine, ledger, wallets, approvals, agents, grants, merchants, payments, tokens, events, risk, currencies, clock, chain,
     }, options.background !== false);
     if (options.delivery !== false) events.start();
+    if (options.eventRetentionMs !== undefined) {
+      if (!Number.isSafeInteger(options.eventRetentionMs) || options.eventRetentionMs < 0) {
+        throw new AgentPayError("INVALID_INPUT", "eventRetentionMs must be a non-negative integer", { field: "eventRetentionMs" });
+      }
+      pay.#eventRetentionMs = options.eventRetentionMs;
+    }
     if (pay.#background) pay.startBackground();
     return pay;
   }
@@ -174,6 +183,7 @@ export class AgentPay {
     this.#stops.push(
       every(5_000, () => this.approvals.expireDue()),
       every(60_000, () => this.notifyExpiringGrants()),
+      every(600_000, () => this.events.prune({ olderThanMs: this.#eventRetentionMs })),
       this.agents.startNoncePruner(),
     );
   }

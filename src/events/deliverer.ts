@@ -6,7 +6,7 @@ import { signWebhook } from "./signature.ts";
 import type { WebhookSecret } from "./signature.ts";
 import {
   DELIVERY_PREFIX, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SIGNATURE,
-  HEADER_TIMESTAMP, deliveryKey, eventKey,
+  EVENT_PREFIX, HEADER_TIMESTAMP, deliveryKey, eventKey,
 } from "./types.ts";
 import type { DeliveryAttempt, DeliveryRecord, DeliveryView, Event, EventRecord, WebhookDestination } from "./types.ts";
 
@@ -185,6 +185,8 @@ export class EventDeliverer {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #wakeScheduled = false;
   #counters = { attempts: 0, delivered: 0, failures: 0, deadLettered: 0 };
+  /** Events by creation time, for retention. */
+  readonly #byAge = new MinHeap<string>();
 
   constructor(engine: Engine, options: EventDelivererOptions = {}) {
     if (options === null || typeof options !== "object") throw new AgentPayError("INVALID_INPUT", "options must be an object");
@@ -208,6 +210,9 @@ export class EventDeliverer {
     this.#random = options.random ?? Math.random;
     this.#userAgent = options.userAgent ?? "agentpay-webhooks/0.1";
     engine.observe(DELIVERY_PREFIX, (key, _before, after) => this.#observe(key.slice(DELIVERY_PREFIX.length), after as DeliveryRecord | undefined));
+    engine.observe(EVENT_PREFIX, (key, before, after) => {
+      if (after && !before) this.#byAge.push((after as EventRecord).createdAtMs, key.slice(EVENT_PREFIX.length));
+    });
   }
 
   #observe(id: string, d: DeliveryRecord | undefined): void {
@@ -598,5 +603,47 @@ export class EventDeliverer {
       queued: this.#queue.length,
       ...this.#counters,
     };
+  }
+
+  /**
+   * Retention: deletes events older than `olderThanMs` whose deliveries are all finished
+   * (delivered or dead), and gives up on in-process topic deliveries nobody consumed in that
+   * time (in-process streams are live streams). Events with a webhook still retrying are kept.
+   * Bounded per call; returns how many events were deleted.
+   */
+  prune(opts: { olderThanMs: number; limit?: number }): Promise<number> {
+    let olderThanMs: number;
+    let limit: number;
+    try {
+      if (opts === null || typeof opts !== "object") throw new AgentPayError("INVALID_INPUT", "options must be an object");
+      if (opts.olderThanMs === undefined) throw new AgentPayError("INVALID_INPUT", "olderThanMs is required", { field: "olderThanMs" });
+      olderThanMs = intOption(opts.olderThanMs, "olderThanMs", 0, 0, 10 * 366 * 86_400_000);
+      limit = intOption(opts.limit, "limit", 1_000, 1, 10_000);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#engine.submit((tx) => {
+      const cutoff = tx.nowMs - olderThanMs;
+      const keep: Array<{ key: number; value: string }> = [];
+      let n = 0;
+      while (n < limit) {
+        const top = this.#byAge.peek();
+        if (!top || top.key > cutoff) break;
+        this.#byAge.pop();
+        const ev = tx.get<EventRecord>(eventKey(top.value));
+        if (!ev) continue;
+        const ds = ev.deliveryIds.map((id) => tx.get<DeliveryRecord>(deliveryKey(id)));
+        const retrying = ds.some((d) => d && d.status === "pending" && d.destination.kind === "webhook");
+        if (retrying) {
+          keep.push({ key: tx.nowMs, value: top.value }); // look again later
+          continue;
+        }
+        for (const id of ev.deliveryIds) tx.del(deliveryKey(id));
+        tx.del(eventKey(ev.id));
+        n++;
+      }
+      for (const k of keep) this.#byAge.push(k.key, k.value);
+      return n;
+    });
   }
 }
