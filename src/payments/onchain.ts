@@ -20,7 +20,7 @@ import type { Merchant } from "../merchants/index.ts";
 import { getSubWalletIn, recordSpendIn, restoreSpendIn, subWalletKey } from "../wallets/index.ts";
 import type { SubWallet } from "../wallets/index.ts";
 import {
-  ChainKeys, ChainWatcher, SettlementClient, buildVoucher, checkAddress, hashVoucher, settlementDomain, voucherNonceOf, voucherRefOf,
+  ChainKeys, ChainWatcher, SettlementClient, buildVoucher, checkAddress, hashVoucher, settlementDomain, voucherRefOf,
 } from "../chain/index.ts";
 import type {
   ChainHead, ChainKeyInfo, ChainLog, ChainWatcherOptions, HostSigner, LogHandler, SettlementClientOptions, SignedVoucher,
@@ -128,6 +128,8 @@ const bucketIndexKey = (chainId: number, settlement: string, owner: string, agen
   `cbk/${chainId}/${settlement}/${owner}/${agent}/${token}`;
 export const voucherKey = (paymentId: string): string => `cv/${paymentId}`;
 export const digestKey = (digest: string): string => `cd/${digest.toLowerCase()}`;
+/** Nonces below this are sequential (allocated by the library); above, hash-derived ones. */
+const SEQUENTIAL_NONCE_LIMIT = 1n << 64n;
 const nonceIndexKey = (chainId: number, settlement: string, owner: string, agent: string, nonce: Hex): string =>
   `cn/${chainId}/${settlement}/${owner}/${agent}/${nonce}`;
 export const ANOMALY_PREFIX = "cx/";
@@ -176,6 +178,15 @@ export class OnchainPayments implements VoucherPreparer {
   readonly #bindings = new Map<string, ChainBinding>();
   readonly #deadlines = new MinHeap<string>();
 
+  /**
+   * Next voucher nonce per bucket. Sequential nonces share the contract's nonce-bitmap words
+   * (one storage word per 128 nonces), so a redemption writes an already-used word: ~48k gas
+   * instead of ~65k for a fresh word. Reserved synchronously before signing, so concurrent
+   * authorizations never share one; recovered from the committed nonce index on load (a nonce
+   * reserved by a payment that never committed may be reused: that voucher was never handed out).
+   */
+  readonly #nextNonce = new Map<string, bigint>();
+
   constructor(opts: OnchainOptions) {
     this.#engine = opts.engine;
     this.#ledger = opts.ledger;
@@ -183,6 +194,13 @@ export class OnchainPayments implements VoucherPreparer {
     opts.engine.observe("mc/", (_k, _b, after) => {
       const m = after as Merchant | undefined;
       if (m?.settlement === "chain" && m.chainAddress && !this.#merchantsByAddress.has(m.chainAddress)) this.#merchantsByAddress.set(m.chainAddress, m.id);
+    });
+    opts.engine.observe("cn/", (key, _b, after) => {
+      if (after === undefined) return;
+      const cut = key.lastIndexOf("/");
+      const nonce = BigInt(key.slice(cut + 1));
+      const bucket = key.slice(3, cut);
+      if (nonce < SEQUENTIAL_NONCE_LIMIT && nonce >= (this.#nextNonce.get(bucket) ?? 1n)) this.#nextNonce.set(bucket, nonce + 1n);
     });
     opts.engine.observe(BINDING_PREFIX, (_k, _b, after) => {
       const b = after as ChainBinding | undefined;
@@ -306,11 +324,18 @@ export class OnchainPayments implements VoucherPreparer {
     const domain = settlementDomain(b.chainId, b.settlement);
     const voucher = buildVoucher({
       owner: b.owner, agent: b.agent, merchant: merchant.chainAddress as Address, token: b.token, cap: input.amountMinor,
-      deadline: BigInt(Math.floor(input.expiresAtMs / 1000)), nonce: voucherNonceOf(paymentId), ref: voucherRefOf(paymentId, input.reference),
+      deadline: BigInt(Math.floor(input.expiresAtMs / 1000)), nonce: this.#reserveNonce(b), ref: voucherRefOf(paymentId, input.reference),
     });
     const digest = hashVoucher(domain, voucher);
     const signature = await this.keys.signerFor(b.agentId).signVoucher(domain, voucher);
     return { voucher, digest, signature, chainId: b.chainId, settlement: b.settlement, subWalletId: b.subWalletId, agentId: b.agentId };
+  }
+
+  #reserveNonce(b: ChainBinding): bigint {
+    const bucket = `${b.chainId}/${b.settlement}/${b.owner}/${b.agent}`;
+    const n = this.#nextNonce.get(bucket) ?? 1n;
+    this.#nextNonce.set(bucket, n + 1n);
+    return n;
   }
 
   // ---------------------------------------------------------------- clients and watchers
@@ -704,6 +729,9 @@ export function voucherIn(tx: Tx, p: Payment, sw: SubWallet, prepared: PreparedV
     throw new AgentPayError("INVARIANT_VIOLATION", "the prepared voucher does not match the payment", { paymentId: p.id });
   }
   const nonce = toHex32(v.nonce);
+  if (tx.has(nonceIndexKey(b.chainId, b.settlement, b.owner, b.agent, nonce))) {
+    throw new AgentPayError("CHAIN_NONCE_IN_USE", "the voucher's nonce is already taken; retry", { paymentId: p.id });
+  }
   const stored: SignedVoucher = { voucher: v, digest: prepared.digest, signature: prepared.signature, chainId: prepared.chainId, settlement: prepared.settlement };
   tx.put(voucherKey(p.id), stored);
   tx.put(digestKey(prepared.digest), p.id);

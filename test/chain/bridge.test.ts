@@ -72,6 +72,29 @@ describe("chain bridge: on-chain payments end to end", () => {
     expect(pay.chain.anomalies()).to.deep.equal([]);
   });
 
+  it("vouchers take sequential nonces, so full redemptions reuse a nonce-bitmap word (cheaper gas)", async () => {
+    const w = await bridgeWorld();
+    await w.ownerClient.deposit(w.token.address, w.agentAddress, 100_000_000n);
+    await mine(w);
+    await w.watcher.catchUp();
+    const gas: bigint[] = [];
+    const nonces: bigint[] = [];
+    for (let i = 0; i < 3; i++) {
+      await w.syncClock();
+      const r = await w.client.requestPayment({ subWallet: w.sub.id, merchant: w.shop.id, amount: usdc("1.00") });
+      if (r.status !== "approved") throw new Error("expected approved");
+      nonces.push(r.voucher!.voucher.nonce);
+      gas.push((await w.merchantClient.redeem({ voucher: r.voucher!.voucher, signature: r.voucher!.signature })).gasUsed);
+    }
+    expect(nonces[1]).to.equal(nonces[0]! + 1n);
+    expect(nonces[2]).to.equal(nonces[0]! + 2n);
+    // The first redemption starts the bitmap word; the next ones only update it.
+    expect(gas[2]! < gas[0]! - 10_000n, `gas ${gas.join(", ")}`).to.equal(true);
+    await mine(w);
+    await w.watcher.catchUp();
+    await expectReconciled(w);
+  });
+
   it("an unredeemed voucher's hold is released once the confirmed chain time passes its deadline", async () => {
     const w = await bridgeWorld();
     await w.ownerClient.deposit(w.token.address, w.agentAddress, 50_000_000n);
