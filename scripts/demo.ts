@@ -1,18 +1,27 @@
 // npm run demo — a narrated tour of agentpay that checks every step it tells: it exits
 // non-zero the moment something does not behave as described. Embedded LevelDB in a
-// temporary directory; time is a demo clock so "ten minutes later" takes no time.
+// temporary directory, an in-process Hardhat chain for the on-chain half; time is a demo
+// clock (set from the chain) so "ten minutes later" takes no time.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Address } from "viem";
 import { AgentPay, ManualClock, amount, formatAmount, isAgentPayError, verifyTokenOffline } from "../src/index.ts";
+import { deploySettlementContract } from "../src/chain/index.ts";
 
-const out = (s = "") => console.log(s);
+let quiet = false;
+const out = (s = "") => {
+  if (!quiet) console.log(s);
+};
 const usd = (s: string) => amount(s, "USD");
 const $ = (minor: bigint) => `$${formatAmount({ minor, currency: "USD" })}`;
+const usdc = (minor: bigint) => `${formatAmount({ minor, currency: "USDC" }, assets)} USDC`;
+const assets = new (await import("../src/index.ts")).CurrencyRegistry();
+assets.registerAsset("USDC", 6);
 let failures = 0;
 function check(cond: boolean, what: string): void {
   if (!cond) {
-    console.error(`  ✗ ${what}`);
+    if (!quiet) console.error(`  ✗ ${what}`);
     failures++;
     throw new Error(`demo step failed: ${what}`);
   }
@@ -32,11 +41,21 @@ function act(n: number, title: string, why: string): void {
   out(`   ${why}`);
 }
 
-export async function runDemo(): Promise<void> {
+/** Runs the whole story; throws at the first step that does not behave as told. */
+export async function runDemo(opts: { quiet?: boolean } = {}): Promise<void> {
+  quiet = opts.quiet ?? false;
   const dir = mkdtempSync(join(tmpdir(), "agentpay-demo-"));
-  const clock = new ManualClock(Date.now());
+  // An in-process EVM chain (Hardhat's EDR): the settlement contract and a 6-decimal test stablecoin.
+  const { network } = await import("hardhat");
+  const chain = await network.create();
+  const publicClient = await chain.viem.getPublicClient();
+  const [deployer, aliceEoa, computeEoa] = await chain.viem.getWalletClients();
+  if (!deployer || !aliceEoa || !computeEoa) throw new Error("the local chain has no accounts");
+  const chainTimeMs = async () => Number((await publicClient.getBlock()).timestamp) * 1000;
+  const clock = new ManualClock(await chainTimeMs());
   try {
     const pay = await AgentPay.open({ dir, clock, delivery: false, background: false });
+    pay.currencies.registerAsset("USDC", 6);
 
     act(1, "Alice funds her AI wallet", "Deposits come from outside; the idempotency key makes a retried deposit harmless.");
     const wallet = await pay.wallets.create({ owner: "alice", currency: "USD", timeZone: "Europe/Paris" });
@@ -58,33 +77,78 @@ export async function runDemo(): Promise<void> {
     check(grant.scopes.includes("pay") && grant.expiresAtMs === clock.nowMs() + 86_400_000, "the grant lets the agent pay for 24 hours, revocable at once");
     const agentA = pay.agentClient({ agentId: planner.agent.id, privateKeyJwk: planner.privateKeyJwk! });
 
-    act(3, "The agent books a flight: $80.00 at SkyAir",
-      "It signs an intent with its own key. The grant, the policy and the risk engine decide in one engine command.");
+    act(3, "She also funds an on-chain escrow for her API-credits agent",
+      "The settlement contract (no owner, no admin key) holds her USDC in a bucket only that agent's vouchers can spend; the ledger mirrors it.");
+    const deployed = await deploySettlementContract({ publicClient: publicClient as never, walletClient: deployer as never });
+    const stable = await chain.viem.deployContract("TestStablecoin");
+    await stable.write.mint([aliceEoa.account.address, 1_000_000_000n]);
+    const settlement = deployed.settlement;
+    const usdcWallet = await pay.wallets.create({ owner: "alice", currency: "USDC" });
+    const credits = await pay.wallets.createSubWallet(usdcWallet.id, { name: "api-credits", policy: { perPayment: "25.00", daily: "100.00" } });
+    const creditsBot = await pay.agents.register({ name: "credits-bot" });
+    await pay.grants.create({ subWalletId: credits.id, agentId: creditsBot.agent.id, scopes: ["pay"], mode: "persistent" });
+    const computeCo = await pay.merchants.register({ name: "ComputeCo", category: "5734", settlement: "chain", chainAddress: computeEoa.account.address });
+    const botAddress = await pay.chain.agentAddress(creditsBot.agent.id);
+    const chainId = await publicClient.getChainId();
+    await pay.chain.bind({ subWallet: credits.id, agent: creditsBot.agent.id, owner: aliceEoa.account.address, token: stable.address, chainId, settlement });
+    const aliceOnChain = pay.chain.client({ publicClient, walletClient: aliceEoa, address: settlement });
+    await aliceOnChain.approveToken(stable.address, 100_000_000n);
+    await aliceOnChain.deposit(stable.address, botAddress, 100_000_000n);
+    const watcher = await pay.chain.watcher({ publicClient, settlement, fromBlock: deployed.blockNumber, confirmations: 2 });
+    await chain.networkHelpers.mine(2);
+    await watcher.catchUp();
+    check(pay.wallets.balance(credits.id).postedMinor === 100_000_000n,
+      `100 USDC sit in the bot's on-chain bucket (agent key ${botAddress.slice(0, 10)}…); the watcher mirrored the deposit after 2 confirmations`);
+    check((await pay.chain.reconcile({ publicClient, settlement })).ok, "chain and ledger agree");
+    const agentB = pay.agentClient({ agentId: creditsBot.agent.id, privateKeyJwk: creditsBot.privateKeyJwk! });
+
+    act(4, "The API-credits agent buys 12 USDC of compute from ComputeCo, on-chain",
+      "It gets a token AND an EIP-712 voucher signed by its own chain key; the token's vh claim is the voucher's digest. ComputeCo redeems on-chain; the watcher posts it to the ledger.");
+    clock.set(await chainTimeMs());
+    const rb = await agentB.requestPayment({ subWallet: credits.id, merchant: computeCo.merchant.id, amount: amount(12_000_000n, "USDC", pay.currencies) });
+    if (rb.status === "pending_approval") await pay.approvals.approve(rb.approvalId, { by: "alice" });
+    const rbToken = rb.status === "approved" ? rb : await agentB.fetchToken(rb.paymentId);
+    const voucher = rb.status === "approved" ? rb.voucher : (rbToken as { voucher?: typeof rb.voucher }).voucher;
+    check(voucher !== undefined && verifyTokenOffline(rbToken.token!, pay.tokens.jwks(), { audience: computeCo.merchant.id, nowMs: clock.nowMs() }).voucherHash === voucher.digest,
+      `${rb.status === "pending_approval" ? "after Alice's approval (ComputeCo was new), " : ""}the agent holds a token and a voucher for up to ${usdc(12_000_000n)}`);
+    const computeOnChain = pay.chain.client({ publicClient, walletClient: computeEoa, address: settlement });
+    const redeemed = await computeOnChain.redeem({ voucher: voucher!.voucher, signature: voucher!.signature, amount: 11_500_000n });
+    out(`   ComputeCo redeemed ${usdc(11_500_000n)} on-chain (gas ${redeemed.gasUsed}); the watcher waits for 2 confirmations…`);
+    await chain.networkHelpers.mine(2);
+    await watcher.catchUp();
+    const onchainPayment = pay.payments.get(rb.paymentId);
+    check(onchainPayment.status === "captured" && onchainPayment.capturedMinor === 11_500_000n,
+      `the ledger captured ${usdc(11_500_000n)}; the other ${usdc(500_000n)} of the hold went back to the budget`);
+    await refused(computeOnChain.redeem({ voucher: voucher!.voucher, signature: voucher!.signature, amount: 500_000n }), "CHAIN_NONCE_USED");
+    check(true, "a second redemption of the same voucher reverts on-chain (CHAIN_NONCE_USED)");
+
+    act(5, "The flight: $80.00 at SkyAir, from the travel sub-wallet",
+      "The trip planner signs an intent with its own key. The grant, the policy and the risk engine decide in one engine command.");
     const r1 = await agentA.requestPayment({ subWallet: travel.id, merchant: skyair.merchant.id, amount: usd("80.00"), reference: "flight-PAR-LIS" });
     check(r1.status === "pending_approval", "nobody has ever paid SkyAir through agentpay, so the risk engine asks Alice instead of deciding alone");
     for (const reason of r1.decision.risk.reasons) out(`     risk: ${reason.code}: ${reason.message}`);
     check(pay.wallets.balance(travel.id).pendingDebitsMinor === 0n, "nothing is held while Alice decides");
     if (r1.status !== "pending_approval") return;
 
-    act(4, "Alice approves", "Approving resumes exactly the authorized path: hold, token and events in one command, the grant and balance checked again.");
+    act(6, "Alice approves", "Approving resumes exactly the authorized path: hold, token and events in one command, the grant and balance checked again.");
     await pay.approvals.approve(r1.approvalId, { by: "alice" });
     const fetched = await agentA.fetchToken(r1.paymentId);
     check(fetched.status === "authorized" && fetched.token !== undefined, "the agent fetches its single-use token");
     const token = fetched.token!;
     check(pay.wallets.balance(travel.id).pendingDebitsMinor === 8000n, `a ${$(8000n)} hold sits on the travel sub-wallet`);
 
-    act(5, "SkyAir checks the token offline and redeems $78.50", "The token is a JWS any JOSE library verifies against the JWKS; only the issuer can redeem it, once.");
+    act(7, "SkyAir checks the token offline and redeems $78.50", "The token is a JWS any JOSE library verifies against the JWKS; only the issuer can redeem it, once.");
     const claims = verifyTokenOffline(token, pay.tokens.jwks(), { audience: skyair.merchant.id, nowMs: clock.nowMs() });
     check(claims.amount.minor === 8000n && claims.merchantId === skyair.merchant.id, `the token names SkyAir, caps ${$(claims.amount.minor)} and expires in ${(claims.expiresAtMs - clock.nowMs()) / 60_000} minutes`);
     const receipt = await pay.payments.redeem({ token, merchant: skyair.merchant.id, amount: usd("78.50"), idempotencyKey: "skyair-cap-1" });
     check(receipt.capturedMinor === 7850n && receipt.releasedMinor === 150n, `captured ${$(receipt.capturedMinor)}; the other ${$(receipt.releasedMinor)} went back to the budget`);
 
-    act(6, "Someone replays the token", "A copy of a used token is worth nothing: redemption is one engine command, so exactly one ever wins.");
+    act(8, "Someone replays the token", "A copy of a used token is worth nothing: redemption is one engine command, so exactly one ever wins.");
     await refused(pay.payments.redeem({ token, merchant: skyair.merchant.id, amount: usd("78.50"), idempotencyKey: "replay" }), "TOKEN_ALREADY_REDEEMED");
     check(true, "refused with TOKEN_ALREADY_REDEEMED; nothing moved");
 
     clock.advance(2 * 3_600_000);
-    act(7, "Two hours later, the hotel: $90.00 at Hotel Nord", "Within every limit, but new to everyone and just under Alice's $100 threshold: she is asked again, and says yes.");
+    act(9, "Two hours later, the hotel: $90.00 at Hotel Nord", "Within every limit, but new to everyone and just under Alice's $100 threshold: she is asked again, and says yes.");
     const r2 = await agentA.requestPayment({ subWallet: travel.id, merchant: hotel.merchant.id, amount: usd("90.00"), reference: "hotel-LIS-2n" });
     check(r2.status === "pending_approval", `review: ${r2.decision.risk.reasons.map((x) => x.code).join(", ")}`);
     if (r2.status !== "pending_approval") return;
@@ -92,7 +156,7 @@ export async function runDemo(): Promise<void> {
     const hotelReceipt = await pay.payments.redeem({ token: approved.result!.token, merchant: hotel.merchant.id, amount: usd("90.00"), idempotencyKey: "hotel-1" });
     check(hotelReceipt.capturedMinor === 9000n, `Hotel Nord captured ${$(hotelReceipt.capturedMinor)}`);
 
-    act(8, "A prompt-injected loop: the agent buys the same $20.00 seat again and again",
+    act(10, "A prompt-injected loop: the agent buys the same $20.00 seat again and again",
       "The first goes through. The repeats look like a runaway loop and go to Alice; at ten attempts in a minute the risk engine declines outright.");
     const loop: string[] = [];
     let declineReasons: Array<{ code: string; message: string }> = [];
@@ -115,20 +179,21 @@ export async function runDemo(): Promise<void> {
     for (const a of pending) await pay.approvals.deny(a.id, { by: "alice", note: "runaway loop" });
     check(pending.length === loop.filter((x) => x === "pending_approval").length, `Alice denies the ${pending.length} repeats waiting for her; nothing was held for them`);
 
-    act(9, "SkyAir refunds $18.50 of the flight", "Never more than was captured; the refund also gives the budget back.");
+    act(11, "SkyAir refunds $18.50 of the flight", "Never more than was captured; the refund also gives the budget back.");
     const usedBefore = pay.wallets.budget(travel.id).daily.usedMinor;
     await pay.payments.refund({ payment: r1.paymentId, merchant: skyair.merchant.id, amount: usd("18.50"), idempotencyKey: "skyair-refund-1" });
     await refused(pay.payments.refund({ payment: r1.paymentId, merchant: skyair.merchant.id, amount: usd("60.01"), idempotencyKey: "skyair-refund-2" }), "REFUND_EXCEEDS_CAPTURE");
     check(pay.wallets.budget(travel.id).daily.usedMinor === usedBefore - 1850n, "refunded; a second refund beyond the capture is refused (REFUND_EXCEEDS_CAPTURE)");
 
     clock.advance(11 * 60_000);
-    act(10, "The loop's one $20.00 token is never used", "Ten minutes later it expires; the sweeper voids its hold and gives the budget back.");
+    act(12, "The loop's one $20.00 token is never used", "Ten minutes later it expires; the sweeper voids its hold and gives the budget back.");
     const expired = await pay.payments.expireDue();
     check(expired === 1 && pay.wallets.balance(travel.id).pendingDebitsMinor === 0n, "one hold released; nothing is held any more");
 
-    act(11, "Close, reopen, and reconcile", "Everything acknowledged is on disk; the ledger proves Σ debits = Σ credits and every balance from its transfers.");
+    act(13, "Close, reopen, and reconcile", "Everything acknowledged is on disk; the ledger proves Σ debits = Σ credits and every balance from its transfers.");
     await pay.close();
     const again = await AgentPay.open({ dir, clock, delivery: false, background: false });
+    again.currencies.registerAsset("USDC", 6);
     out("   the travel sub-wallet's statement:");
     for (const e of again.wallets.statement(travel.id).entries) {
       out(`     #${String(e.seq).padStart(3)} ${e.kind.padEnd(7)} ${e.direction.padEnd(6)} ${$(e.amountMinor).padStart(8)}  balance ${$(e.balanceAfterMinor).padStart(8)}  ${e.code ?? ""}`);
@@ -140,6 +205,9 @@ export async function runDemo(): Promise<void> {
       `SkyAir keeps ${$(6000n)}, Hotel Nord ${$(9000n)}`);
     const report = again.ledger.check();
     check(report.ok, `ledger invariants hold over ${report.transfers} transfers and ${report.accounts} accounts`);
+    const onchain = await again.chain.reconcile({ publicClient, settlement });
+    check(onchain.ok && onchain.differences.length === 0,
+      `the escrow and the ledger agree on all ${onchain.checked} balances (the bot's bucket: ${usdc(again.wallets.balance(credits.id).postedMinor)}; ComputeCo's credit: ${usdc(again.merchants.balanceMinor(computeCo.merchant.id, "USDC"))})`);
     await again.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

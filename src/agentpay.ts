@@ -141,7 +141,7 @@ export class AgentPay {
     let riskHook: RiskHook;
     if (options.risk === "off") riskHook = allowAllRisk;
     else if (isRiskHook(options.risk)) riskHook = options.risk;
-    else riskHook = risk = new RiskEngine(options.risk ?? {});
+    else riskHook = risk = new RiskEngine({ currencies, ...(options.risk ?? {}) });
     const chain = new OnchainPayments({ engine, ledger, keys: new ChainKeys(engine) });
     const paymentsCtx: PaymentsContext = { engine, ledger, issuer, currencies, risk: riskHook, vouchers: chain };
     const payments = new Payments(paymentsCtx, agents, approvals);

@@ -88,6 +88,9 @@ export interface BreakerCheck {
   message: string;
 }
 
+/** A person's flow is tracked per currency: amounts in different currencies never add up. */
+const ownerKey = (ownerId: string, currency: string): string => `${ownerId}\u0000${currency}`;
+
 /** The drain circuit breaker: outflow per person and across all wallets (per currency) against a recent baseline. */
 export class Breaker {
   readonly opts: BreakerOptions;
@@ -128,7 +131,7 @@ export class Breaker {
   /** Reads only: is the breaker open for this intent, or would this payment trip it? */
   check(intent: RiskIntent, amt: number): BreakerCheck {
     const t = intent.atMs;
-    const o = this.owners.peek(intent.ownerId);
+    const o = this.owners.peek(ownerKey(intent.ownerId, intent.currency));
     const ownerAmount1h = o === undefined ? 0 : o.r1h.read(t, 0);
     const ownerRatio = (ownerAmount1h + amt) / this.#ownerThreshold(o);
     const g = this.globals.get(intent.currency);
@@ -155,10 +158,10 @@ export class Breaker {
     const t = e.atMs;
     const attempt = e.kind === "authorized" || e.kind === "declined" || e.kind === "failed";
     if (!attempt) return;
-    let o = this.owners.touch(e.ownerId);
+    let o = this.owners.touch(ownerKey(e.ownerId, e.currency));
     if (o === undefined) {
       o = new OwnerFlow();
-      this.owners.set(e.ownerId, o);
+      this.owners.set(ownerKey(e.ownerId, e.currency), o);
     }
     let g = this.globals.get(e.currency);
     if (g === undefined) {
@@ -260,8 +263,8 @@ export class Breaker {
    */
   reset(ownerId?: string): void {
     if (ownerId !== undefined) {
-      const o = this.owners.peek(ownerId);
-      if (o) {
+      for (const [k, o] of this.owners.map) {
+        if (!k.startsWith(`${ownerId}\u0000`)) continue;
         o.trip = null;
         o.r1h = new Ring(5 * MIN, 12, 1);
       }

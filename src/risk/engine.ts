@@ -1,4 +1,5 @@
 import { AgentPayError } from "../core/index.ts";
+import type { CurrencyRegistry } from "../core/index.ts";
 import { Breaker, type BreakerOptions, type BreakerStatus } from "./breaker.ts";
 import { FEATURE, FEATURE_COUNT, FeatureStore, type FeatureLimits } from "./features.ts";
 import { compileRuleSet, defaultRuleSet, type CompiledRuleSet, type RuleSet } from "./rules.ts";
@@ -6,6 +7,8 @@ import { exportEngineState, importEngineState, type RiskState } from "./state.ts
 import type { RiskDecision, RiskEvent, RiskIntent, RiskOutcome, RiskReason } from "./types.ts";
 
 export interface RiskEngineOptions {
+  /** Decimals of each currency, so amounts are compared on one scale (default: 2 for every currency). */
+  currencies?: CurrencyRegistry;
   /** The rule set to start with (validated); defaults to `defaultRuleSet`. */
   rules?: RuleSet | unknown;
   breaker?: Partial<BreakerOptions>;
@@ -39,6 +42,15 @@ function checkIntent(i: RiskIntent): number {
 }
 
 /**
+ * Amounts are scored on one scale, the minor units of a 2-decimal currency, so thresholds
+ * written in "cents" mean the same for JPY (0 decimals) or a 6-decimal stablecoin.
+ */
+function scaleOf(registry: CurrencyRegistry | undefined, currency: string): number {
+  const exp = registry?.has(currency) ? registry.exponent(currency) : 2;
+  return 10 ** (2 - exp);
+}
+
+/**
  * The real-time risk engine. `score` reads features and rules and returns an explainable decision;
  * `record` folds what actually happened into the features. Everything runs in-process and in
  * constant time per call; time is the intent's / event's `atMs`, never the wall clock.
@@ -51,7 +63,10 @@ export class RiskEngine {
   readonly #limits: Partial<FeatureLimits>;
   readonly #breakerOpts: Partial<BreakerOptions>;
 
+  readonly #currencies: CurrencyRegistry | undefined;
+
   constructor(opts: RiskEngineOptions = {}) {
+    this.#currencies = opts.currencies;
     this.#rules = compileRuleSet(opts.rules ?? defaultRuleSet);
     this.#limits = { ...opts.limits };
     this.#breakerOpts = { ...opts.breaker };
@@ -65,9 +80,11 @@ export class RiskEngine {
 
   /** Scores an intent. Pure with respect to the engine's state: nothing is updated. */
   score(intent: RiskIntent): RiskDecision {
-    const amt = checkIntent(intent);
+    const raw = checkIntent(intent);
+    const scale = scaleOf(this.#currencies, intent.currency);
+    const amt = raw * scale;
     const fv = this.#fv;
-    this.#store.compute(intent, amt, fv);
+    this.#store.compute(intent, amt, fv, scale);
     const bc = this.#breaker.check(intent, amt);
     fv[FEATURE["owner.amount1h"]] = bc.ownerAmount1h;
     fv[FEATURE["owner.outflowRatio"]] = bc.ownerRatio;
@@ -100,7 +117,8 @@ export class RiskEngine {
 
   /** Folds a payment's outcome into the features. Events must arrive in time order. */
   record(event: RiskEvent): void {
-    const amt = checkIntent(event);
+    const raw = checkIntent(event);
+    const amt = raw * scaleOf(this.#currencies, event.currency);
     if (!EVENT_KINDS.has(event.kind)) bad("kind must be authorized, captured, declined, failed, refunded, voided or reviewed", "kind");
     if (event.countsAsAttempt !== undefined && typeof event.countsAsAttempt !== "boolean") bad("countsAsAttempt must be a boolean", "countsAsAttempt");
     this.#store.record(event, amt);

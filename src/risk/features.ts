@@ -286,16 +286,16 @@ export class FeatureStore {
   }
 
   /** Fills `fv` with the features of `intent` (all but owner/global, which the breaker fills). Reads only. */
-  compute(intent: RiskIntent, amt: number, fv: Float64Array): void {
+  compute(intent: RiskIntent, amt: number, fv: Float64Array, scale = 1): void {
     const t = intent.atMs;
     fv.fill(0);
     fv[F["intent.amountMinor"]] = amt;
     const hour = Math.floor((t % DAY) / HOUR);
     fv[F["intent.hourOfDay"]] = hour;
     let limit = 0;
-    if (intent.perPaymentLimitMinor !== undefined && intent.perPaymentLimitMinor > 0n) limit = Number(intent.perPaymentLimitMinor);
+    if (intent.perPaymentLimitMinor !== undefined && intent.perPaymentLimitMinor > 0n) limit = Number(intent.perPaymentLimitMinor) * scale;
     if (intent.approvalThresholdMinor !== undefined && intent.approvalThresholdMinor > 0n) {
-      const a = Number(intent.approvalThresholdMinor);
+      const a = Number(intent.approvalThresholdMinor) * scale;
       limit = limit === 0 ? a : Math.min(limit, a);
     }
     fv[F["intent.nearLimitRatio"]] = limit > 0 ? amt / limit : 0;
