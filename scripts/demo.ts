@@ -5,7 +5,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Address } from "viem";
 import { AgentPay, ManualClock, amount, formatAmount, isAgentPayError, verifyTokenOffline } from "../src/index.ts";
 import { deploySettlementContract } from "../src/chain/index.ts";
 
@@ -106,11 +105,13 @@ export async function runDemo(opts: { quiet?: boolean } = {}): Promise<void> {
       "It gets a token AND an EIP-712 voucher signed by its own chain key; the token's vh claim is the voucher's digest. ComputeCo redeems on-chain; the watcher posts it to the ledger.");
     clock.set(await chainTimeMs());
     const rb = await agentB.requestPayment({ subWallet: credits.id, merchant: computeCo.merchant.id, amount: amount(12_000_000n, "USDC", pay.currencies) });
-    if (rb.status === "pending_approval") await pay.approvals.approve(rb.approvalId, { by: "alice" });
-    const rbToken = rb.status === "approved" ? rb : await agentB.fetchToken(rb.paymentId);
-    const voucher = rb.status === "approved" ? rb.voucher : (rbToken as { voucher?: typeof rb.voucher }).voucher;
-    check(voucher !== undefined && verifyTokenOffline(rbToken.token!, pay.tokens.jwks(), { audience: computeCo.merchant.id, nowMs: clock.nowMs() }).voucherHash === voucher.digest,
-      `${rb.status === "pending_approval" ? "after Alice's approval (ComputeCo was new), " : ""}the agent holds a token and a voucher for up to ${usdc(12_000_000n)}`);
+    check(rb.status === "pending_approval", "ComputeCo is new to everyone: Alice is asked first");
+    if (rb.status !== "pending_approval") return;
+    await pay.approvals.approve(rb.approvalId, { by: "alice" });
+    const fetchedB = await agentB.fetchToken(rb.paymentId);
+    const voucher = fetchedB.voucher;
+    check(voucher !== undefined && verifyTokenOffline(fetchedB.token!, pay.tokens.jwks(), { audience: computeCo.merchant.id, nowMs: clock.nowMs() }).voucherHash === voucher.digest,
+      `approved: the agent holds a token and its twin voucher for up to ${usdc(12_000_000n)}`);
     const computeOnChain = pay.chain.client({ publicClient, walletClient: computeEoa, address: settlement });
     const redeemed = await computeOnChain.redeem({ voucher: voucher!.voucher, signature: voucher!.signature, amount: 11_500_000n });
     out(`   ComputeCo redeemed ${usdc(11_500_000n)} on-chain (gas ${redeemed.gasUsed}); the watcher waits for 2 confirmations…`);
