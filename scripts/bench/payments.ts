@@ -8,14 +8,18 @@ import { generateKeyPairSync, sign, verify } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AgentPay, amount } from "../../src/index.ts";
+import { AgentPay, amount, defaultRuleSet } from "../../src/index.ts";
 import { createIntentSigner } from "../../src/agents/index.ts";
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 200);
 const MERCHANTS = 50;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 400);
-const RISK = process.env.BENCH_RISK ?? "engine"; // "engine" (the built-in risk engine) or "off"
+const RISK = process.env.BENCH_RISK ?? "engine"; // "engine" (the built-in risk engine) or "off" (the allow-all hook)
+// Synthetic agents pay many times a minute, which the velocity rules rightly stop: with the
+// engine on, every payment is still scored against the default rule set minus those rules.
+const VELOCITY_RULES = new Set(["attempt-flood", "decline-streak", "duplicate-payment", "merchant-surge", "velocity-1m", "velocity-1h",
+  "subwallet-velocity-1h", "same-merchant-burst", "daily-outflow", "new-merchants-day"]);
 
 function cryptoFloor(seconds: number): number {
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
@@ -42,12 +46,11 @@ try {
   const floor = cryptoFloor(3);
   console.log(`crypto floor (node:crypto, 1 sign + 2 verifies per payment, one core): ${floor.toFixed(0)} payments/s`);
 
+  const benchRules = { ...defaultRuleSet, version: `${defaultRuleSet.version}-bench`, rules: defaultRuleSet.rules.map((r) => (VELOCITY_RULES.has(r.id) ? { ...r, enabled: false } : r)) };
   const pay = await AgentPay.open({
     dir: join(root, "db"), delivery: false, background: false,
-    ...(RISK === "off" ? { risk: "off" as const } : {}),
+    risk: RISK === "off" ? ("off" as const) : { rules: benchRules },
   });
-  const wallet = await pay.wallets.create({ owner: "bench", currency: "USD" });
-  await pay.wallets.deposit(wallet.id, amount("100000000.00", "USD"), { idempotencyKey: "seed" });
   const merchants: string[] = [];
   for (let m = 0; m < MERCHANTS; m++) {
     merchants.push((await pay.merchants.register({ name: `Merchant ${m}`, category: "5734", currencies: ["USD"] })).merchant.id);
@@ -55,24 +58,43 @@ try {
   interface AgentCtx { id: string; sw: string; signer: (body: unknown, o?: { nowMs?: number }) => Promise<string>; queue: Array<[string, string]> }
   const agents: AgentCtx[] = [];
   for (let a = 0; a < AGENTS; a++) {
+    // One person per agent, as in real traffic (a person's outflow is watched by the drain breaker).
+    const wallet = await pay.wallets.create({ owner: `person-${a}`, currency: "USD" });
+    await pay.wallets.deposit(wallet.id, amount("100000.00", "USD"), { idempotencyKey: "seed" });
     const sw = await pay.wallets.createSubWallet(wallet.id, { name: `agent ${a}`, budget: amount("100000.00", "USD") });
     const { agent, privateKeyJwk } = await pay.agents.register({ name: `agent-${a}` });
     await pay.grants.create({ subWalletId: sw.id, agentId: agent.id, scopes: ["pay"], mode: "persistent" });
     agents.push({ id: agent.id, sw: sw.id, signer: await createIntentSigner(privateKeyJwk!, { agentId: agent.id }), queue: [] });
   }
+  // Traffic shaped like real agents': each pays its own three merchants, amounts near its usual
+  // one (the risk engine rightly flags random payees and 50x amount swings).
+  const mine = (a: number, i: number) => merchants[(a * 3 + (i % 3)) % MERCHANTS]!;
+  const usual = (a: number) => 500 + ((a * 7919) % 4500);
+  const cents = (a: number, i: number) => Math.round(usual(a) * (0.9 + ((i * 37) % 21) / 100));
+  // Warm-up outside the window: each agent pays each of its merchants once (a never-paid merchant
+  // is always reviewed, and approved here), so the agents have a history.
+  let seq = 0;
+  for (let r = 0; r < 2; r++) {
+    for (const [ai, a] of agents.entries()) {
+      for (let i = 0; i < 3; i++) {
+        const res = await pay.payments.authorize(await a.signer({
+          action: "pay", subWallet: a.sw, merchant: mine(ai, i), amount: (cents(ai, i) / 100).toFixed(2), currency: "USD", idempotencyKey: `warm-${seq++}`,
+        }, { nowMs: Date.now() }));
+        if (res.status === "pending_approval") await pay.approvals.approve(res.approvalId);
+      }
+    }
+  }
   // Agents sign their intents on their own machines: pre-sign, outside the measured window.
   const perAgent = Math.ceil((Number(process.env.BENCH_MAX_RATE ?? 5000) * DURATION_MS) / 1000 / AGENTS) + 5;
-  let seq = 0;
-  for (const a of agents) {
+  for (const [ai, a] of agents.entries()) {
     for (let i = 0; i < perAgent; i++) {
-      const m = merchants[(seq * 7) % MERCHANTS]!;
-      const cents = 100 + ((seq * 37) % 4900);
+      const m = mine(ai, i);
       a.queue.push([m, await a.signer({
-        action: "pay", subWallet: a.sw, merchant: m, amount: (cents / 100).toFixed(2), currency: "USD", idempotencyKey: `p${seq++}`,
+        action: "pay", subWallet: a.sw, merchant: m, amount: (cents(ai, i) / 100).toFixed(2), currency: "USD", idempotencyKey: `p${seq++}`,
       }, { nowMs: Date.now() })]);
     }
   }
-  console.log(`${AGENTS} agents, ${MERCHANTS} merchants, ${seq} intents pre-signed, ${CONCURRENCY} in flight, risk: ${RISK}`);
+  console.log(`${AGENTS} agents, ${MERCHANTS} merchants, ${seq} intents pre-signed, ${CONCURRENCY} in flight, risk: ${RISK === "off" ? "allow-all hook" : `engine, rule set ${benchRules.version}`}`);
 
   const authMs: number[] = [];
   const redeemMs: number[] = [];
@@ -80,6 +102,7 @@ try {
   let declined = 0;
   let failed = 0;
   const failures = new Map<string, number>();
+  const reasons = new Map<string, number>();
   const deadline = performance.now() + DURATION_MS;
   const started = performance.now();
   const writesBefore = pay.engine.stats.writes;
@@ -95,7 +118,11 @@ try {
         const r = await pay.payments.authorize(jws);
         const t1 = performance.now();
         authMs.push(t1 - t0);
-        if (r.status !== "approved") { declined++; continue; }
+        if (r.status !== "approved") {
+          declined++;
+          for (const x of r.decision.risk.reasons) reasons.set(x.code, (reasons.get(x.code) ?? 0) + 1);
+          continue;
+        }
         // The merchant redeems for what it charges (the token is verified inside redeem).
         const p = pay.payments.get(r.paymentId);
         await pay.payments.redeem({ token: r.token, merchant, amount: amount(p.amountMinor, "USD"), idempotencyKey: `r-${r.paymentId}` });
@@ -103,7 +130,10 @@ try {
         done++;
       } catch (e) {
         const code = (e as { code?: string }).code ?? "unknown";
-        if (code === "PAYMENT_DECLINED") declined++;
+        if (code === "PAYMENT_DECLINED") {
+          declined++;
+          for (const x of (e as { details: { reasons: Array<{ code: string }> } }).details.reasons) reasons.set(x.code, (reasons.get(x.code) ?? 0) + 1);
+        }
         else failed++;
         failures.set(code, (failures.get(code) ?? 0) + 1);
       }
@@ -118,6 +148,7 @@ try {
   const r = Float64Array.from(redeemMs).sort();
   const perSec = done / elapsed;
   console.log(`payments completed: ${done} in ${elapsed.toFixed(1)} s = ${perSec.toFixed(0)}/s; declined or reviewed ${declined}, failed ${failed} ${JSON.stringify(Object.fromEntries(failures))}`);
+  if (reasons.size > 0) console.log(`reasons behind declines and reviews: ${JSON.stringify(Object.fromEntries([...reasons].sort((x, y) => y[1] - x[1])))}`);
   console.log(`authorize p50 ${pct(a, 0.5).toFixed(2)} ms, p99 ${pct(a, 0.99).toFixed(2)} ms; redeem p99 ${pct(r, 0.99).toFixed(2)} ms; ledger invariants ${report.ok ? "hold" : "BROKEN"}; ${writesPerPayment.toFixed(1)} records written per payment`);
   console.log(JSON.stringify({
     payments_per_s: Math.round(perSec),

@@ -37,7 +37,7 @@ export async function prepareApproval(ctx: PaymentsContext, approval: ApprovalRe
     paymentId: p.id, agentId: p.agentId, subWalletId: p.subWalletId, merchantId: p.merchantId, amountMinor: p.amountMinor,
     currency: p.currency, expiresAtMs, ...(p.reference !== undefined ? { reference: p.reference } : {}),
   });
-  const minted = ctx.issuer.mint({
+  const minted = await ctx.issuer.mintAsync({
     agentId: p.agentId, merchantId: p.merchantId, subWalletId: p.subWalletId,
     amount: { minor: p.amountMinor, currency: p.currency }, category: p.category, paymentId: p.id,
     agentKeyThumbprint: p.agentKid, nowMs, ...(voucher ? { voucherHash: voucher.digest } : {}),

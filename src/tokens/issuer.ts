@@ -5,6 +5,8 @@ import {
   isVoucherHash, signRaw, signingInputOf, verifyCompact,
 } from "./format.ts";
 import type { TokenAlg, TokenClaims, VerifiedToken } from "./format.ts";
+import { webcrypto } from "node:crypto";
+import type { KeyObject, webcrypto as WebCrypto } from "node:crypto";
 import { RESOLVER, SIGNER } from "./keyring.ts";
 import type { Jwks, TokenKeyRing } from "./keyring.ts";
 
@@ -88,6 +90,8 @@ export class TokenIssuer {
   readonly #ring: TokenKeyRing;
   readonly #clock: Clock;
   readonly #currencies: CurrencyRegistry;
+  /** WebCrypto handles of the ring's private keys, made once per key (for mintAsync). */
+  readonly #cryptoKeys = new WeakMap<KeyObject, WebCrypto.CryptoKey>();
 
   constructor(ring: TokenKeyRing, opts: TokenIssuerOptions) {
     if (opts === null || typeof opts !== "object") throw new AgentPayError("INVALID_INPUT", "options must be an object");
@@ -114,6 +118,29 @@ export class TokenIssuer {
 
   /** Signs a token with the active key. Throws INVALID_INPUT / INVALID_ID / INVALID_AMOUNT on bad input. */
   mint(input: MintTokenInput): MintedToken {
+    const { signingInput, signer, finish } = this.#prepare(input);
+    return finish(`${signingInput}.${signRaw(signer.alg, signer.privateKey, signingInput)}`);
+  }
+
+  /**
+   * As mint, but the signature is computed by WebCrypto on libuv's thread pool, so a busy
+   * event loop (the engine's) does not spend its time on it. Same token, same checks.
+   */
+  async mintAsync(input: MintTokenInput): Promise<MintedToken> {
+    const { signingInput, signer, finish } = this.#prepare(input);
+    let key = this.#cryptoKeys.get(signer.privateKey);
+    if (!key) {
+      key = signer.alg === "EdDSA"
+        ? signer.privateKey.toCryptoKey("Ed25519", false, ["sign"])
+        : signer.privateKey.toCryptoKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+      this.#cryptoKeys.set(signer.privateKey, key);
+    }
+    const algo = signer.alg === "EdDSA" ? { name: "Ed25519" } : { name: "ECDSA", hash: "SHA-256" };
+    const sig = await webcrypto.subtle.sign(algo, key, Buffer.from(signingInput));
+    return finish(`${signingInput}.${Buffer.from(sig).toString("base64url")}`);
+  }
+
+  #prepare(input: MintTokenInput): { signingInput: string; signer: ReturnType<TokenKeyRing[typeof SIGNER]>; finish: (token: string) => MintedToken } {
     if (input === null || typeof input !== "object") bad("input", "mint input must be an object");
     const agentId = checkId(input.agentId, "agentId");
     const merchantId = checkId(input.merchantId, "merchantId");
@@ -154,8 +181,7 @@ export class TokenIssuer {
     };
     const signer = this.#ring[SIGNER]();
     const signingInput = signingInputOf(signer.headerB64, claims);
-    const token = `${signingInput}.${signRaw(signer.alg, signer.privateKey, signingInput)}`;
-    return Object.freeze({
+    const finish = (token: string): MintedToken => Object.freeze({
       token,
       tokenId,
       issuer: this.issuer,
@@ -174,6 +200,7 @@ export class TokenIssuer {
       alg: signer.alg as TokenAlg,
       claims: Object.freeze(claims),
     });
+    return { signingInput, signer, finish };
   }
 
   /**
