@@ -16,8 +16,9 @@ const AGENTS = Number(process.env.BENCH_AGENTS ?? 200);
 const MERCHANTS = 50;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 400);
 const RISK = process.env.BENCH_RISK ?? "engine"; // "engine" (the built-in risk engine) or "off" (the allow-all hook)
-// Synthetic agents pay many times a minute, which the velocity rules rightly stop: with the
-// engine on, every payment is still scored against the default rule set minus those rules.
+// Synthetic agents pay many times a minute, which the velocity rules and a person's drain breaker
+// rightly stop: with the engine on, every payment is still scored against the default rule set
+// minus those rules, with the person's breaker floor raised.
 const VELOCITY_RULES = new Set(["attempt-flood", "decline-streak", "duplicate-payment", "merchant-surge", "velocity-1m", "velocity-1h",
   "subwallet-velocity-1h", "same-merchant-burst", "daily-outflow", "new-merchants-day"]);
 
@@ -49,7 +50,9 @@ try {
   const benchRules = { ...defaultRuleSet, version: `${defaultRuleSet.version}-bench`, rules: defaultRuleSet.rules.map((r) => (VELOCITY_RULES.has(r.id) ? { ...r, enabled: false } : r)) };
   const pay = await AgentPay.open({
     dir: join(root, "db"), delivery: false, background: false,
-    risk: RISK === "off" ? ("off" as const) : { rules: benchRules },
+    // A person's drain breaker rightly trips when one person pays dozens of times a second: its
+    // floor is raised so the synthetic people can.
+    risk: RISK === "off" ? ("off" as const) : { rules: benchRules, breaker: { ownerMinMinor: 1e12 } },
   });
   const merchants: string[] = [];
   for (let m = 0; m < MERCHANTS; m++) {
