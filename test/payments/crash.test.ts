@@ -1,0 +1,80 @@
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AgentPay } from "../../src/index.ts";
+import type { Payment } from "../../src/index.ts";
+
+const CHILD = fileURLToPath(new URL("./crash-child.ts", import.meta.url));
+
+function runAndKill(dir: string, runId: string, killAfterMs: number): Promise<Map<string, string>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD, dir, runId], { stdio: ["ignore", "pipe", "pipe"] });
+    const acks = new Map<string, string>();
+    let buf = "";
+    let stderr = "";
+    let armed = false;
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      buf += chunk;
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl).split(" ");
+        buf = buf.slice(nl + 1);
+        if (line[0] === "ack") acks.set(line[1]!, line[2]!);
+        if (line[0] === "ready" && !armed) {
+          armed = true;
+          setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+        }
+      }
+    });
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("exit", (_code, signal) => (signal === "SIGKILL" ? resolve(acks) : reject(new Error(`child exited: ${stderr}`))));
+  });
+}
+
+describe("payments crash safety (SIGKILL mid-load)", function () {
+  this.timeout(240_000);
+
+  it("after each of 10 kills: ledger invariants hold, every acknowledged payment is there, tokens and holds agree", async () => {
+    const root = mkdtempSync(join(tmpdir(), "agentpay-paycrash-"));
+    const dir = join(root, "db");
+    mkdirSync(dir);
+    const acked = new Map<string, string>();
+    try {
+      for (let run = 0; run < 10; run++) {
+        for (const [id, s] of await runAndKill(dir, `r${run}`, 50 + Math.floor(Math.random() * 500))) {
+          if (acked.get(id) !== "captured") acked.set(id, s);
+        }
+        const pay = await AgentPay.open({ dir, delivery: false, background: false, risk: "off" });
+        try {
+          expect(pay.ledger.check().problems, `run ${run}`).to.deep.equal([]);
+          for (const [id, status] of acked) {
+            const p = pay.payments.get(id);
+            if (status === "captured") expect(p.status, id).to.equal("captured");
+            else expect(["authorized", "captured"], id).to.include(p.status);
+          }
+          // No half-applied payment: every payment's hold, token and capture agree.
+          for (const [, p] of pay.engine.scan<Payment>("pm/")) {
+            if (p.status === "authorized") {
+              expect(pay.ledger.getTransfer(p.holdTransferId!)?.state).to.equal("pending");
+              expect(pay.engine.read<{ status: string }>(`ts/${p.tokenId}`)?.status).to.equal("active");
+            }
+            if (p.status === "captured") {
+              expect(pay.ledger.getTransfer(p.holdTransferId!)?.state).to.equal("posted");
+              expect(pay.ledger.getTransfer(p.captureTransferId!)?.amountMinor).to.equal(p.capturedMinor);
+              expect(pay.engine.read<{ status: string }>(`ts/${p.tokenId}`)?.status).to.equal("redeemed");
+            }
+          }
+        } finally {
+          await pay.close();
+        }
+      }
+      expect([...acked.values()].filter((s) => s === "captured").length).to.be.greaterThan(20);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
