@@ -66,6 +66,7 @@ export const NUMERIC_FEATURES = [
   ["agent.categoryDeclines24h", "the agent's declined attempts in this category in the last 24 hours (among its last 8 declines)"],
   ["agent.groupDeclines24h", "the agent's declined attempts in this category's group in the last 24 hours (among its last 8 declines)"],
   ["agent.newCategoryAttempts24h", "attempts (any outcome) in the last 24 hours in categories the agent had never paid in"],
+  ["category.amountSpread", "spread (standard deviation of log(amount), floored at 0.3) of what all agents pay in this category (or its group); 0 without 30 payments there"],
   ["agent.categoryAffinity", "how well this category fits the agent's others: the smallest, over the agent's other categories k (paid by 30+ agents), of the share of agents paying in k that also pay in this category (-1 if none qualifies)"],
 ] as const;
 
@@ -308,6 +309,7 @@ export class FeatureStore {
       popStd = Math.max(Math.sqrt(pop.varLog), MIN_POP_STD);
       fv[F["category.typicalAmount"]] = Math.exp(pop.meanLog);
       fv[F["category.sampleCount"]] = pop.n;
+      fv[F["category.amountSpread"]] = popStd;
       if (amt > 0) {
         fv[F["amount.popZ"]] = (lx - pop.meanLog) / popStd;
         fv[F["amount.popRatio"]] = amt / Math.exp(pop.meanLog);

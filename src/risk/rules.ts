@@ -248,9 +248,12 @@ export const CASH_LIKE_CATEGORIES = ["4829", "6051", "6540", "7995", "5947", "62
 const HOUR = 3_600_000;
 const NOT_NEAR_LIMIT: Condition = { not: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 }] } };
 
+/** Not one of a new agent's first payments in a new kind of category (cold-start-large judges those). */
+const NOT_COLD_START_NEW_GROUP: Condition = { any: [{ feature: "agent.txCount", op: ">=", value: 3 }, { feature: "agent.groupNew", op: "==", value: 0 }] };
+
 /** The default rule set: sensible product rules that work out of the box. */
 export const defaultRuleSet: RuleSet = {
-  version: "default-2026.3",
+  version: "default-2026.4",
   thresholds: { review: 60, decline: 120 },
   rules: [
     // hard declines: unambiguous abuse
@@ -289,6 +292,15 @@ export const defaultRuleSet: RuleSet = {
       when: { all: [{ feature: "agent.groupNew", op: "==", value: 1 }, { feature: "agent.txCount", op: ">=", value: 3 },
         { feature: "agent.groupCount", op: "<=", value: 2 }, { feature: "agent.categoryAffinity", op: ">", value: 0.1 }] },
       message: "The agent has never paid in this kind of category before ({intent.category}), though agents like it often do" },
+    { id: "new-group-fits-large", kind: "score", score: 20, code: "NEW_CATEGORY_GROUP_LARGE",
+      when: { all: [{ feature: "agent.groupNew", op: "==", value: 1 }, { feature: "agent.txCount", op: ">=", value: 3 },
+        { feature: "agent.groupCount", op: "<=", value: 2 }, { feature: "agent.categoryAffinity", op: ">", value: 0.1 },
+        { feature: "amount.popRatio", op: ">=", value: 1 }] },
+      message: "A first payment in a new kind of category ({intent.category}) that is not small: {amount.popRatio}x what agents usually pay there" },
+    { id: "several-new-categories", kind: "score", score: 25, code: "SEVERAL_NEW_CATEGORIES",
+      when: { all: [{ feature: "agent.categoryTxCount", op: "<", value: 3 }, { feature: "agent.newCategoryAttempts24h", op: ">=", value: 2 },
+        { feature: "agent.ageMs", op: ">=", value: 24 * HOUR }, NOT_NEAR_LIMIT] },
+      message: "An established agent tried {agent.newCategoryAttempts24h} categories it had never paid in within the last 24 hours; {intent.category} is one of few payments here" },
     { id: "new-group-broad", kind: "score", score: 25, code: "NEW_CATEGORY_GROUP_BROAD",
       when: { all: [{ feature: "agent.groupNew", op: "==", value: 1 }, { feature: "agent.groupCount", op: ">=", value: 3 },
         { not: { all: [{ feature: "agent.categoryAffinity", op: ">=", value: 0 }, { feature: "agent.categoryAffinity", op: "<=", value: 0.02 }] } }] },
@@ -360,6 +372,23 @@ export const defaultRuleSet: RuleSet = {
         { feature: "amount.priorZ", op: ">=", value: 2 }, { feature: "amount.priorRatio", op: ">=", value: 2.5 },
         { feature: "amount.priorZ", op: "<", value: 4 }] },
       message: "Unusually large for this agent ({amount.priorRatio}x usual) and just under the sub-wallet's limit ({intent.nearLimitRatio} of it): looks like avoiding approval" },
+    // amounts just under the limit that are a new high for the agent, or large for an agent with little history
+    { id: "new-high-under-limit", kind: "score", score: 40, code: "NEW_HIGH_UNDER_LIMIT",
+      when: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 },
+        { feature: "agent.maxRatio", op: ">", value: 1 }, { feature: "agent.maxRatio", op: "<", value: 3 }, { feature: "amount.priorRatio", op: ">=", value: 1.5 },
+        { feature: "amount.priorZ", op: "<", value: 2 }] },
+      message: "Just under the sub-wallet's limit ({intent.nearLimitRatio} of it) and {agent.maxRatio}x the largest payment this agent has made here" },
+    { id: "young-large-under-limit", kind: "score", score: 40, code: "LARGE_UNDER_LIMIT_LITTLE_HISTORY",
+      when: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 },
+        { feature: "agent.txCount", op: "<", value: 5 }, { feature: "amount.priorRatio", op: ">=", value: 2 }, NOT_COLD_START_NEW_GROUP,
+        { feature: "amount.popRatio", op: ">=", value: 2.5 }, { feature: "amount.priorZ", op: "<", value: 2 }] },
+      message: "Just under the sub-wallet's limit ({intent.nearLimitRatio} of it), {amount.popRatio}x what agents usually pay in this category, from an agent with only {agent.txCount} payments" },
+    // in categories where amounts vary widely a z-score understates a spike: look at the ratio too
+    { id: "amount-high-wide-category", kind: "score", score: 30, code: "AMOUNT_ABOVE_USUAL_WIDE_CATEGORY",
+      when: { all: [{ feature: "amount.priorRatio", op: ">=", value: 4 }, { feature: "amount.priorZ", op: ">=", value: 2 },
+        { feature: "amount.priorZ", op: "<", value: 3 }, { feature: "category.amountSpread", op: ">=", value: 0.7 }, NOT_NEAR_LIMIT,
+        NOT_COLD_START_NEW_GROUP, { any: [{ feature: "agent.categoryTxCount", op: ">=", value: 3 }, { feature: "amount.priorZ", op: "<", value: 2.5 }] }] },
+      message: "Amount is {amount.priorRatio}x the usual for this agent in category {intent.category}, where amounts vary widely" },
     { id: "amount-tiny", kind: "score", score: 25, code: "AMOUNT_FAR_BELOW_USUAL",
       when: { all: [{ feature: "amount.priorZ", op: "<=", value: -3 }, { feature: "agent.categoryTxCount", op: ">=", value: 5 }] },
       message: "Amount is a tiny fraction ({amount.priorRatio}x) of the agent's usual in this category (card testing looks like this)" },
