@@ -3,7 +3,7 @@ import type { Clock } from "./core/index.ts";
 import { Engine, LevelStore, MemoryStore } from "./engine/index.ts";
 import type { Store } from "./engine/index.ts";
 import { Ledger } from "./ledger/index.ts";
-import { Wallets } from "./wallets/index.ts";
+import { Wallets, subWalletKey } from "./wallets/index.ts";
 import { Approvals } from "./approvals/index.ts";
 import { Agents, Grants } from "./agents/index.ts";
 import { EventDeliverer, validateNotificationRules } from "./events/index.ts";
@@ -131,7 +131,7 @@ export class AgentPay {
     wallets.setNotifyNormalizer((notify) => validateNotificationRules(notify));
     const approvals = new Approvals(engine);
     const agents = new Agents(engine);
-    const grants = new Grants(engine, { subWalletExists: (tx, id) => tx.has(`sw/${id}`) });
+    const grants = new Grants(engine, { subWalletExists: (tx, id) => tx.has(subWalletKey(id)) });
     const merchants = new Merchants(engine, ledger, currencies);
     const keyRing = new TokenKeyRing(engine, { ...(options.tokenAlg ? { alg: options.tokenAlg } : {}) });
     const issuer = new TokenIssuer(keyRing, {

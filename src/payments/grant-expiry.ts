@@ -28,7 +28,7 @@ export async function notifyExpiringGrants(engine: Engine, grants: Grants): Prom
     let n = 0;
     for (const g of soon) {
       if (tx.has(noticeKey(g.id)) || g.expiresAtMs === undefined) continue;
-      const sw = tx.has(`sw/${g.subWalletId}`) ? getSubWalletIn(tx, g.subWalletId) : undefined;
+      const sw = tx.has(subWalletKey(g.subWalletId)) ? getSubWalletIn(tx, g.subWalletId) : undefined;
       const rules = sw?.policy.notify;
       if (!sw || !rules || rules.length === 0) continue;
       const out = notificationsFor(rules, {

@@ -13,7 +13,7 @@ import type { Address, Chain, Hex, PublicClient, Transport } from "viem";
 import { zeroAddress } from "viem";
 import { AgentPayError, MinHeap, isAgentPayError, newId, validateId } from "../core/index.ts";
 import type { Engine, Tx } from "../engine/index.ts";
-import { createAccount, createTransfer, getAccount, postPending } from "../ledger/index.ts";
+import { createAccount, createTransfer, getAccount, postPending, accountKey } from "../ledger/index.ts";
 import type { Ledger } from "../ledger/index.ts";
 import { merchantKey, payoutAccountIn } from "../merchants/index.ts";
 import type { Merchant } from "../merchants/index.ts";
@@ -384,7 +384,7 @@ export class OnchainPayments implements VoucherPreparer {
     let checked = 0;
     const bindings = this.bindings({ chainId, settlement });
     const posted = (id: string): bigint => {
-      const a = this.#engine.read<{ creditsPosted: bigint; debitsPosted: bigint }>(`ac/${id}`);
+      const a = this.#engine.read<{ creditsPosted: bigint; debitsPosted: bigint }>(accountKey(id));
       return a ? a.creditsPosted - a.debitsPosted : 0n;
     };
     const compare = (d: Omit<ReconcileDifference, "diffMinor" | "chainId" | "settlement">): void => {

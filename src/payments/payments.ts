@@ -1,4 +1,5 @@
 import { AgentPayError, MinHeap, every, expectObject, newId, validateAmount, validateId, validateKey } from "../core/index.ts";
+import { merchantKey } from "../merchants/index.ts";
 import type { Amount } from "../core/index.ts";
 import type { Agents } from "../agents/index.ts";
 import type { Approvals } from "../approvals/index.ts";
@@ -147,7 +148,7 @@ export class Payments {
   async authorize(intentJws: string): Promise<AuthorizeResult> {
     const intent = await this.#agents.verifyIntent(intentJws);
     const req = parsePayBody(intent.body, this.#ctx.currencies);
-    const merchant = this.#ctx.engine.read<{ category: string }>(`mc/${req.merchantId}`);
+    const merchant = this.#ctx.engine.read<{ category: string }>(merchantKey(req.merchantId));
     if (!merchant) throw new AgentPayError("MERCHANT_NOT_FOUND", "no such merchant", { merchantId: req.merchantId });
     const paymentId = newPaymentId();
     // Signed before the command: the engine never waits on crypto. Discarded if not approved.

@@ -122,3 +122,21 @@ describe("events: outbox", () => {
     });
   }
 });
+
+describe("events: outbox data size", () => {
+  it("accepts data up to the limit, measured exactly when its bound is over, and refuses beyond it", async () => {
+    const engine = Engine.create({ store: new MemoryStore() });
+    await engine.load();
+    const ev = (data: unknown) => engine.submit((tx) => appendEvent(tx, { type: "notification", data: data as never, destinations: [] }));
+    // 30,000 plain characters: bounded at ~180 KB (every character escaped), really ~30 KB: accepted.
+    await ev({ note: "a".repeat(30_000) });
+    // 12,000 characters that each escape to 6: ~72 KB encoded: refused, and nothing written.
+    const before = engine.stats.records;
+    let code = "";
+    await ev({ note: "\u0001".repeat(12_000) }).catch((e: AgentPayError) => (code = e.code));
+    expect(code).to.equal("INVALID_INPUT");
+    expect(engine.stats.records).to.equal(before);
+    await ev({ note: "b".repeat(70_000) }).catch((e: AgentPayError) => (code = `${e.code}!`));
+    expect(code).to.equal("INVALID_INPUT!");
+  });
+});
