@@ -183,6 +183,8 @@ describe("agents: grants", () => {
     expect(w.grants.expiringWithin(HOUR).map((g) => g.id)).to.deep.equal([soon.id]);
     expect(w.grants.expiringWithin(4 * HOUR).map((g) => g.id)).to.deep.equal([soon.id, later.id]);
     expect(w.grants.expiringWithin(4 * HOUR, { limit: 1 }).map((g) => g.id)).to.deep.equal([soon.id]);
+    // The filter runs before the limit, so grants already handled never crowd out the rest.
+    expect(w.grants.expiringWithin(4 * HOUR, { limit: 1, where: (g) => g.id !== soon.id }).map((g) => g.id)).to.deep.equal([later.id]);
     w.clock.advance(HOUR);
     expect(w.grants.expiringWithin(HOUR).map((g) => g.id)).to.deep.equal([]);
     expect(w.grants.expiringWithin(3 * HOUR).map((g) => g.id)).to.deep.equal([later.id]);

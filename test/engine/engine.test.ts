@@ -97,3 +97,26 @@ describe("engine", () => {
     expect(seen).to.have.length(2);
   });
 });
+
+describe("engine: Tx.nested", () => {
+  it("undoes a failed unit's writes and lets the command go on", async () => {
+    const engine = await open();
+    const n = await engine.submit((tx) => {
+      tx.put("a", 1);
+      try {
+        tx.nested(() => {
+          tx.put("a", 2);
+          tx.put("b", 2);
+          tx.afterCommit(() => tx.put("never", 1));
+          throw new AgentPayError("INVALID_INPUT", "bad item");
+        });
+      } catch {
+        // isolated
+      }
+      tx.nested(() => tx.put("c", 3));
+      return [tx.get("a"), tx.get("b"), tx.get("c")];
+    });
+    expect(n).to.deep.equal([1, undefined, 3]);
+    expect([engine.read("a"), engine.read("b"), engine.read("c")]).to.deep.equal([1, undefined, 3]);
+  });
+});

@@ -1,41 +1,19 @@
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentPay } from "../../src/index.ts";
+import { runUntilKilled } from "../helpers/crash.ts";
 
 const CHILD = fileURLToPath(new URL("./crash-child.ts", import.meta.url));
 
-/** Runs the child until it has acknowledged some transfers, then SIGKILLs it after a random delay. */
-function runAndKill(dir: string, runId: string, killAfterMs: number): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, dir, runId], { stdio: ["ignore", "pipe", "pipe"] });
-    const acks: string[] = [];
-    let buf = "";
-    let stderr = "";
-    let armed = false;
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
-      buf += chunk;
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.startsWith("ack ")) acks.push(line.slice(4));
-        if (line === "ready" && !armed) {
-          armed = true;
-          setTimeout(() => child.kill("SIGKILL"), killAfterMs);
-        }
-      }
-    });
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("exit", (_code, signal) => {
-      if (signal !== "SIGKILL") reject(new Error(`child exited without being killed: ${stderr}`));
-      else resolve(acks);
-    });
+async function runAndKill(dir: string, runId: string, killAfterMs: number): Promise<string[]> {
+  const acks: string[] = [];
+  await runUntilKilled(CHILD, [dir, runId], killAfterMs, (w) => {
+    if (w[0] === "ack") acks.push(w[1]!);
   });
+  return acks;
 }
 
 describe("ledger crash safety (SIGKILL mid-load)", function () {

@@ -25,6 +25,8 @@ describe("merchants", () => {
       ["INVALID_INPUT", { name: "X", category: "5734", settlement: "chain", chainAddress: "0x1234" }],
       ["INVALID_INPUT", { name: "X", category: "5734", chainAddress: "0x" + "11".repeat(20) }],
       ["INVALID_INPUT", { name: "X", category: "5734", callbackSecret: "short" }],
+      // 1,018 characters as written, 6,018 once percent-encoded: measured as stored.
+      ["INVALID_INPUT", { name: "X", category: "5734", callbackUrl: `https://m.example/${"é".repeat(1000)}` }],
       ["UNKNOWN_CURRENCY", { name: "X", category: "5734", currencies: ["ZZZ"] }],
       ["INVALID_INPUT", null],
     ];

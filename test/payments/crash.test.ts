@@ -1,38 +1,20 @@
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentPay } from "../../src/index.ts";
 import type { Payment } from "../../src/index.ts";
+import { runUntilKilled } from "../helpers/crash.ts";
 
 const CHILD = fileURLToPath(new URL("./crash-child.ts", import.meta.url));
 
-function runAndKill(dir: string, runId: string, killAfterMs: number): Promise<Map<string, string>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, dir, runId], { stdio: ["ignore", "pipe", "pipe"] });
-    const acks = new Map<string, string>();
-    let buf = "";
-    let stderr = "";
-    let armed = false;
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
-      buf += chunk;
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl).split(" ");
-        buf = buf.slice(nl + 1);
-        if (line[0] === "ack") acks.set(line[1]!, line[2]!);
-        if (line[0] === "ready" && !armed) {
-          armed = true;
-          setTimeout(() => child.kill("SIGKILL"), killAfterMs);
-        }
-      }
-    });
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("exit", (_code, signal) => (signal === "SIGKILL" ? resolve(acks) : reject(new Error(`child exited: ${stderr}`))));
+async function runAndKill(dir: string, runId: string, killAfterMs: number): Promise<Map<string, string>> {
+  const acks = new Map<string, string>();
+  await runUntilKilled(CHILD, [dir, runId], killAfterMs, (w) => {
+    if (w[0] === "ack") acks.set(w[1]!, w[2]!);
   });
+  return acks;
 }
 
 describe("payments crash safety (SIGKILL mid-load)", function () {

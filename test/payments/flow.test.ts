@@ -151,6 +151,26 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     expect(pay.ledger.check().ok).to.equal(true);
   });
 
+  it("the sweeper isolates a payment it cannot void: the other expired holds are still released", async () => {
+    const w = await world();
+    const { pay, client, travel } = w;
+    const good = await client.requestPayment({ subWallet: travel.id, merchant: w.air.merchant.id, amount: usd("10.00") });
+    const bad = await client.requestPayment({ subWallet: travel.id, merchant: w.hotel.merchant.id, amount: usd("20.00") });
+    // A record the flow cannot act on (as a corrupt or legacy merchant record would be): its void's
+    // callback event is refused, so voiding that one payment throws.
+    const { merchantKey } = await import("../../src/merchants/index.ts");
+    await pay.engine.submit((tx) => tx.put(merchantKey(w.hotel.merchant.id), {
+      ...tx.get<object>(merchantKey(w.hotel.merchant.id))!, callbackUrl: "ftp://not-a-webhook",
+    }));
+    w.clock.advance(11 * 60_000);
+    expect(await pay.payments.expireDue()).to.equal(1);
+    expect(pay.payments.get(good.paymentId).status).to.equal("expired");
+    expect(pay.payments.get(bad.paymentId).status).to.equal("authorized");
+    expect(pay.wallets.balance(travel.id).pendingDebitsMinor).to.equal(2000n);
+    expect(await pay.payments.expireDue()).to.equal(0); // retried later, not in a tight loop
+    expect(pay.ledger.check().ok).to.equal(true);
+  });
+
   it("refunds: never more than captured in total, idempotent, restore the budget", async () => {
     const w = await world();
     const { pay, client, travel } = w;
