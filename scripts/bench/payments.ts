@@ -8,7 +8,7 @@ import { generateKeyPairSync, sign, verify } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AgentPay, amount, defaultRuleSet } from "../../src/index.ts";
+import { AgentPay, amount, defaultRuleSet, formatAmount } from "../../src/index.ts";
 import { createIntentSigner } from "../../src/agents/index.ts";
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
@@ -72,8 +72,9 @@ try {
   // Traffic shaped like real agents': each pays its own three merchants, amounts near its usual
   // one (the risk engine rightly flags random payees and 50x amount swings).
   const mine = (a: number, i: number) => merchants[(a * 3 + (i % 3)) % MERCHANTS]!;
-  const usual = (a: number) => 500 + ((a * 7919) % 4500);
-  const cents = (a: number, i: number) => Math.round(usual(a) * (0.9 + ((i * 37) % 21) / 100));
+  // Money stays integer: minor units as bigint, written as decimal strings for the intent.
+  const usual = (a: number) => 500n + BigInt((a * 7919) % 4500);
+  const price = (a: number, i: number) => formatAmount({ minor: (usual(a) * BigInt(90 + ((i * 37) % 21))) / 100n, currency: "USD" });
   // Warm-up outside the window: each agent pays each of its merchants once (a never-paid merchant
   // is always reviewed, and approved here), so the agents have a history.
   let seq = 0;
@@ -81,7 +82,7 @@ try {
     for (const [ai, a] of agents.entries()) {
       for (let i = 0; i < 3; i++) {
         const res = await pay.payments.authorize(await a.signer({
-          action: "pay", subWallet: a.sw, merchant: mine(ai, i), amount: (cents(ai, i) / 100).toFixed(2), currency: "USD", idempotencyKey: `warm-${seq++}`,
+          action: "pay", subWallet: a.sw, merchant: mine(ai, i), amount: price(ai, i), currency: "USD", idempotencyKey: `warm-${seq++}`,
         }, { nowMs: Date.now() }));
         if (res.status === "pending_approval") await pay.approvals.approve(res.approvalId);
       }
@@ -93,7 +94,7 @@ try {
     for (let i = 0; i < perAgent; i++) {
       const m = mine(ai, i);
       a.queue.push([m, await a.signer({
-        action: "pay", subWallet: a.sw, merchant: m, amount: (cents(ai, i) / 100).toFixed(2), currency: "USD", idempotencyKey: `p${seq++}`,
+        action: "pay", subWallet: a.sw, merchant: m, amount: price(ai, i), currency: "USD", idempotencyKey: `p${seq++}`,
       }, { nowMs: Date.now() })]);
     }
   }
