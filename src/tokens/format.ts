@@ -334,8 +334,10 @@ function verifyUnsafe(token: unknown, resolve: KeyResolver, opts: VerifyCoreOpti
   const sig = b64uDecode(s);
   if (!sig || sig.length !== 64) reject("TOKEN_SIGNATURE_INVALID", "token signature is invalid", { kid });
   let ok = false;
+  // Decoded once: the issued-token check needs the id, the claim checks below need the rest.
+  const raw = decodeJsonObject(p);
   if (opts.issued) {
-    const jti = decodeJsonObject(p)?.jti;
+    const jti = raw?.jti;
     const issued = typeof jti === "string" ? opts.issued(jti) : undefined;
     ok = issued !== undefined && issued.length === token.length && timingSafeEqual(Buffer.from(issued), Buffer.from(token));
   } else {
@@ -347,7 +349,6 @@ function verifyUnsafe(token: unknown, resolve: KeyResolver, opts: VerifyCoreOpti
   }
   if (!ok) reject("TOKEN_SIGNATURE_INVALID", "token signature is invalid", { kid });
 
-  const raw = decodeJsonObject(p);
   if (!raw) reject("TOKEN_MALFORMED", "token claims are not a base64url JSON object");
   const claims = validateClaims(raw, opts.maxLifetimeMs);
 
