@@ -1,4 +1,4 @@
-import { Level } from "level";
+import { Worker } from "node:worker_threads";
 import { AgentPayError } from "../core/index.ts";
 
 export type StoreOp = { type: "put"; key: string; value: string } | { type: "del"; key: string };
@@ -16,33 +16,102 @@ export interface Store {
   close(): Promise<void>;
 }
 
+interface WorkerReply {
+  id: number;
+  ok: boolean;
+  error?: string;
+  flat?: string[];
+}
+
+/** Entries per load request: bounds what sits in the message queue while loading. */
+const LOAD_CHUNK = 4_096;
+
+/**
+ * LevelDB on a worker thread (see level-worker.ts). The engine's thread only encodes records
+ * to strings; copying them into a native batch and the fsync happen on the worker, so group
+ * commit overlaps with applying the next batch on both cores.
+ */
 export class LevelStore implements Store {
-  readonly #db: Level<string, string>;
+  readonly #dir: string;
   readonly #sync: boolean;
+  #worker: Worker | undefined;
+  #nextId = 1;
+  readonly #pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
+  #dead: Error | undefined;
 
   constructor(dir: string, opts: { sync?: boolean } = {}) {
-    this.#db = new Level<string, string>(dir, { keyEncoding: "utf8", valueEncoding: "utf8" });
+    this.#dir = dir;
     this.#sync = opts.sync ?? true;
   }
 
   async open(): Promise<void> {
+    if (this.#worker) throw new AgentPayError("STORE_FAILURE", "the LevelDB store is already open");
+    const worker = new Worker(new URL("./level-worker.ts", import.meta.url), { workerData: { dir: this.#dir, sync: this.#sync } });
+    this.#worker = worker;
+    this.#dead = undefined;
+    worker.unref();
+    worker.on("message", (r: WorkerReply) => {
+      const p = this.#pending.get(r.id);
+      if (!p) return;
+      this.#pending.delete(r.id);
+      if (this.#pending.size === 0) worker.unref();
+      if (r.ok) p.resolve(r);
+      else p.reject(new Error(r.error ?? "LevelDB worker failed"));
+    });
+    const die = (e: Error) => {
+      this.#dead ??= e;
+      for (const p of this.#pending.values()) p.reject(e);
+      this.#pending.clear();
+    };
+    worker.on("error", die);
+    worker.on("exit", (code) => die(new Error(`LevelDB worker exited (code ${code})`)));
     try {
-      await this.#db.open();
+      await this.#call({ op: "open" });
     } catch (e) {
+      await worker.terminate();
+      this.#worker = undefined;
       throw new AgentPayError("STORE_FAILURE", "could not open the LevelDB store", {}, { cause: e });
     }
   }
 
-  entries(): AsyncIterable<[string, string]> {
-    return this.#db.iterator();
+  async *entries(): AsyncIterable<[string, string]> {
+    for (;;) {
+      const { flat = [] } = await this.#call({ op: "next", limit: LOAD_CHUNK });
+      if (flat.length === 0) return;
+      for (let i = 0; i < flat.length; i += 2) yield [flat[i]!, flat[i + 1]!];
+    }
   }
 
   async write(ops: readonly StoreOp[]): Promise<void> {
-    await this.#db.batch(ops as StoreOp[], { sync: this.#sync });
+    const flat: string[] = [];
+    for (const op of ops) {
+      if (op.type === "put") flat.push("p", op.key, op.value);
+      else flat.push("d", op.key);
+    }
+    await this.#call({ op: "write", flat });
   }
 
   async close(): Promise<void> {
-    await this.#db.close();
+    const worker = this.#worker;
+    if (!worker) return;
+    try {
+      if (!this.#dead) await this.#call({ op: "close" });
+    } finally {
+      this.#worker = undefined;
+      await worker.terminate();
+    }
+  }
+
+  #call(msg: Record<string, unknown>): Promise<WorkerReply> {
+    const worker = this.#worker;
+    if (!worker) return Promise.reject(new Error("the LevelDB store is not open"));
+    if (this.#dead) return Promise.reject(this.#dead);
+    const id = this.#nextId++;
+    return new Promise<WorkerReply>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      if (this.#pending.size === 1) worker.ref();
+      worker.postMessage({ id, ...msg });
+    });
   }
 }
 

@@ -1,0 +1,86 @@
+import { expect } from "chai";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AgentPayError, ManualClock } from "../../src/core/index.ts";
+import { Engine, LevelStore } from "../../src/engine/index.ts";
+import type { StoreOp } from "../../src/engine/index.ts";
+
+async function all(store: LevelStore): Promise<Array<[string, string]>> {
+  const out: Array<[string, string]> = [];
+  for await (const e of store.entries()) out.push(e);
+  return out;
+}
+
+describe("LevelStore (LevelDB on a worker thread)", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "agentpay-levelstore-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("writes atomically and reads back in key order after reopen, across many load chunks", async () => {
+    const store = new LevelStore(dir);
+    await store.open();
+    const ops: StoreOp[] = [];
+    for (let i = 0; i < 10_000; i++) ops.push({ type: "put", key: `k/${String(i).padStart(5, "0")}`, value: `{"i":${i}}` });
+    await store.write(ops);
+    // Keys and values that look like the wire format's markers, and non-ASCII text, survive.
+    await store.write([
+      { type: "put", key: "p", value: "d" },
+      { type: "put", key: "d", value: "p" },
+      { type: "put", key: "u/é€😀", value: "\"naïve ☃ 😀\"" },
+      { type: "del", key: "k/00001" },
+    ]);
+    await store.close();
+
+    const again = new LevelStore(dir);
+    await again.open();
+    const entries = await all(again);
+    await again.close();
+    expect(entries.length).to.equal(10_000 - 1 + 3);
+    const keys = entries.map(([k]) => k);
+    expect(keys).to.deep.equal([...keys].sort());
+    const map = new Map(entries);
+    expect(map.get("k/00000")).to.equal('{"i":0}');
+    expect(map.has("k/00001")).to.equal(false);
+    expect(map.get("k/09999")).to.equal('{"i":9999}');
+    expect(map.get("p")).to.equal("d");
+    expect(map.get("d")).to.equal("p");
+    expect(map.get("u/é€😀")).to.equal("\"naïve ☃ 😀\"");
+  });
+
+  it("a second store on a directory in use fails to open with STORE_FAILURE", async () => {
+    const first = new LevelStore(dir);
+    await first.open();
+    const second = new LevelStore(dir);
+    const err = await second.open().catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(AgentPayError);
+    expect((err as AgentPayError).code).to.equal("STORE_FAILURE");
+    await first.close();
+  });
+
+  it("refuses writes once closed; close is idempotent", async () => {
+    const store = new LevelStore(dir);
+    await store.open();
+    await store.close();
+    await store.close();
+    const err = await store.write([{ type: "put", key: "a", value: "1" }]).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(Error);
+  });
+
+  it("drives an engine: acknowledged commands are there after reopen", async () => {
+    const clock = new ManualClock();
+    const e1 = Engine.create({ store: new LevelStore(dir), clock });
+    await e1.load();
+    await Promise.all(Array.from({ length: 500 }, (_, i) => e1.submit((tx) => tx.put(`n/${i}`, { v: BigInt(i) ** 5n }))));
+    await e1.close();
+    const e2 = Engine.create({ store: new LevelStore(dir), clock });
+    await e2.load();
+    expect(e2.read<{ v: bigint }>("n/499")?.v).to.equal(499n ** 5n);
+    expect([...e2.scan("n/")].length).to.equal(500);
+    await e2.close();
+  });
+});
