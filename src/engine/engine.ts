@@ -130,6 +130,8 @@ export class Engine {
   readonly #maxBatch: number;
   readonly #state = new Map<string, unknown>();
   readonly #observers: Array<{ prefix: string; fn: Observer }> = [];
+  /** Observers that can match keys of one first segment ("pm/"), so a write checks one or two, not all. */
+  readonly #observersBySegment = new Map<string, Array<{ prefix: string; fn: Observer }>>();
   #queue: Pending[] = [];
   #running = false;
   #closed = false;
@@ -157,6 +159,7 @@ export class Engine {
   /** Observes committed writes whose key starts with `prefix`. Register before `load()`. */
   observe(prefix: string, fn: Observer): void {
     this.#observers.push({ prefix, fn });
+    this.#observersBySegment.clear();
   }
 
   /** Opens the store and loads every record into memory, feeding the observers. */
@@ -297,6 +300,18 @@ export class Engine {
   }
 
   #notify(key: string, before: unknown, after: unknown): void {
-    for (const o of this.#observers) if (key.startsWith(o.prefix)) o.fn(key, before, after);
+    const slash = key.indexOf("/");
+    if (slash < 0) {
+      for (const o of this.#observers) if (key.startsWith(o.prefix)) o.fn(key, before, after);
+      return;
+    }
+    // Bounded: keys are "<segment>/...", and segments are a fixed set of record kinds.
+    const segment = key.slice(0, slash + 1);
+    let candidates = this.#observersBySegment.get(segment);
+    if (!candidates) {
+      candidates = this.#observers.filter((o) => o.prefix.startsWith(segment) || segment.startsWith(o.prefix));
+      this.#observersBySegment.set(segment, candidates);
+    }
+    for (const o of candidates) if (key.startsWith(o.prefix)) o.fn(key, before, after);
   }
 }

@@ -120,3 +120,25 @@ describe("engine: Tx.nested", () => {
     expect([engine.read("a"), engine.read("b"), engine.read("c")]).to.deep.equal([1, undefined, 3]);
   });
 });
+
+describe("engine: observers", () => {
+  it("each observer sees exactly the keys under its prefix, whatever the prefix's shape", async () => {
+    const engine = Engine.create({ store: new MemoryStore(), clock: new ManualClock() });
+    const seen: Record<string, string[]> = { "pm/": [], "pm/a": [], "p": [], "": [], "x/y/": [] };
+    for (const prefix of Object.keys(seen)) engine.observe(prefix, (key) => seen[prefix]!.push(key));
+    await engine.load();
+    await engine.submit((tx) => {
+      for (const k of ["pm/a1", "pm/b", "p", "px/1", "x/y/z", "x/z", "solo"]) tx.put(k, 1);
+    });
+    // An observer registered after writes began is consulted too.
+    const late: string[] = [];
+    engine.observe("x/", (key) => late.push(key));
+    await engine.submit((tx) => tx.put("x/late", 1));
+    expect(seen["pm/"]).to.deep.equal(["pm/a1", "pm/b"]);
+    expect(seen["pm/a"]).to.deep.equal(["pm/a1"]);
+    expect(seen["p"]).to.deep.equal(["pm/a1", "pm/b", "p", "px/1"]);
+    expect(seen[""]).to.deep.equal(["pm/a1", "pm/b", "p", "px/1", "x/y/z", "x/z", "solo", "x/late"]);
+    expect(seen["x/y/"]).to.deep.equal(["x/y/z"]);
+    expect(late).to.deep.equal(["x/late"]);
+  });
+});
