@@ -15,6 +15,21 @@ export function encodeJson(value: unknown): string {
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
 const quote = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
 
+// Object keys are a small recurring set (field names): their encoded form `"key":` is memoised.
+// Bounded, and a pure function of the key, so it is safe to share.
+const MAX_CACHED_KEYS = 4_096;
+const MAX_CACHED_KEY_LENGTH = 64;
+const keyCache = new Map<string, string>();
+function quoteKey(k: string): string {
+  let q = keyCache.get(k);
+  if (q === undefined) {
+    // Keys starting with "$" get one more, so no stored data can pass for a tagged bigint.
+    q = quote(k.charCodeAt(0) === 36 ? `$${k}` : k) + ":";
+    if (keyCache.size < MAX_CACHED_KEYS && k.length <= MAX_CACHED_KEY_LENGTH) keyCache.set(k, q);
+  }
+  return q;
+}
+
 function enc(v: unknown): string | undefined {
   switch (typeof v) {
     case "string": return quote(v);
@@ -36,8 +51,7 @@ function enc(v: unknown): string | undefined {
     if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
     const e = enc((v as Record<string, unknown>)[k]);
     if (e === undefined) continue;
-    // Keys starting with "$" get one more, so no stored data can pass for a tagged bigint.
-    s += (first ? "" : ",") + quote(k.charCodeAt(0) === 36 ? `$${k}` : k) + ":" + e;
+    s += (first ? "" : ",") + quoteKey(k) + e;
     first = false;
   }
   return s + "}";
