@@ -14,8 +14,8 @@ import { storedVoucherIn, voucherIn } from "./onchain.ts";
 import type { PreparedVoucher } from "./onchain.ts";
 import type { PaymentsContext } from "./context.ts";
 import { emitPaymentEvent, notify } from "./effects.ts";
-import { idemKey, issuedTokenKey, paymentKey, tokenStateKey } from "./records.ts";
-import type { Decision, IdempotencyRecord, Payment, TokenRecord } from "./records.ts";
+import { idemKey, issuedTokenKey, paymentKey } from "./records.ts";
+import type { Decision, IdempotencyRecord, Payment } from "./records.ts";
 
 export type AuthorizeResult =
   | {
@@ -68,13 +68,12 @@ export function resultOf(tx: Tx, p: Payment): AuthorizeOutcome {
     };
   }
   if (p.status !== "authorized") return { kind: "ok", result: { status: p.status, paymentId: p.id, decision: p.decision } };
-  const t = tx.get<TokenRecord>(tokenStateKey(p.tokenId!))!;
   const voucher = p.chain ? storedVoucherIn(tx, p.id) : undefined;
   return {
     kind: "ok",
     result: {
-      status: "approved", paymentId: p.id, token: tx.get<string>(issuedTokenKey(t.tokenId))!, tokenId: t.tokenId,
-      expiresAtMs: t.expiresAtMs, decision: p.decision, ...(voucher ? { voucher } : {}),
+      status: "approved", paymentId: p.id, token: tx.get<string>(issuedTokenKey(p.tokenId!))!, tokenId: p.tokenId!,
+      expiresAtMs: p.expiresAtMs!, decision: p.decision, ...(voucher ? { voucher } : {}),
     },
   };
 }
@@ -111,9 +110,8 @@ export function authorizeMoneyIn(
   const seenKey = `sm/${sw.id}/${p.merchantId}`;
   const firstPaymentToMerchant = !tx.has(seenKey);
   if (firstPaymentToMerchant) tx.put(seenKey, 1);
-  const token: TokenRecord = { tokenId: minted.tokenId, paymentId: p.id, status: "active", expiresAtMs: minted.expiresAtMs };
-  tx.put(tokenStateKey(token.tokenId), token);
-  tx.put(issuedTokenKey(token.tokenId), minted.token);
+  // The token's state is the payment's status from here on (see tokenStateOf).
+  tx.put(issuedTokenKey(minted.tokenId), minted.token);
   const authorized: Payment = {
     ...p, status: "authorized", tokenId: minted.tokenId, holdTransferId: holdId,
     authorizedAtMs: tx.nowMs, expiresAtMs: minted.expiresAtMs, grantId: grant.id, ...(chain ? { chain } : {}),

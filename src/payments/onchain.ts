@@ -26,8 +26,8 @@ import type {
   ChainHead, ChainKeyInfo, ChainLog, ChainWatcherOptions, HostSigner, LogHandler, SettlementClientOptions, SignedVoucher,
 } from "../chain/index.ts";
 import { emitPaymentEvent } from "./effects.ts";
-import { PAYMENT_PREFIX, paymentKey, refundKey, tokenStateKey } from "./records.ts";
-import type { Payment, PaymentChainInfo, Refund, TokenRecord } from "./records.ts";
+import { PAYMENT_PREFIX, paymentKey, refundKey } from "./records.ts";
+import type { Payment, PaymentChainInfo, Refund } from "./records.ts";
 export type { PaymentChainInfo };
 import { voidIn } from "./void.ts";
 import type { PaymentsContext } from "./context.ts";
@@ -147,10 +147,10 @@ const toHex32 = (n: bigint): Hex => `0x${n.toString(16).padStart(64, "0")}` as H
 /** One step of what applying a log did, so a reorg can undo it. */
 type Step =
   | { k: "tr"; id: string; d: string; c: string; minor: bigint; cur: string }
-  | { k: "capture"; paymentId: string; capturedMinor: bigint; prev: Payment; prevToken: TokenRecord; debit: string; credit: string }
+  | { k: "capture"; paymentId: string; capturedMinor: bigint; prev: Payment; debit: string; credit: string }
   | { k: "late"; paymentId: string; prev: Payment }
   | { k: "refund"; paymentId: string; prev: Payment; refundId: string; minor: bigint }
-  | { k: "void"; paymentId: string; prev: Payment; prevToken: TokenRecord }
+  | { k: "void"; paymentId: string; prev: Payment }
   | { k: "anomaly"; id: string };
 
 export interface OnchainOptions {
@@ -572,14 +572,12 @@ export class OnchainPayments implements VoucherPreparer {
       id: captureId, pendingId: p.holdTransferId!, amount: { minor: amount, currency: p.currency }, code: "payment_capture",
       metadata: { paymentId: p.id, chainId: String(log.chainId), txHash: log.txHash, logIndex: String(log.logIndex) },
     });
-    const t = tx.get<TokenRecord>(tokenStateKey(p.tokenId!))!;
-    tx.put(tokenStateKey(t.tokenId), { ...t, status: "redeemed" } satisfies TokenRecord);
     const released = p.amountMinor - amount;
     const sw = getSubWalletIn(tx, p.subWalletId);
     if (released > 0n) restoreSpendIn(tx, sw, released, p.authorizedAtMs!);
     const captured: Payment = { ...p, status: "captured", capturedMinor: amount, capturedAtMs: tx.nowMs, captureTransferId: captureId, refundedMinor: 0n };
     tx.put(paymentKey(p.id), captured);
-    steps.push({ k: "capture", paymentId: p.id, capturedMinor: amount, prev: p, prevToken: t, debit: hold.debitAccountId, credit: hold.creditAccountId });
+    steps.push({ k: "capture", paymentId: p.id, capturedMinor: amount, prev: p, debit: hold.debitAccountId, credit: hold.creditAccountId });
     emitPaymentEvent(tx, "payment.captured", captured, { toMerchant: true, data: { capturedMinor: amount, onChain: true, txHash: log.txHash } });
   }
 
@@ -615,9 +613,8 @@ export class OnchainPayments implements VoucherPreparer {
   }
 
   #void(tx: Tx, steps: Step[], p: Payment, as: "voided" | "expired"): void {
-    const t = tx.get<TokenRecord>(tokenStateKey(p.tokenId!))!;
     voidIn(tx, this.#ctx(), p.id, as === "expired" ? "expired" : "chain");
-    steps.push({ k: "void", paymentId: p.id, prev: p, prevToken: t });
+    steps.push({ k: "void", paymentId: p.id, prev: p });
   }
 
   /** The confirmed chain time passed a voucher's deadline: it can never be redeemed, release its hold. */
@@ -661,7 +658,6 @@ export class OnchainPayments implements VoucherPreparer {
           });
           const released = s.prev.amountMinor - s.capturedMinor;
           if (released > 0n) recordSpendIn(tx, getSubWalletIn(tx, s.prev.subWalletId), released, s.prev.authorizedAtMs!);
-          tx.put(tokenStateKey(s.prevToken.tokenId), s.prevToken);
           tx.put(paymentKey(s.paymentId), { ...s.prev, holdTransferId: holdId });
           break;
         }
@@ -687,7 +683,6 @@ export class OnchainPayments implements VoucherPreparer {
             pending: true, code: "payment_hold", metadata: { paymentId: s.paymentId, reorg: "1" },
           });
           recordSpendIn(tx, sw, s.prev.amountMinor, s.prev.authorizedAtMs!);
-          tx.put(tokenStateKey(s.prevToken.tokenId), s.prevToken);
           tx.put(paymentKey(s.paymentId), { ...s.prev, holdTransferId: holdId });
           break;
         }

@@ -8,8 +8,8 @@ import { authorizeIn, declinedError, newPaymentId } from "./authorize.ts";
 import type { AuthorizeResult } from "./authorize.ts";
 import { approvedIn, deniedIn, prepareApproval } from "./approve.ts";
 import type { PaymentsContext } from "./context.ts";
-import { HOLD_GRACE_MS, PAYMENT_PREFIX, REFUND_PREFIX, issuedTokenKey, paymentKey, tokenStateKey } from "./records.ts";
-import type { Payment, Receipt, Refund, TokenRecord } from "./records.ts";
+import { HOLD_GRACE_MS, PAYMENT_PREFIX, REFUND_PREFIX, issuedTokenKey, paymentKey } from "./records.ts";
+import type { Payment, Receipt, Refund } from "./records.ts";
 import { redeemIn } from "./redeem.ts";
 import { refundIn } from "./refund.ts";
 import { voidIn } from "./void.ts";
@@ -195,7 +195,9 @@ export class Payments {
     let paymentId: string;
     if (input.token !== undefined) {
       const v = this.#ctx.issuer.verify(input.token, { merchant: merchantId });
-      paymentId = this.#ctx.engine.read<TokenRecord>(tokenStateKey(v.tokenId))?.paymentId ?? "";
+      // A token names its payment; one whose payment does not carry it is not ours (PAYMENT_NOT_FOUND below).
+      const p = v.paymentId !== undefined ? this.#ctx.engine.read<Payment>(paymentKey(v.paymentId)) : undefined;
+      paymentId = p && p.tokenId === v.tokenId ? p.id : "";
     } else {
       paymentId = validateId(input.payment, "pay", "payment");
     }
@@ -223,9 +225,8 @@ export class Payments {
       const p = tx.get<Payment>(paymentKey(paymentId));
       if (!p || p.agentId !== intent.agentId) throw new AgentPayError("PAYMENT_NOT_FOUND", "no such payment for this agent", { paymentId });
       if (p.status !== "authorized") return { paymentId, status: p.status };
-      const t = tx.get<TokenRecord>(tokenStateKey(p.tokenId!))!;
       const voucher = p.chain ? storedVoucherIn(tx, p.id) : undefined;
-      return { paymentId, status: p.status, token: tx.get<string>(issuedTokenKey(t.tokenId))!, expiresAtMs: t.expiresAtMs, ...(voucher ? { voucher } : {}) };
+      return { paymentId, status: p.status, token: tx.get<string>(issuedTokenKey(p.tokenId!))!, expiresAtMs: p.expiresAtMs!, ...(voucher ? { voucher } : {}) };
     });
   }
 

@@ -69,12 +69,21 @@ export interface PaymentChainInfo {
   readonly nonce: string;
 }
 
-/** The single-use state of a token, keyed by its id (jti). Small: it is rewritten on redemption. */
-export interface TokenRecord {
-  readonly tokenId: string;
-  readonly paymentId: string;
-  readonly status: "active" | "redeemed" | "voided" | "expired";
-  readonly expiresAtMs: number;
+/**
+ * A token's single-use state is its payment's status (the token names its payment in `pay`):
+ * authorized = active, captured = redeemed, voided, expired. No record of its own, so marking
+ * it used can never disagree with the capture.
+ */
+export type TokenState = "active" | "redeemed" | "voided" | "expired";
+
+export function tokenStateOf(p: Payment): TokenState | undefined {
+  switch (p.status) {
+    case "authorized": return "active";
+    case "captured": return "redeemed";
+    case "voided": return "voided";
+    case "expired": return "expired";
+    default: return undefined;
+  }
 }
 
 /**
@@ -112,7 +121,6 @@ export interface Refund {
 }
 
 export const paymentKey = (id: string): string => `pm/${id}`;
-export const tokenStateKey = (tokenId: string): string => `ts/${tokenId}`;
 export const refundKey = (id: string): string => `rf/${id}`;
 export const idemKey = (scope: "a" | "m" | "r", ownerId: string, key: string): string => `ik/${scope}/${ownerId}/${key}`;
 export const PAYMENT_PREFIX = "pm/";

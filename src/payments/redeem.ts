@@ -6,8 +6,8 @@ import type { VerifiedToken } from "../tokens/index.ts";
 import { getSubWalletIn, restoreSpendIn } from "../wallets/index.ts";
 import type { PaymentsContext } from "./context.ts";
 import { emitPaymentEvent } from "./effects.ts";
-import { idemKey, paymentKey, tokenStateKey } from "./records.ts";
-import type { IdempotencyRecord, Payment, Receipt, TokenRecord } from "./records.ts";
+import { idemKey, paymentKey, tokenStateOf } from "./records.ts";
+import type { IdempotencyRecord, Payment, Receipt } from "./records.ts";
 
 export interface RedeemCommandInput {
   verified: VerifiedToken;
@@ -17,14 +17,16 @@ export interface RedeemCommandInput {
   idempotencyKey: string;
 }
 
-/** The token's single-use state, with the error each terminal state gives. */
-export function activeToken(tx: Tx, tokenId: string): TokenRecord {
-  const t = tx.get<TokenRecord>(tokenStateKey(tokenId));
-  if (!t) throw new AgentPayError("TOKEN_UNKNOWN", "this issuer never issued that token", { tokenId });
-  if (t.status === "redeemed") throw new AgentPayError("TOKEN_ALREADY_REDEEMED", "the token was already redeemed", { tokenId });
-  if (t.status === "voided") throw new AgentPayError("TOKEN_VOIDED", "the token was voided", { tokenId });
-  if (t.status === "expired" || tx.nowMs >= t.expiresAtMs) throw new AgentPayError("TOKEN_EXPIRED", "the token has expired", { tokenId });
-  return t;
+/** The payment behind a token that can still be redeemed, or the error its token's state gives. */
+export function activeTokenPayment(tx: Tx, verified: Pick<VerifiedToken, "tokenId" | "paymentId">): Payment {
+  const { tokenId } = verified;
+  const p = verified.paymentId !== undefined ? tx.get<Payment>(paymentKey(verified.paymentId)) : undefined;
+  const state = p && p.tokenId === tokenId ? tokenStateOf(p) : undefined;
+  if (!p || !state) throw new AgentPayError("TOKEN_UNKNOWN", "this issuer never issued that token", { tokenId });
+  if (state === "redeemed") throw new AgentPayError("TOKEN_ALREADY_REDEEMED", "the token was already redeemed", { tokenId });
+  if (state === "voided") throw new AgentPayError("TOKEN_VOIDED", "the token was voided", { tokenId });
+  if (state === "expired" || tx.nowMs >= p.expiresAtMs!) throw new AgentPayError("TOKEN_EXPIRED", "the token has expired", { tokenId });
+  return p;
 }
 
 export function receiptOf(p: Payment): Receipt {
@@ -50,13 +52,12 @@ export function redeemIn(tx: Tx, ctx: PaymentsContext, input: RedeemCommandInput
     }
     return receiptOf(tx.get<Payment>(paymentKey(prior.resultId))!);
   }
-  const t = activeToken(tx, verified.tokenId);
-  const p = tx.get<Payment>(paymentKey(t.paymentId))!;
+  const p = activeTokenPayment(tx, verified);
   if (p.chain) {
     throw new AgentPayError("CHAIN_PAYMENT_ON_CHAIN", "this payment settles on-chain: redeem its voucher with the settlement contract", { paymentId: p.id });
   }
   if (p.merchantId !== input.merchantId) {
-    throw new AgentPayError("TOKEN_AUDIENCE_MISMATCH", "the token was issued for another merchant", { tokenId: t.tokenId });
+    throw new AgentPayError("TOKEN_AUDIENCE_MISMATCH", "the token was issued for another merchant", { tokenId: verified.tokenId });
   }
   const merchant = getMerchantIn(tx, input.merchantId);
   if (merchant.status !== "active") throw new AgentPayError("MERCHANT_DISABLED", "the merchant is disabled", { merchantId: merchant.id });
@@ -64,14 +65,13 @@ export function redeemIn(tx: Tx, ctx: PaymentsContext, input: RedeemCommandInput
     throw new AgentPayError("CURRENCY_MISMATCH", "the amount's currency differs from the token's", { currency: input.currency, tokenCurrency: p.currency });
   }
   if (input.amountMinor > p.amountMinor) {
-    throw new AgentPayError("TOKEN_AMOUNT_EXCEEDED", "the amount is above the token's cap", { tokenId: t.tokenId, capMinor: p.amountMinor });
+    throw new AgentPayError("TOKEN_AMOUNT_EXCEEDED", "the amount is above the token's cap", { tokenId: verified.tokenId, capMinor: p.amountMinor });
   }
   const captureId = scopedKey("cap", p.id);
   postPending(tx, ctx.ledger.context, {
     id: captureId, pendingId: p.holdTransferId!, amount: { minor: input.amountMinor, currency: p.currency },
     code: "payment_capture", metadata: { paymentId: p.id },
   });
-  tx.put(tokenStateKey(t.tokenId), { ...t, status: "redeemed" } satisfies TokenRecord);
   const released = p.amountMinor - input.amountMinor;
   if (released > 0n) restoreSpendIn(tx, getSubWalletIn(tx, p.subWalletId), released, p.authorizedAtMs!);
   const captured: Payment = {

@@ -4,8 +4,8 @@ import { voidPending } from "../ledger/index.ts";
 import { getSubWalletIn, restoreSpendIn } from "../wallets/index.ts";
 import type { PaymentsContext } from "./context.ts";
 import { emitPaymentEvent } from "./effects.ts";
-import { paymentKey, tokenStateKey } from "./records.ts";
-import type { Payment, TokenRecord } from "./records.ts";
+import { paymentKey } from "./records.ts";
+import type { Payment } from "./records.ts";
 
 /** "chain": the voucher's nonce was cancelled on-chain (only the chain watcher voids on-chain payments). */
 export type VoidReason = "agent" | "merchant" | "expired" | "chain";
@@ -26,12 +26,10 @@ export function voidIn(tx: Tx, ctx: PaymentsContext, paymentId: string, reason: 
       paymentId, nonce: p.chain.nonce,
     });
   }
-  const t = tx.get<TokenRecord>(tokenStateKey(p.tokenId!))!;
   voidPending(tx, ctx.ledger.context, {
     id: scopedKey("void", p.id), pendingId: p.holdTransferId!, code: reason === "expired" ? "payment_expired" : reason === "chain" ? "payment_void_chain" : "payment_void",
     metadata: { paymentId: p.id },
   });
-  tx.put(tokenStateKey(t.tokenId), { ...t, status: reason === "expired" ? "expired" : "voided" } satisfies TokenRecord);
   restoreSpendIn(tx, getSubWalletIn(tx, p.subWalletId), p.amountMinor, p.authorizedAtMs!, true);
   const next: Payment = { ...p, status: reason === "expired" ? "expired" : "voided", resolvedAtMs: tx.nowMs };
   tx.put(paymentKey(p.id), next);
