@@ -1,4 +1,4 @@
-import { compactVerify } from "jose";
+import { webcrypto } from "node:crypto";
 import type { CryptoKey } from "jose";
 import { AgentPayError, expectObject, newId, parseDurationMs, validateId, MinHeap } from "../core/index.ts";
 import type { Engine, Tx } from "../engine/index.ts";
@@ -255,11 +255,17 @@ export class Agents {
     if (!agent || !key) throw new AgentPayError("INTENT_KEY_UNKNOWN", "the intent's key is not registered for this agent", { agentId, kid: header.kid });
     if (key.alg !== header.alg) throw new AgentPayError("INTENT_SIGNATURE_INVALID", "the intent's signature does not verify", { agentId, kid: key.kid });
     const cryptoKey = await this.#cryptoKey(key);
+    // parseIntent has checked the structure (three base64url segments, header members, alg):
+    // what is left is the signature over "header.payload", checked by WebCrypto off the event loop.
+    let ok = false;
     try {
-      await compactVerify(jws, cryptoKey, { algorithms: [key.alg] });
+      const dot = jws.lastIndexOf(".");
+      const algorithm = cryptoKey.algorithm.name === "ECDSA" ? { name: "ECDSA", hash: "SHA-256" } : cryptoKey.algorithm;
+      ok = await webcrypto.subtle.verify(algorithm, cryptoKey as webcrypto.CryptoKey, Buffer.from(jws.slice(dot + 1), "base64url"), Buffer.from(jws.slice(0, dot)));
     } catch {
-      throw new AgentPayError("INTENT_SIGNATURE_INVALID", "the intent's signature does not verify", { agentId, kid: key.kid });
+      ok = false;
     }
+    if (!ok) throw new AgentPayError("INTENT_SIGNATURE_INVALID", "the intent's signature does not verify", { agentId, kid: key.kid });
     // Re-read: the agent may have changed while the signature was being checked.
     const now = this.#engine.read<Agent>(agentKey(agentId))!;
     const nowKey = now.keys.find((k) => k.kid === key.kid);

@@ -67,6 +67,17 @@ describe("agents: signed intents", () => {
     const privJwk = await exportJWK(pair.privateKey);
     const jws = await signIntent(privJwk, { agentId: p.agent.id, kid: p.kid, body: BODY, nowMs: w.clock.nowMs() });
     expect((await w.agents.receiveIntent(jws)).alg).to.equal("ES256");
+    // P-256: a changed payload, a truncated or a DER-encoded signature never verifies.
+    const fresh = await signIntent(privJwk, { agentId: p.agent.id, kid: p.kid, body: BODY, nowMs: w.clock.nowMs() });
+    const [h, pl, sig] = fresh.split(".") as [string, string, string];
+    const claims = JSON.parse(Buffer.from(pl, "base64url").toString());
+    await refused(`${h}.${b64({ ...claims, body: { ...BODY, amount: "9999.00" } })}.${sig}`, "INTENT_SIGNATURE_INVALID");
+    await refused(`${h}.${pl}.${Buffer.from(sig, "base64url").subarray(0, 63).toString("base64url")}`, "INTENT_SIGNATURE_INVALID");
+    const raw = Buffer.from(sig, "base64url");
+    const der = (x: Buffer) => (x[0]! & 0x80 ? Buffer.concat([Buffer.from([0x02, 33, 0]), x]) : Buffer.concat([Buffer.from([0x02, 32]), x]));
+    const body = Buffer.concat([der(raw.subarray(0, 32)), der(raw.subarray(32))]);
+    await refused(`${h}.${pl}.${Buffer.concat([Buffer.from([0x30, body.length]), body]).toString("base64url")}`, "INTENT_SIGNATURE_INVALID");
+    await w.agents.receiveIntent(fresh);
   });
 
   it("a replayed intent is refused with INTENT_REPLAYED and changes nothing", async () => {
