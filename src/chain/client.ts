@@ -6,7 +6,7 @@ import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClien
 import { AgentPayError } from "../core/index.ts";
 import { agentPaySettlementAbi } from "./abi.ts";
 import { decodeChainError } from "./errors.ts";
-import { checkAddress, encodeBatch, encodeEntry, settlementDomain } from "./voucher.ts";
+import { checkAddress, encodeBatch, encodeCompact, encodeEntry, isCompactEntry, settlementDomain } from "./voucher.ts";
 import type { Entry, SettlementDomain, Voucher } from "./voucher.ts";
 
 export interface SettlementClientOptions {
@@ -85,14 +85,18 @@ export class SettlementClient {
     }
   }
 
-  async #write<R>(functionName: string, args: readonly unknown[], abi: readonly unknown[] = agentPaySettlementAbi, address: Address = this.address): Promise<TxResult<R>> {
+  async #write<R>(
+    functionName: string, args: readonly unknown[], abi: readonly unknown[] = agentPaySettlementAbi, address: Address = this.address, dataSuffix?: Hex,
+  ): Promise<TxResult<R>> {
     const wallet = this.walletClient;
     const account = this.#account;
     if (!wallet || !account) throw new AgentPayError("CHAIN_NO_WALLET", "writes need a walletClient with an account", { functionName });
     let request: unknown;
     let result: unknown;
     try {
-      ({ request, result } = await this.publicClient.simulateContract({ address, abi, functionName, args, account, chain: wallet.chain } as never) as { request: unknown; result: unknown });
+      ({ request, result } = await this.publicClient.simulateContract({
+        address, abi, functionName, args, account, chain: wallet.chain, ...(dataSuffix !== undefined ? { dataSuffix } : {}),
+      } as never) as { request: unknown; result: unknown });
     } catch (e) {
       throw decodeChainError(e);
     }
@@ -154,8 +158,13 @@ export class SettlementClient {
 
   // ------------------------------------------------------------ the merchant
 
-  /** Redeems one voucher (credited to the sender's internal balance). */
+  /**
+   * Redeems one voucher (credited to the sender's internal balance): through `redeemCompact` (the
+   * cheapest calldata) when the voucher is redeemed for its whole cap with a 65-byte signature, else
+   * through `redeem` (partial amounts, longer ERC-1271 signatures). Same checks, effects and event.
+   */
   redeem(entry: Entry): Promise<TxResult<bigint>> {
+    if (isCompactEntry(entry)) return this.#write("redeemCompact", [], agentPaySettlementAbi, this.address, encodeCompact(entry));
     return this.#write("redeem", [entry.voucher.token, encodeEntry(entry)]);
   }
 

@@ -5,6 +5,7 @@ export { agentPaySettlementAbi, agentPaySettlementBytecode } from "./abi.ts";
 export {
   VOUCHER_TYPE_STRING, voucherTypes, settlementDomain, buildVoucher, hashVoucher, signVoucher, voucherNonceOf, voucherRefOf,
   encodeEntry, encodeBatch, checkAddress, FLAG_SIGNER, FLAG_AMOUNT, FLAG_LONG_SIG, MAX_UINT256,
+  isCompactEntry, encodeCompact, encodeCompactCall, REDEEM_COMPACT_SELECTOR, bucketIdOf,
 } from "./voucher.ts";
 export type { Voucher, SettlementDomain, SignedVoucher, Entry } from "./voucher.ts";
 export { privateKeySigner, hostSigner, checkVoucherSignature } from "./signer.ts";

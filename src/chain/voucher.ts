@@ -1,6 +1,9 @@
 // Vouchers: the EIP-712 type of AgentPaySettlement, building, hashing (identical to the contract's
-// `hashVoucher`) and the packed entry / batch encoding that `redeem` and `redeemBatch` decode.
-import { concatHex, hashTypedData, isAddress, isHex, keccak256, numberToHex, size, stringToHex, zeroAddress, zeroHash } from "viem";
+// `hashVoucher`), the packed entry / batch encoding that `redeem` and `redeemBatch` decode, and the compact
+// calldata of `redeemCompact`.
+import {
+  concatHex, encodeAbiParameters, hashTypedData, isAddress, isHex, keccak256, numberToHex, size, stringToHex, toFunctionSelector, zeroAddress, zeroHash,
+} from "viem";
 import type { Address, Hex } from "viem";
 import { AgentPayError } from "../core/index.ts";
 
@@ -154,6 +157,53 @@ export function encodeEntry(e: Entry, withSigner = true): Hex {
   if (longSig) parts.push(numberToHex(size(e.signature), { size: 2 }));
   parts.push(e.signature);
   return concatHex(parts);
+}
+
+const MAX_UINT128 = (1n << 128n) - 1n;
+
+/**
+ * Whether `redeemCompact` can take this entry: a payment voucher (no call) redeemed for its whole cap
+ * (below 2**128) with a 65-byte signature. Anything else goes through `redeem`.
+ */
+export function isCompactEntry(e: Entry): boolean {
+  const v = e.voucher;
+  return (e.amount === undefined || e.amount === v.cap) && typeof e.signature === "string" && isHex(e.signature, { strict: true }) && size(e.signature) === 65
+    && v.cap > 0n && v.cap <= MAX_UINT128 && v.deadline >= 0n && v.deadline <= MAX_UINT40 && v.nonce >= 0n && v.nonce <= MAX_UINT256
+    && v.callTarget.toLowerCase() === zeroAddress && v.callDataHash.toLowerCase() === zeroHash;
+}
+
+/**
+ * The 210 bytes that follow `redeemCompact()`'s selector (contracts/README.md): token ‖ owner ‖ agent ‖
+ * cap (uint128) ‖ deadline (uint40) ‖ nonce ‖ ref ‖ r ‖ s ‖ v. Refuses entries `isCompactEntry` rejects.
+ */
+export function encodeCompact(e: Entry): Hex {
+  if (!isCompactEntry(e)) {
+    throw new AgentPayError("INVALID_INPUT", "redeemCompact takes a payment voucher for its whole cap (< 2**128) with a 65-byte signature", { field: "voucher" });
+  }
+  const v = e.voucher;
+  return concatHex([
+    checkAddress(v.token, "token"), checkAddress(v.owner, "owner"), checkAddress(v.agent, "agent"),
+    numberToHex(v.cap, { size: 16 }), numberToHex(v.deadline, { size: 5 }), numberToHex(v.nonce, { size: 32 }), checkWord(v.ref, "ref"),
+    e.signature,
+  ]);
+}
+
+/** The full calldata of `redeemCompact` for an entry: the selector, then `encodeCompact(e)`. */
+export function encodeCompactCall(e: Entry): Hex {
+  return concatHex([REDEEM_COMPACT_SELECTOR, encodeCompact(e)]);
+}
+
+/** `bytes4(keccak256("redeemCompact()"))`. */
+export const REDEEM_COMPACT_SELECTOR = toFunctionSelector("redeemCompact()");
+
+/**
+ * The id of an (owner, agent, token) bucket, `keccak256(abi.encode(owner, agent, token))`: the `bucket`
+ * topic of the Redeemed event (the contract's `bucketIdOf`). Lower-case hex.
+ */
+export function bucketIdOf(owner: Address, agent: Address, token: Address): Hex {
+  return keccak256(encodeAbiParameters([{ type: "address" }, { type: "address" }, { type: "address" }], [
+    checkAddress(owner, "owner"), checkAddress(agent, "agent"), checkAddress(token, "token"),
+  ]));
 }
 
 /** Encodes a batch, writing owner and agent only when they change from the previous entry. */

@@ -20,7 +20,7 @@ import type { Merchant } from "../merchants/index.ts";
 import { getSubWalletIn, recordSpendIn, restoreSpendIn, subWalletKey } from "../wallets/index.ts";
 import type { SubWallet } from "../wallets/index.ts";
 import {
-  ChainKeys, ChainWatcher, SettlementClient, buildVoucher, checkAddress, hashVoucher, settlementDomain, voucherRefOf,
+  ChainKeys, ChainWatcher, SettlementClient, bucketIdOf, buildVoucher, checkAddress, hashVoucher, settlementDomain, voucherRefOf,
 } from "../chain/index.ts";
 import type {
   ChainHead, ChainKeyInfo, ChainLog, ChainWatcherOptions, HostSigner, LogHandler, SettlementClientOptions, SignedVoucher,
@@ -127,6 +127,9 @@ export const bindingKey = (subWalletId: string): string => `cb/${subWalletId}`;
 const bucketIndexKey = (chainId: number, settlement: string, owner: string, agent: string, token: string): string =>
   `cbk/${chainId}/${settlement}/${owner}/${agent}/${token}`;
 export const voucherKey = (paymentId: string): string => `cv/${paymentId}`;
+/** Bucket id (the Redeemed event's `bucket` topic) → its owner, agent and token, learned from Deposited/Allocated. */
+const bucketIdKey = (chainId: number, settlement: string, bucketId: string): string => `cbi/${chainId}/${settlement}/${bucketId.toLowerCase()}`;
+interface BucketParts { owner: Address; agent: Address; token: Address }
 export const digestKey = (digest: string): string => `cd/${digest.toLowerCase()}`;
 /** Nonces below this are sequential (allocated by the library); above, hash-derived ones. */
 const SEQUENTIAL_NONCE_LIMIT = 1n << 64n;
@@ -176,6 +179,8 @@ export class OnchainPayments implements VoucherPreparer {
   #payments: PaymentsContext | undefined;
   readonly #merchantsByAddress = new Map<string, string>();
   readonly #bindings = new Map<string, ChainBinding>();
+  /** `${chainId}/${settlement}/${bucketId}` → sub-wallet id of its binding. */
+  readonly #bindingsByBucket = new Map<string, string>();
   readonly #deadlines = new MinHeap<string>();
 
   /**
@@ -204,7 +209,10 @@ export class OnchainPayments implements VoucherPreparer {
     });
     opts.engine.observe(BINDING_PREFIX, (_k, _b, after) => {
       const b = after as ChainBinding | undefined;
-      if (b) this.#bindings.set(b.subWalletId, b);
+      if (b) {
+        this.#bindings.set(b.subWalletId, b);
+        this.#bindingsByBucket.set(`${b.chainId}/${b.settlement}/${bucketIdOf(b.owner, b.agent, b.token)}`, b.subWalletId);
+      }
     });
     opts.engine.observe(PAYMENT_PREFIX, (_k, before, after) => {
       const p = after as (Payment) | undefined;
@@ -477,6 +485,7 @@ export class OnchainPayments implements VoucherPreparer {
     const steps: Step[] = [];
     switch (log.eventName) {
       case "Deposited": {
+        this.#learnBucket(tx, chainId, settlement, a);
         const into = a.agent === zeroAddress ? this.#ownerBinding(chainId, settlement, a.owner, a.token) : this.#bucket(tx, chainId, settlement, a.owner, a.agent, a.token);
         if (!into) return undefined;
         const to = a.agent === zeroAddress ? into.mainAccountId : this.#swAccount(tx, into);
@@ -485,6 +494,7 @@ export class OnchainPayments implements VoucherPreparer {
       }
       case "Allocated":
       case "Released": {
+        if (log.eventName === "Allocated") this.#learnBucket(tx, chainId, settlement, a);
         const owner = this.#ownerBinding(chainId, settlement, a.owner, a.token);
         if (!owner) return undefined;
         const b = this.#bucket(tx, chainId, settlement, a.owner, a.agent, a.token);
@@ -499,7 +509,16 @@ export class OnchainPayments implements VoucherPreparer {
         this.#move(tx, steps, log, owner.mainAccountId, owner.externalAccountId, amount, owner.currency, "chain_withdraw");
         break;
       }
-      case "Redeemed":
+      case "Redeemed": {
+        // The event names the bucket by id: owner, agent and token come from the voucher (by digest), the
+        // binding or the funding events seen earlier.
+        const parts = this.#bucketParts(tx, chainId, settlement, String(a.digest), String(a.bucket));
+        if (parts) this.#redeemed(tx, steps, chainId, settlement, { ...log, args: { ...a, ...parts } });
+        else if (typeof a.merchant === "string" && this.#merchantsByAddress.has(a.merchant)) {
+          this.#anomaly(tx, steps, log, "external_redemption", { digest: String(a.digest), bucket: String(a.bucket), amountMinor: amount, tokenUnknown: true });
+        }
+        break;
+      }
       case "CallRedeemed":
         this.#redeemed(tx, steps, chainId, settlement, log);
         break;
@@ -524,6 +543,28 @@ export class OnchainPayments implements VoucherPreparer {
         return undefined; // ReleaseScheduled, FrozenSet: no money moves
     }
     return steps.length > 0 ? steps : undefined;
+  }
+
+  /** Records which (owner, agent, token) an agent bucket id stands for (a hash preimage: true whatever a reorg does). */
+  #learnBucket(tx: Tx, chainId: number, settlement: Address, a: Record<string, unknown>): void {
+    if (a.agent === zeroAddress || typeof a.owner !== "string" || typeof a.agent !== "string" || typeof a.token !== "string") return;
+    const parts = { owner: a.owner, agent: a.agent, token: a.token } as BucketParts;
+    const key = bucketIdKey(chainId, settlement, bucketIdOf(parts.owner, parts.agent, parts.token));
+    if (!tx.has(key)) tx.put(key, parts);
+  }
+
+  /** The owner, agent and token of a redeemed bucket: from our voucher with that digest, our binding, or a funding event. */
+  #bucketParts(tx: Tx, chainId: number, settlement: Address, digest: string, bucketId: string): BucketParts | undefined {
+    const id = bucketId.toLowerCase();
+    const pid = tx.get<string>(digestKey(digest));
+    const v = pid ? tx.get<SignedVoucher>(voucherKey(pid)) : undefined;
+    if (v && v.chainId === chainId && v.settlement === settlement && bucketIdOf(v.voucher.owner, v.voucher.agent, v.voucher.token) === id) {
+      return { owner: v.voucher.owner, agent: v.voucher.agent, token: v.voucher.token };
+    }
+    const swId = this.#bindingsByBucket.get(`${chainId}/${settlement}/${id}`);
+    const b = swId ? tx.get<ChainBinding>(bindingKey(swId)) : undefined;
+    if (b) return { owner: b.owner, agent: b.agent, token: b.token };
+    return tx.get<BucketParts>(bucketIdKey(chainId, settlement, id));
   }
 
   #swAccount(tx: Tx, b: ChainBinding): string {

@@ -2,8 +2,8 @@
 // call vouchers into an ERC-4626 vault, freeze, cancellation, ethers vs viem signing.
 import { expect } from "chai";
 import { Wallet, TypedDataEncoder } from "ethers";
-import { encodeFunctionData, keccak256, parseSignature, toHex, zeroAddress, hashTypedData } from "viem";
-import { encodeBatch, encodeEntry, signVoucher, voucherTypes, VOUCHER_TYPE_STRING, type Entry } from "./helpers/voucher.ts";
+import { encodeAbiParameters, encodeFunctionData, keccak256, parseSignature, toEventSelector, toHex, zeroAddress, hashTypedData } from "viem";
+import { bucketIdOf, encodeBatch, encodeCompact, encodeEntry, signVoucher, voucherTypes, VOUCHER_TYPE_STRING, type Entry } from "./helpers/voucher.ts";
 import { DAY, agentKey, createChain, deploySettlement, expectRevert, makeVoucher, now, signed, type Chain } from "./fixture.ts";
 
 describe("AgentPaySettlement", () => {
@@ -43,48 +43,65 @@ describe("AgentPaySettlement", () => {
     expect(await settlement.read.creditOf([chain.merchant.account.address, token.address])).to.equal(0n);
   });
 
-  it("emits Redeemed with the digest, owner, merchant, agent, token and amount", async () => {
+  it("emits Redeemed with the digest, the bucket id, the merchant and the amount", async () => {
     const ctx = await load();
     const v = await makeVoucher(chain, ctx);
     const hash = await ctx.settlement.write.redeem([ctx.token.address, encodeEntry(await signed(ctx.agent, ctx.domain, v))], {
       account: chain.merchant.account,
     });
-    await chain.publicClient.waitForTransactionReceipt({ hash });
+    const r = await chain.publicClient.waitForTransactionReceipt({ hash });
     const logs = await ctx.settlement.getEvents.Redeemed();
     expect(logs.length).to.equal(1);
     const a = logs[0]!.args;
     expect(a.digest).to.equal(await ctx.settlement.read.hashVoucher([v]));
-    expect(a.owner!.toLowerCase()).to.equal(v.owner.toLowerCase());
+    // the bucket id is keccak256(abi.encode(owner, agent, token)): the contract's view and the library agree
+    const id = bucketIdOf(v.owner, v.agent, v.token);
+    expect(a.bucket).to.equal(id);
+    expect(await ctx.settlement.read.bucketIdOf([v.owner, v.agent, v.token])).to.equal(id);
+    expect(id).to.equal(keccak256(encodeAbiParameters([{ type: "address" }, { type: "address" }, { type: "address" }], [v.owner, v.agent, v.token])));
     expect(a.merchant!.toLowerCase()).to.equal(v.merchant.toLowerCase());
-    expect(a.agent!.toLowerCase()).to.equal(v.agent.toLowerCase());
-    expect(a.token!.toLowerCase()).to.equal(v.token.toLowerCase());
     expect(a.amount).to.equal(v.cap);
+    // the topic literal of the assembly paths is the event's signature hash
+    expect(r.logs[0]!.topics[0]).to.equal(toEventSelector("Redeemed(bytes32,bytes32,address,uint256)"));
+    // an indexer learns the bucket's owner, agent and token from the Deposited event that funded it
+    const deposits = await ctx.settlement.getEvents.Deposited({}, { fromBlock: 0n });
+    expect(deposits.some((d) => bucketIdOf(d.args.owner!, d.args.agent!, d.args.token!) === a.bucket)).to.equal(true);
   });
 
-  it("the fast single-voucher path and the general path have the same effects and event", async () => {
+  it("the fast single-voucher paths (redeemCompact, redeem) and the general path have the same effects and event", async () => {
     const ctx = await load();
     const m = chain.merchant.account;
-    // warm-up: credit the merchant once so both measured calls update an existing credit
+    // warm-up: credit the merchant once so all measured calls update an existing credit
     await ctx.settlement.write.redeem([ctx.token.address, encodeEntry(await signed(ctx.agent, ctx.domain, await makeVoucher(chain, ctx, { cap: 1n })))], { account: m });
     const a = await makeVoucher(chain, ctx, { cap: 1_111_111n });
     const b = await makeVoucher(chain, ctx, { cap: 1_111_111n });
+    const c = await makeVoucher(chain, ctx, { cap: 1_111_111n });
+    const hc = await ctx.settlement.write.redeemCompact({ account: m, dataSuffix: encodeCompact(await signed(ctx.agent, ctx.domain, c)) });
     const ha = await ctx.settlement.write.redeem([ctx.token.address, encodeEntry(await signed(ctx.agent, ctx.domain, a))], { account: m });
     const hb = await ctx.settlement.write.redeemBatch([ctx.token.address, false, encodeBatch([await signed(ctx.agent, ctx.domain, b)])], { account: m });
+    const rc = await chain.publicClient.waitForTransactionReceipt({ hash: hc });
     const ra = await chain.publicClient.waitForTransactionReceipt({ hash: ha });
     const rb = await chain.publicClient.waitForTransactionReceipt({ hash: hb });
-    // the fast path is taken for a plain full-cap voucher (it is well under the general path's cost)
+    // the fast paths are taken for a plain full-cap voucher (well under the general path's cost)
+    expect(Number(rc.gasUsed)).to.be.lessThan(Number(ra.gasUsed));
     expect(Number(ra.gasUsed)).to.be.lessThan(Number(rb.gasUsed));
-    const logs = await ctx.settlement.getEvents.Redeemed({}, { fromBlock: ra.blockNumber, toBlock: rb.blockNumber });
-    expect(logs.length).to.equal(2);
-    const [la, lb] = [logs[0]!.args, logs[1]!.args];
+    const logs = await ctx.settlement.getEvents.Redeemed({}, { fromBlock: rc.blockNumber, toBlock: rb.blockNumber });
+    expect(logs.length).to.equal(3);
+    const [lc, la, lb] = [logs[0]!.args, logs[1]!.args, logs[2]!.args];
+    expect(lc.digest).to.equal(await ctx.settlement.read.hashVoucher([c]));
     expect(la.digest).to.equal(await ctx.settlement.read.hashVoucher([a]));
     expect(lb.digest).to.equal(await ctx.settlement.read.hashVoucher([b]));
-    expect([la.owner, la.merchant, la.agent, la.token, la.amount]).to.deep.equal([lb.owner, lb.merchant, lb.agent, lb.token, lb.amount]);
-    expect(ra.logs[0]!.topics).to.have.length(4);
-    expect(ra.logs[0]!.topics[0]).to.equal(rb.logs[0]!.topics[0]);
-    expect(ra.logs[0]!.data).to.equal(rb.logs[0]!.data);
-    expect(await ctx.settlement.read.nonceState([a.owner, a.agent, a.nonce])).to.equal(2);
-    expect(await ctx.settlement.read.creditOf([m.address, ctx.token.address])).to.equal(2_222_223n);
+    expect([la.bucket, la.merchant, la.amount]).to.deep.equal([lb.bucket, lb.merchant, lb.amount]);
+    expect([lc.bucket, lc.merchant, lc.amount]).to.deep.equal([lb.bucket, lb.merchant, lb.amount]);
+    for (const r of [rc, ra]) {
+      expect(r.logs[0]!.topics).to.have.length(4);
+      expect(r.logs[0]!.topics[0]).to.equal(rb.logs[0]!.topics[0]);
+      expect(r.logs[0]!.topics[2]).to.equal(rb.logs[0]!.topics[2]);
+      expect(r.logs[0]!.topics[3]).to.equal(rb.logs[0]!.topics[3]);
+      expect(r.logs[0]!.data).to.equal(rb.logs[0]!.data);
+    }
+    for (const x of [a, b, c]) expect(await ctx.settlement.read.nonceState([x.owner, x.agent, x.nonce])).to.equal(2);
+    expect(await ctx.settlement.read.creditOf([m.address, ctx.token.address])).to.equal(3_333_334n);
   });
 
   it("redeems a partial amount, records it, and pays out directly with redeemAndPay", async () => {

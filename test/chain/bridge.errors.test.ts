@@ -8,8 +8,9 @@ import { Wallet as EthersWallet } from "ethers";
 import { zeroAddress, type Hex } from "viem";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
 import {
-  agentPaySettlementAbi, buildVoucher, decodeRevertData, encodeEntry, hashVoucher, settlementDomain, voucherNonceOf,
+  agentPaySettlementAbi, bucketIdOf, buildVoucher, decodeRevertData, encodeEntry, hashVoucher, settlementDomain, signVoucher, voucherNonceOf,
 } from "../../src/chain/index.ts";
+import { MemoryStore } from "../../src/engine/index.ts";
 import type { ViemAccountLike } from "../../src/chain/index.ts";
 import { ABI_MODULE_PATH, expectedAbiModule, readArtifact } from "../../scripts/gen-abi.ts";
 import { rejectsWith } from "../ledger/helpers.ts";
@@ -152,6 +153,44 @@ describe("chain bridge: errors, bad input, secrets", () => {
     expect(anomalies[0]!.detail).to.include({ digest: hashVoucher(domain, v), amountMinor: 2_000_000n, subWalletId: sub.id });
     expectLedgerOk(pay);
     await expectReconciled(w);
+  });
+});
+
+describe("chain bridge: Redeemed names the bucket by id", () => {
+  it("a redemption from a bucket that is not ours, paying our merchant, is mirrored (bucket learned from its Deposited event) and flagged", async () => {
+    const w = await bridgeWorld();
+    const { pay, chain } = w;
+    const foreign = privateKeyToAccount(generatePrivateKey());
+    const other = chain.owner2;
+    await w.token.write.mint([other.account.address, 10_000_000n]);
+    const otherClient = pay.chain.client({ publicClient: chain.publicClient, walletClient: other, address: w.settlement.address });
+    await otherClient.approveToken(w.token.address, 10_000_000n);
+    await otherClient.deposit(w.token.address, foreign.address, 10_000_000n);
+    const afterDeposit = await chain.publicClient.getBlockNumber();
+    const domain = settlementDomain(w.chainId, w.settlement.address);
+    const now = (await chain.publicClient.getBlock()).timestamp;
+    const v = buildVoucher({ owner: other.account.address, agent: foreign.address, merchant: chain.merchant.account.address, token: w.token.address, cap: 2_000_000n, deadline: now + 600n, nonce: 1n });
+    const signature = await signVoucher(foreign, domain, v);
+    await w.merchantClient.redeem({ voucher: v, signature });
+    await mine(w);
+    await w.watcher.catchUp();
+    expect(pay.merchants.balanceMinor(w.shop.id, "USDC")).to.equal(2_000_000n);
+    const anomalies = pay.chain.anomalies();
+    expect(anomalies.map((a) => a.kind)).to.deep.equal(["external_redemption"]);
+    expect(anomalies[0]!.detail).to.include({ digest: hashVoucher(domain, v), amountMinor: 2_000_000n });
+    expectLedgerOk(pay);
+    await expectReconciled(w);
+
+    // A watcher that starts after the bucket was funded cannot tell the token: it flags the redemption and moves nothing.
+    const pay2 = await openPay(new MemoryStore(), w.clock);
+    const shop2 = (await pay2.merchants.register({ name: "Chain Shop", category: "5734", settlement: "chain", chainAddress: chain.merchant.account.address })).merchant;
+    const watcher2 = await pay2.chain.watcher({ publicClient: chain.publicClient, settlement: w.settlement.address, fromBlock: afterDeposit + 1n, confirmations: 2 });
+    await watcher2.catchUp();
+    const a2 = pay2.chain.anomalies();
+    expect(a2.map((a) => a.kind)).to.deep.equal(["external_redemption"]);
+    expect(a2[0]!.detail).to.include({ digest: hashVoucher(domain, v), bucket: bucketIdOf(v.owner, v.agent, v.token), amountMinor: 2_000_000n, tokenUnknown: true });
+    expect(pay2.merchants.balanceMinor(shop2.id, "USDC")).to.equal(0n);
+    await pay2.close();
   });
 });
 

@@ -65,6 +65,21 @@ abstract contract VoucherKit {
         if (flags & 4 != 0) out = abi.encodePacked(out, uint16(sig.length));
         out = abi.encodePacked(out, sig);
     }
+
+    /// @dev The calldata of redeemCompact: selector ‖ token ‖ owner ‖ agent ‖ cap (16) ‖ deadline (5) ‖ nonce ‖ ref ‖ sig.
+    function _compact(AgentPaySettlement.Voucher memory v, bytes memory sig) internal pure returns (bytes memory) {
+        return abi.encodePacked(
+            AgentPaySettlement.redeemCompact.selector,
+            v.token,
+            v.owner,
+            v.agent,
+            uint128(v.cap),
+            uint40(v.deadline),
+            v.nonce,
+            v.ref,
+            sig
+        );
+    }
 }
 
 contract AgentPaySettlementTest is VoucherKit {
@@ -170,6 +185,61 @@ contract AgentPaySettlementTest is VoucherKit {
         vm.prank(merchant);
         vm.expectRevert(AgentPaySettlement.InvalidSignature.selector);
         settlement.redeem(address(token), bad);
+    }
+
+    function testFuzz_compactMovesExactlyTheCap(uint96 funded, uint96 cap, uint256 nonce, bool byOwnerKey) public {
+        vm.assume(funded > 0 && cap > 0 && cap <= funded);
+        uint256 ownerPk = 0x0E1;
+        address o = vm.addr(ownerPk);
+        token.mint(o, funded);
+        vm.startPrank(o);
+        token.approve(address(settlement), funded);
+        settlement.deposit(address(token), agent, funded);
+        vm.stopPrank();
+        AgentPaySettlement.Voucher memory v = _voucher(o, agent, merchant, cap, block.timestamp + 1 hours, nonce);
+        bytes memory data = _compact(v, _sign(byOwnerKey ? ownerPk : AGENT_PK, v));
+        require(data.length == 214, "length");
+        vm.prank(merchant);
+        (bool ok, bytes memory ret) = address(settlement).call(data);
+        require(ok && abi.decode(ret, (uint256)) == cap, "amount");
+        (uint256 b, ) = settlement.bucketOf(o, agent, address(token));
+        require(b == uint256(funded) - cap, "bucket");
+        require(settlement.creditOf(merchant, address(token)) == cap, "credit");
+        require(settlement.nonceState(o, agent, nonce) == 2, "state");
+        // replay fails with NonceUsed, through either entry point
+        vm.prank(merchant);
+        (ok, ret) = address(settlement).call(data);
+        require(!ok && keccak256(ret) == keccak256(abi.encodeWithSelector(AgentPaySettlement.NonceUsed.selector, o, agent, nonce)), "replay");
+        bytes memory e = _entry(v, 0, _sign(AGENT_PK, v), true);
+        vm.prank(merchant);
+        vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.NonceUsed.selector, o, agent, nonce));
+        settlement.redeem(address(token), e);
+    }
+
+    function testFuzz_compactAnyAlteredByteOrLengthFails(uint8 pos, uint8 mask, uint8 extra, bool shorten) public {
+        vm.assume(mask != 0);
+        _fund(agent, 1e12);
+        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, block.timestamp + 60, 5);
+        bytes memory good = _compact(v, _sign(AGENT_PK, v));
+        // one byte of the 210 after the selector altered: refused, nothing moves
+        bytes memory bad = bytes.concat(good);
+        uint256 i = 4 + uint256(pos) % 210;
+        bad[i] = bytes1(uint8(bad[i]) ^ mask);
+        vm.prank(merchant);
+        (bool ok, ) = address(settlement).call(bad);
+        require(!ok, "altered byte accepted");
+        // any other length: MalformedVouchers
+        uint256 len = shorten ? 4 + uint256(extra) % 210 : 214 + uint256(extra) + 1;
+        bytes memory wrong = new bytes(len);
+        for (uint256 k; k < len && k < 214; ++k) wrong[k] = good[k];
+        vm.prank(merchant);
+        bytes memory ret;
+        (ok, ret) = address(settlement).call(wrong);
+        require(!ok && bytes4(ret) == AgentPaySettlement.MalformedVouchers.selector, "length");
+        require(_bucket(agent) == 1e12 && settlement.creditOf(merchant, address(token)) == 0, "moved");
+        vm.prank(merchant);
+        (ok, ) = address(settlement).call(good);
+        require(ok && settlement.creditOf(merchant, address(token)) == 1e6, "good");
     }
 
     function testFuzz_batchEqualsSum(uint8 count, uint256 seed) public {
@@ -303,6 +373,20 @@ contract SettlementHandler is VoucherKit {
         if (payout) settlement.redeemAndPay(address(token), e);
         else settlement.redeem(address(token), e);
         redeemed += amt;
+    }
+
+    function redeemCompact(uint256 o, uint256 a, uint256 m, uint96 cap) external {
+        address owner = owners[o % 2];
+        uint256 i = a % NA;
+        (uint256 bal, ) = settlement.bucketOf(owner, agents[i], address(token));
+        if (bal == 0 || cap == 0) return;
+        uint256 c = uint256(cap) % bal + 1;
+        AgentPaySettlement.Voucher memory v =
+            _voucher(owner, agents[i], merchants[m % 2], c, block.timestamp + 60, nextNonce++);
+        vm.prank(merchants[m % 2]);
+        (bool ok, ) = address(settlement).call(_compact(v, _sign(agentPks[i], v)));
+        require(ok, "redeemCompact");
+        redeemed += c;
     }
 
     function redeemBatch(uint256 o, uint256 a, uint256 m, uint8 count, bool payout) external {
