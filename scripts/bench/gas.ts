@@ -1,11 +1,12 @@
 // Gas benchmark for AgentPaySettlement on the in-process Hardhat network (npm run bench:gas).
 // Measures, in one run: a plain OpenZeppelin ERC-20 transfer to an existing holder (the floor), one voucher
-// redemption credited to a merchant already credited before, and a batch of 100 vouchers. Prints figures, then
-// as its last line one JSON object with the ratios.
+// redemption credited to a merchant already credited before (through redeemCompact, the entry point the
+// SettlementClient uses for a full-cap voucher; the ABI-typed redeem is printed too), and a batch of 100
+// vouchers. Prints figures, then as its last line one JSON object with the ratios.
 import { network } from "hardhat";
 import { keccak256, toHex, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { encodeBatch, encodeEntry, settlementDomain, signVoucher, voucher, type Entry } from "../../test/chain/helpers/voucher.ts";
+import { encodeBatch, encodeCompact, encodeEntry, settlementDomain, signVoucher, voucher, type Entry } from "../../test/chain/helpers/voucher.ts";
 
 const { viem } = await network.create();
 const publicClient = await viem.getPublicClient();
@@ -58,16 +59,23 @@ async function makeEntry(cap: bigint, nonce = nextNonce++): Promise<Entry> {
   return { voucher: v, signature: await signVoucher(agent, domain, v) };
 }
 
+/** The ABI-typed entry point: `redeem(address token, bytes voucher)` with a packed entry. */
 async function redeem(e: Entry): Promise<bigint> {
   return gasOf(await settlement.write.redeem([token.address, encodeEntry(e)], { account: merchant.account }));
 }
+/** The compact entry point: `redeemCompact()` followed by 210 raw bytes (what SettlementClient.redeem sends). */
+async function redeemCompact(e: Entry): Promise<bigint> {
+  return gasOf(await settlement.write.redeemCompact({ account: merchant.account, dataSuffix: encodeCompact(e) }));
+}
 
-// First redemption credits the merchant and touches nonce word 0 (not measured).
-const firstGas = await redeem(await makeEntry(1_500_000n));
+// First redemption credits the merchant and touches nonce word 0 (not in the ratio).
+const firstGas = await redeemCompact(await makeEntry(1_500_000n));
 // Measured: merchant already credited, nonce word already in use, bucket already debited before.
-const redeemGas = await redeem(await makeEntry(2_500_000n));
+const redeemGas = await redeemCompact(await makeEntry(2_500_000n));
+// The same through the ABI-typed redeem(token, bytes).
+const redeemAbiGas = await redeem(await makeEntry(2_500_000n));
 // A redemption that opens a fresh nonce word (once every 128 nonces of an (owner, agent) pair).
-const freshWordGas = await redeem(await makeEntry(2_500_000n, 128n * 5n));
+const freshWordGas = await redeemCompact(await makeEntry(2_500_000n, 128n * 5n));
 // A partial redemption (amount < cap stores the amount for refunds).
 const partialEntry = await makeEntry(2_500_000n);
 const partialGas = await redeem({ ...partialEntry, amount: 1_000_000n });
@@ -115,9 +123,10 @@ const multiGas = await gasOf(
 
 const ratio = (x: number) => Math.round((x / Number(erc20TransferGas)) * 1000) / 1000;
 console.log(`OpenZeppelin ERC-20 transfer to an existing holder : ${erc20TransferGas} gas (floor)`);
-console.log(`redeem, merchant already credited (measured)       : ${redeemGas} gas  (${ratio(Number(redeemGas))} x)`);
-console.log(`redeem, first ever credit to this merchant         : ${firstGas} gas`);
-console.log(`redeem, opening a fresh nonce word (1 in 128)      : ${freshWordGas} gas`);
+console.log(`redeemCompact, merchant already credited (measured): ${redeemGas} gas  (${ratio(Number(redeemGas))} x)`);
+console.log(`redeem (ABI bytes), merchant already credited      : ${redeemAbiGas} gas  (${ratio(Number(redeemAbiGas))} x)`);
+console.log(`redeemCompact, first ever credit to this merchant  : ${firstGas} gas`);
+console.log(`redeemCompact, opening a fresh nonce word (1 in 128): ${freshWordGas} gas`);
 console.log(`redeem, partial amount (< cap, stored for refunds) : ${partialGas} gas`);
 console.log(`redeem with direct payout to the merchant wallet   : ${payoutGas} gas`);
 console.log(`redeemBatch, 100 vouchers of one agent             : ${batchGas} gas, ${batchPerVoucher} per voucher (${ratio(batchPerVoucher)} x)`);
@@ -127,6 +136,8 @@ console.log(
     erc20_transfer_gas: Number(erc20TransferGas),
     redeem_gas: Number(redeemGas),
     redeem_ratio: ratio(Number(redeemGas)),
+    redeem_abi_gas: Number(redeemAbiGas),
+    redeem_fresh_word_gas: Number(freshWordGas),
     batch100_gas_per_voucher: batchPerVoucher,
     batch_ratio: ratio(batchPerVoucher),
   }),
