@@ -110,6 +110,8 @@ try {
   const deadline = performance.now() + DURATION_MS;
   const started = performance.now();
   const writesBefore = pay.engine.stats.writes;
+  const batchesBefore = pay.engine.stats.batches;
+  const commandsBefore = pay.engine.stats.commands;
   // Main-thread CPU time: the serial engine's budget, and a figure other processes barely disturb.
   const cpuBefore = process.threadCpuUsage();
   let next = 0;
@@ -150,6 +152,8 @@ try {
   const cpu = process.threadCpuUsage(cpuBefore);
   const cpuUsPerPayment = (cpu.user + cpu.system) / Math.max(1, done);
   const writesPerPayment = (pay.engine.stats.writes - writesBefore) / Math.max(1, done);
+  const batches = pay.engine.stats.batches - batchesBefore;
+  const commandsPerBatch = (pay.engine.stats.commands - commandsBefore) / Math.max(1, batches);
   const report = pay.ledger.check();
   await pay.close();
   const a = Float64Array.from(authMs).sort();
@@ -157,7 +161,7 @@ try {
   const perSec = done / elapsed;
   console.log(`payments completed: ${done} in ${elapsed.toFixed(1)} s = ${perSec.toFixed(0)}/s; declined or reviewed ${declined}, failed ${failed} ${JSON.stringify(Object.fromEntries(failures))}`);
   if (reasons.size > 0) console.log(`reasons behind declines and reviews: ${JSON.stringify(Object.fromEntries([...reasons].sort((x, y) => y[1] - x[1])))}`);
-  console.log(`authorize p50 ${pct(a, 0.5).toFixed(2)} ms, p99 ${pct(a, 0.99).toFixed(2)} ms; redeem p99 ${pct(r, 0.99).toFixed(2)} ms; ledger invariants ${report.ok ? "hold" : "BROKEN"}; ${writesPerPayment.toFixed(1)} records written per payment; main thread ${cpuUsPerPayment.toFixed(0)} µs CPU per payment (${((cpu.user + cpu.system) / 1e4 / elapsed).toFixed(0)}% busy)`);
+  console.log(`authorize p50 ${pct(a, 0.5).toFixed(2)} ms, p99 ${pct(a, 0.99).toFixed(2)} ms; redeem p99 ${pct(r, 0.99).toFixed(2)} ms; ledger invariants ${report.ok ? "hold" : "BROKEN"}; ${writesPerPayment.toFixed(1)} records written per payment in ${batches} durable batches (${commandsPerBatch.toFixed(0)} commands each); main thread ${cpuUsPerPayment.toFixed(0)} µs CPU per payment (${((cpu.user + cpu.system) / 1e4 / elapsed).toFixed(0)}% busy)`);
   console.log(JSON.stringify({
     payments_per_s: Math.round(perSec),
     p50_authorize_ms: Number(pct(a, 0.5).toFixed(2)),

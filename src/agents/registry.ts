@@ -1,5 +1,5 @@
-import { webcrypto } from "node:crypto";
-import type { CryptoKey } from "jose";
+import { createPublicKey, verify as cryptoVerify } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { AgentPayError, expectObject, newId, parseDurationMs, validateId, MinHeap } from "../core/index.ts";
 import type { Engine, Tx } from "../engine/index.ts";
 import { parseIntent } from "./intent.ts";
@@ -165,7 +165,7 @@ export class Agents {
   readonly #maxAgeMs: number;
   readonly #maxKeys: number;
   readonly #nonces = new MinHeap<string>(); // nonce keys by iat
-  readonly #cryptoKeys = new Map<string, Promise<CryptoKey>>();
+  readonly #publicKeys = new Map<string, KeyObject>();
   #pruning = false;
 
   constructor(engine: Engine, opts: AgentsOptions = {}) {
@@ -254,17 +254,9 @@ export class Agents {
     const key = agent?.keys.find((k) => k.kid === header.kid);
     if (!agent || !key) throw new AgentPayError("INTENT_KEY_UNKNOWN", "the intent's key is not registered for this agent", { agentId, kid: header.kid });
     if (key.alg !== header.alg) throw new AgentPayError("INTENT_SIGNATURE_INVALID", "the intent's signature does not verify", { agentId, kid: key.kid });
-    const cryptoKey = await this.#cryptoKey(key);
     // parseIntent has checked the structure (three base64url segments, header members, alg):
-    // what is left is the signature over "header.payload", checked by WebCrypto off the event loop.
-    let ok = false;
-    try {
-      const dot = jws.lastIndexOf(".");
-      const algorithm = cryptoKey.algorithm.name === "ECDSA" ? { name: "ECDSA", hash: "SHA-256" } : cryptoKey.algorithm;
-      ok = await webcrypto.subtle.verify(algorithm, cryptoKey as webcrypto.CryptoKey, Buffer.from(jws.slice(dot + 1), "base64url"), Buffer.from(jws.slice(0, dot)));
-    } catch {
-      ok = false;
-    }
+    // what is left is the signature over "header.payload", checked on libuv's thread pool.
+    const ok = await verifySignature(key.alg, this.#publicKey(key), jws);
     if (!ok) throw new AgentPayError("INTENT_SIGNATURE_INVALID", "the intent's signature does not verify", { agentId, kid: key.kid });
     // Re-read: the agent may have changed while the signature was being checked.
     const now = this.#engine.read<Agent>(agentKey(agentId))!;
@@ -357,14 +349,31 @@ export class Agents {
     return { key: { kid: g.kid, alg: g.alg, jwk: g.jwk }, privateKeyJwk: g.privateKeyJwk };
   }
 
-  #cryptoKey(key: AgentKey): Promise<CryptoKey> {
-    let p = this.#cryptoKeys.get(key.kid);
-    if (!p) {
-      if (this.#cryptoKeys.size >= MAX_KEY_CACHE) this.#cryptoKeys.delete(this.#cryptoKeys.keys().next().value!);
-      p = importPublicKey(key.publicKeyJwk);
-      p.catch(() => this.#cryptoKeys.delete(key.kid));
-      this.#cryptoKeys.set(key.kid, p);
+  #publicKey(key: AgentKey): KeyObject {
+    let k = this.#publicKeys.get(key.kid);
+    if (!k) {
+      if (this.#publicKeys.size >= MAX_KEY_CACHE) this.#publicKeys.delete(this.#publicKeys.keys().next().value!);
+      // Registration checked the point already (importPublicKey).
+      k = createPublicKey({ key: { ...key.publicKeyJwk }, format: "jwk" });
+      this.#publicKeys.set(key.kid, k);
     }
-    return p;
+    return k;
   }
+
+}
+
+/** A compact JWS's signature (EdDSA, or ES256 as r||s) over its first two segments; never throws. */
+function verifySignature(alg: IntentAlg, publicKey: KeyObject, jws: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    try {
+      const dot = jws.lastIndexOf(".");
+      const data = Buffer.from(jws.slice(0, dot));
+      const sig = Buffer.from(jws.slice(dot + 1), "base64url");
+      const done = (e: Error | null, ok: boolean) => resolve(!e && ok);
+      if (alg === "EdDSA") cryptoVerify(null, data, publicKey, sig, done);
+      else cryptoVerify("sha256", data, { key: publicKey, dsaEncoding: "ieee-p1363" }, sig, done);
+    } catch {
+      resolve(false);
+    }
+  });
 }

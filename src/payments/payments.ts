@@ -160,7 +160,7 @@ export class Payments {
       paymentId, agentId: intent.agentId, subWalletId: req.subWalletId, merchantId: req.merchantId, amountMinor: req.amount.minor,
       currency: req.amount.currency, expiresAtMs, ...(req.reference !== undefined ? { reference: req.reference } : {}),
     });
-    const minted = this.#ctx.issuer.mint({
+    const minted = await this.#ctx.issuer.mintAsync({
       agentId: intent.agentId, merchantId: req.merchantId, subWalletId: req.subWalletId, amount: req.amount,
       category: merchant.category, agentKeyThumbprint: intent.kid, paymentId, tokenId: newId("tok"), nowMs,
       ...(voucher ? { voucherHash: voucher.digest } : {}),

@@ -2,11 +2,9 @@ import { AgentPayError, defaultCurrencies, isId, newId, validateAmount, validate
 import type { Amount, Clock, CurrencyRegistry } from "../core/index.ts";
 import {
   DEFAULT_TOKEN_TTL_MS, MAX_TOKEN_TTL_MS, MIN_TOKEN_TTL_MS, isCategory, isCurrencyCode, isIssuer, isThumbprint,
-  isVoucherHash, signRaw, signingInputOf, verifyCompact,
+  isVoucherHash, signRaw, signRawAsync, signingInputOf, verifyCompact,
 } from "./format.ts";
 import type { TokenAlg, TokenClaims, VerifiedToken } from "./format.ts";
-import { webcrypto } from "node:crypto";
-import type { KeyObject, webcrypto as WebCrypto } from "node:crypto";
 import { RESOLVER, SIGNER } from "./keyring.ts";
 import type { Jwks, TokenKeyRing } from "./keyring.ts";
 
@@ -91,7 +89,6 @@ export class TokenIssuer {
   readonly #clock: Clock;
   readonly #currencies: CurrencyRegistry;
   /** WebCrypto handles of the ring's private keys, made once per key (for mintAsync). */
-  readonly #cryptoKeys = new WeakMap<KeyObject, WebCrypto.CryptoKey>();
 
   constructor(ring: TokenKeyRing, opts: TokenIssuerOptions) {
     if (opts === null || typeof opts !== "object") throw new AgentPayError("INVALID_INPUT", "options must be an object");
@@ -123,21 +120,12 @@ export class TokenIssuer {
   }
 
   /**
-   * As mint, but the signature is computed by WebCrypto on libuv's thread pool, so a busy
-   * event loop (the engine's) does not spend its time on it. Same token, same checks.
+   * As mint, but the signature is computed on libuv's thread pool, so a busy event loop (the
+   * engine's) does not spend its time on it. Same token, same checks.
    */
   async mintAsync(input: MintTokenInput): Promise<MintedToken> {
     const { signingInput, signer, finish } = this.#prepare(input);
-    let key = this.#cryptoKeys.get(signer.privateKey);
-    if (!key) {
-      key = signer.alg === "EdDSA"
-        ? signer.privateKey.toCryptoKey("Ed25519", false, ["sign"])
-        : signer.privateKey.toCryptoKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
-      this.#cryptoKeys.set(signer.privateKey, key);
-    }
-    const algo = signer.alg === "EdDSA" ? { name: "Ed25519" } : { name: "ECDSA", hash: "SHA-256" };
-    const sig = await webcrypto.subtle.sign(algo, key, Buffer.from(signingInput));
-    return finish(`${signingInput}.${Buffer.from(sig).toString("base64url")}`);
+    return finish(`${signingInput}.${await signRawAsync(signer.alg, signer.privateKey, signingInput)}`);
   }
 
   #prepare(input: MintTokenInput): { signingInput: string; signer: ReturnType<TokenKeyRing[typeof SIGNER]>; finish: (token: string) => MintedToken } {
