@@ -49,7 +49,7 @@ try {
 
   const benchRules = { ...defaultRuleSet, version: `${defaultRuleSet.version}-bench`, rules: defaultRuleSet.rules.map((r) => (VELOCITY_RULES.has(r.id) ? { ...r, enabled: false } : r)) };
   const pay = await AgentPay.open({
-    dir: join(root, "db"), delivery: false, background: false,
+    dir: join(root, "db"), delivery: false, background: false, ...(process.env.BENCH_MAX_BATCH ? { maxBatch: Number(process.env.BENCH_MAX_BATCH) } : {}),
     // A person's drain breaker rightly trips when one person pays dozens of times a second: its
     // floor is raised so the synthetic people can.
     risk: RISK === "off" ? ("off" as const) : { rules: benchRules, breaker: { ownerMinMinor: 1e12 } },
@@ -114,6 +114,7 @@ try {
   const commandsBefore = pay.engine.stats.commands;
   // Main-thread CPU time: the serial engine's budget, and a figure other processes barely disturb.
   const cpuBefore = process.threadCpuUsage();
+  const procCpuBefore = process.cpuUsage();
   let next = 0;
   const worker = async () => {
     while (performance.now() < deadline) {
@@ -150,6 +151,7 @@ try {
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.threadCpuUsage(cpuBefore);
+  const procCpu = process.cpuUsage(procCpuBefore);
   const cpuUsPerPayment = (cpu.user + cpu.system) / Math.max(1, done);
   const writesPerPayment = (pay.engine.stats.writes - writesBefore) / Math.max(1, done);
   const batches = pay.engine.stats.batches - batchesBefore;
@@ -161,7 +163,7 @@ try {
   const perSec = done / elapsed;
   console.log(`payments completed: ${done} in ${elapsed.toFixed(1)} s = ${perSec.toFixed(0)}/s; declined or reviewed ${declined}, failed ${failed} ${JSON.stringify(Object.fromEntries(failures))}`);
   if (reasons.size > 0) console.log(`reasons behind declines and reviews: ${JSON.stringify(Object.fromEntries([...reasons].sort((x, y) => y[1] - x[1])))}`);
-  console.log(`authorize p50 ${pct(a, 0.5).toFixed(2)} ms, p99 ${pct(a, 0.99).toFixed(2)} ms; redeem p99 ${pct(r, 0.99).toFixed(2)} ms; ledger invariants ${report.ok ? "hold" : "BROKEN"}; ${writesPerPayment.toFixed(1)} records written per payment in ${batches} durable batches (${commandsPerBatch.toFixed(0)} commands each); main thread ${cpuUsPerPayment.toFixed(0)} µs CPU per payment (${((cpu.user + cpu.system) / 1e4 / elapsed).toFixed(0)}% busy)`);
+  console.log(`authorize p50 ${pct(a, 0.5).toFixed(2)} ms, p99 ${pct(a, 0.99).toFixed(2)} ms; redeem p99 ${pct(r, 0.99).toFixed(2)} ms; ledger invariants ${report.ok ? "hold" : "BROKEN"}; ${writesPerPayment.toFixed(1)} records written per payment in ${batches} durable batches (${commandsPerBatch.toFixed(0)} commands each); main thread ${cpuUsPerPayment.toFixed(0)} µs CPU per payment (${((cpu.user + cpu.system) / 1e4 / elapsed).toFixed(0)}% busy); all threads ${((procCpu.user + procCpu.system) / Math.max(1, done)).toFixed(0)} µs CPU per payment (${((procCpu.user + procCpu.system) / 1e6 / elapsed).toFixed(2)} cores)`);
   console.log(JSON.stringify({
     payments_per_s: Math.round(perSec),
     p50_authorize_ms: Number(pct(a, 0.5).toFixed(2)),
