@@ -19,6 +19,11 @@ export interface SettlementClientOptions {
   address: Address;
   /** Receipts to wait for (default 1). */
   confirmations?: number;
+  /**
+   * Send whole-cap redemptions through `redeemCompact` (default true). Turn it off for a wallet that
+   * appends bytes to calldata (attribution suffixes): `redeemCompact` takes an exact length.
+   */
+  compact?: boolean;
 }
 
 /** A mined transaction and the value the call returned (from the simulation). */
@@ -44,6 +49,8 @@ export class SettlementClient {
   readonly #confirmations: number;
   #domain: Promise<SettlementDomain> | undefined;
 
+  readonly #compact: boolean;
+
   constructor(opts: SettlementClientOptions) {
     if (opts === null || typeof opts !== "object" || !opts.publicClient) throw new AgentPayError("INVALID_INPUT", "a publicClient is required", { field: "publicClient" });
     this.address = checkAddress(opts.address, "address");
@@ -51,6 +58,8 @@ export class SettlementClient {
     this.walletClient = opts.walletClient;
     this.#account = opts.account ?? opts.walletClient?.account;
     this.#confirmations = opts.confirmations ?? 1;
+    if (opts.compact !== undefined && typeof opts.compact !== "boolean") throw new AgentPayError("INVALID_INPUT", "compact must be a boolean", { field: "compact" });
+    this.#compact = opts.compact ?? true;
     if (!Number.isSafeInteger(this.#confirmations) || this.#confirmations < 1 || this.#confirmations > 64) {
       throw new AgentPayError("INVALID_INPUT", "confirmations must be 1-64", { field: "confirmations" });
     }
@@ -164,7 +173,7 @@ export class SettlementClient {
    * through `redeem` (partial amounts, longer ERC-1271 signatures). Same checks, effects and event.
    */
   redeem(entry: Entry): Promise<TxResult<bigint>> {
-    if (isCompactEntry(entry)) return this.#write("redeemCompact", [], agentPaySettlementAbi, this.address, encodeCompact(entry));
+    if (this.#compact && isCompactEntry(entry)) return this.#write("redeemCompact", [], agentPaySettlementAbi, this.address, encodeCompact(entry));
     return this.#write("redeem", [entry.voucher.token, encodeEntry(entry)]);
   }
 

@@ -167,7 +167,8 @@ const MAX_UINT128 = (1n << 128n) - 1n;
  */
 export function isCompactEntry(e: Entry): boolean {
   const v = e.voucher;
-  return (e.amount === undefined || e.amount === v.cap) && typeof e.signature === "string" && isHex(e.signature, { strict: true }) && size(e.signature) === 65
+  // Length in characters: size() rounds an odd number of hex digits up.
+  return (e.amount === undefined || e.amount === v.cap) && typeof e.signature === "string" && isHex(e.signature, { strict: true }) && e.signature.length === 132
     && v.cap > 0n && v.cap <= MAX_UINT128 && v.deadline >= 0n && v.deadline <= MAX_UINT40 && v.nonce >= 0n && v.nonce <= MAX_UINT256
     && v.callTarget.toLowerCase() === zeroAddress && v.callDataHash.toLowerCase() === zeroHash;
 }

@@ -7,6 +7,7 @@ import {
   REDEEM_COMPACT_SELECTOR, bucketIdOf, encodeCompact, encodeCompactCall, encodeEntry, isCompactEntry, signVoucher, type Entry,
 } from "./helpers/voucher.ts";
 import { SettlementClient } from "../../src/chain/index.ts";
+import { AgentPayError } from "../../src/core/index.ts";
 import { createChain, deploySettlement, expectRevert, makeVoucher, now, signed, type Chain } from "./fixture.ts";
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n; // secp256k1 order
@@ -263,5 +264,21 @@ describe("AgentPaySettlement redeemCompact", () => {
     // a refusal is decoded the same way through either entry point
     await client.redeem(full).then(() => expect.fail("replayed"), (err: { code?: string }) => expect(err.code).to.equal("CHAIN_NONCE_USED"));
     expect(await credit(ctx)).to.equal(4_000_000n);
+  });
+
+  it("compact: false sends every redemption through redeem; an odd-length signature is never routed to the compact path", async () => {
+    const ctx = await load();
+    const client = new SettlementClient({ publicClient: chain.publicClient, walletClient: chain.merchant, address: ctx.settlement.address, compact: false });
+    const full = await signed(ctx.agent, ctx.domain, await makeVoucher(chain, ctx, { cap: 2_000_000n }));
+    const r = await client.redeem(full);
+    expect(r.result).to.equal(2_000_000n);
+    const tx = await chain.publicClient.getTransaction({ hash: r.hash });
+    expect(tx.input.toLowerCase()).to.equal(encodeFunctionData({ abi: ctx.settlement.abi, functionName: "redeem", args: [ctx.token.address, encodeEntry(full)] }).toLowerCase());
+    // 129 hex digits: size() would round it up to 65 bytes
+    const odd: Entry = { ...full, signature: `${full.signature}0` as Hex };
+    expect(isCompactEntry(odd)).to.equal(false);
+    expect(() => encodeCompact(odd)).to.throw(AgentPayError).with.property("code", "INVALID_INPUT");
+    expect(() => new SettlementClient({ publicClient: chain.publicClient, address: ctx.settlement.address, compact: "yes" as never }))
+      .to.throw(AgentPayError).with.property("code", "INVALID_INPUT");
   });
 });
