@@ -17,11 +17,43 @@ let iterator: ReturnType<typeof db.iterator> | undefined;
 
 const fail = (id: number, e: unknown) => port.postMessage({ id, ok: false, error: e instanceof Error ? e.message : String(e) });
 
-port.on("message", (m: { id: number; op: string; flat?: string[]; limit?: number }) => {
+interface Request {
+  id: number;
+  op: string;
+  bytes?: ArrayBuffer;
+  limit?: number;
+}
+
+const DELETED = 0xffff_ffff; // as in store.ts (not imported: the worker loads only what it needs)
+
+type BinOp = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
+
+/** The inverse of packOps in store.ts: views into the one buffer, no copies. */
+function unpackOps(bytes: ArrayBuffer): BinOp[] {
+  const buf = Buffer.from(bytes);
+  const n = buf.readUInt32LE(0);
+  let off = 4 + 8 * n;
+  const ops: BinOp[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = buf.readUInt32LE(4 + 8 * i);
+    const v = buf.readUInt32LE(8 + 8 * i);
+    const key = buf.subarray(off, off + k);
+    off += k;
+    if (v === DELETED) ops.push({ type: "del", key });
+    else {
+      ops.push({ type: "put", key, value: buf.subarray(off, off + v) });
+      off += v;
+    }
+  }
+  if (off !== buf.length) throw new Error("malformed write request");
+  return ops;
+}
+
+port.on("message", (m: Request) => {
   void handle(m).then((reply) => port.postMessage({ id: m.id, ok: true, ...reply }), (e) => fail(m.id, e));
 });
 
-async function handle(m: { id: number; op: string; flat?: string[]; limit?: number }): Promise<Record<string, unknown>> {
+async function handle(m: Request): Promise<Record<string, unknown>> {
   switch (m.op) {
     case "open":
       await db.open();
@@ -36,22 +68,9 @@ async function handle(m: { id: number; op: string; flat?: string[]; limit?: numb
       }
       return { flat: chunk.flat() };
     }
-    case "write": {
-      // flat = [op, key, value?, op, key, value?, ...]: "p" key value | "d" key
-      const flat = m.flat!;
-      const ops: Array<{ type: "put"; key: string; value: string } | { type: "del"; key: string }> = [];
-      for (let i = 0; i < flat.length;) {
-        if (flat[i] === "p") {
-          ops.push({ type: "put", key: flat[i + 1]!, value: flat[i + 2]! });
-          i += 3;
-        } else {
-          ops.push({ type: "del", key: flat[i + 1]! });
-          i += 2;
-        }
-      }
-      await db.batch(ops, { sync });
+    case "write":
+      await db.batch(unpackOps(m.bytes!) as never, { sync, keyEncoding: "view", valueEncoding: "view" });
       return {};
-    }
     case "close":
       if (iterator) await iterator.close();
       await db.close();

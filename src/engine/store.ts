@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { AgentPayError } from "../core/index.ts";
+import { AgentPayError, invariant } from "../core/index.ts";
 
 export type StoreOp = { type: "put"; key: string; value: string } | { type: "del"; key: string };
 
@@ -21,6 +21,38 @@ interface WorkerReply {
   ok: boolean;
   error?: string;
   flat?: string[];
+}
+
+/** A deletion's value length in the packed form. */
+export const DELETED = 0xffff_ffff;
+
+/**
+ * Packs ops for the worker: a header of (key bytes, value bytes or DELETED) pairs as uint32,
+ * then every key and value in UTF-8, in order. Inverse: unpackOps in level-worker.ts.
+ */
+export function packOps(ops: readonly StoreOp[]): ArrayBuffer {
+  const n = ops.length;
+  let body = 0;
+  const lens = new Uint32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const op = ops[i]!;
+    const k = Buffer.byteLength(op.key, "utf8");
+    const v = op.type === "put" ? Buffer.byteLength(op.value, "utf8") : 0;
+    invariant(v < DELETED, "record too large", { key: op.key });
+    lens[2 * i] = k;
+    lens[2 * i + 1] = op.type === "put" ? v : DELETED;
+    body += k + v;
+  }
+  const head = 4 + 8 * n;
+  const buf = Buffer.allocUnsafeSlow(head + body);
+  buf.writeUInt32LE(n, 0);
+  Buffer.from(lens.buffer).copy(buf, 4);
+  let off = head;
+  for (const op of ops) {
+    off += buf.write(op.key, off, "utf8");
+    if (op.type === "put") off += buf.write(op.value, off, "utf8");
+  }
+  return buf.buffer as ArrayBuffer;
 }
 
 /** Entries per load request: bounds what sits in the message queue while loading. */
@@ -83,12 +115,10 @@ export class LevelStore implements Store {
   }
 
   async write(ops: readonly StoreOp[]): Promise<void> {
-    const flat: string[] = [];
-    for (const op of ops) {
-      if (op.type === "put") flat.push("p", op.key, op.value);
-      else flat.push("d", op.key);
-    }
-    await this.#call({ op: "write", flat });
+    // One UTF-8 buffer, moved (not copied) to the worker: no strings for it to decode and later
+    // collect, and LevelDB copies the bytes without transcoding them.
+    const bytes = packOps(ops);
+    await this.#call({ op: "write", bytes }, [bytes]);
   }
 
   async close(): Promise<void> {
@@ -102,7 +132,7 @@ export class LevelStore implements Store {
     }
   }
 
-  #call(msg: Record<string, unknown>): Promise<WorkerReply> {
+  #call(msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     const worker = this.#worker;
     if (!worker) return Promise.reject(new Error("the LevelDB store is not open"));
     if (this.#dead) return Promise.reject(this.#dead);
@@ -110,7 +140,7 @@ export class LevelStore implements Store {
     return new Promise<WorkerReply>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       if (this.#pending.size === 1) worker.ref();
-      worker.postMessage({ id, ...msg });
+      worker.postMessage({ id, ...msg }, transfer);
     });
   }
 }

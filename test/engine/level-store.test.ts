@@ -32,6 +32,7 @@ describe("LevelStore (LevelDB on a worker thread)", () => {
       { type: "put", key: "p", value: "d" },
       { type: "put", key: "d", value: "p" },
       { type: "put", key: "u/é€😀", value: "\"naïve ☃ 😀\"" },
+      { type: "put", key: "empty", value: "" },
       { type: "del", key: "k/00001" },
     ]);
     await store.close();
@@ -40,7 +41,7 @@ describe("LevelStore (LevelDB on a worker thread)", () => {
     await again.open();
     const entries = await all(again);
     await again.close();
-    expect(entries.length).to.equal(10_000 - 1 + 3);
+    expect(entries.length).to.equal(10_000 - 1 + 4);
     const keys = entries.map(([k]) => k);
     expect(keys).to.deep.equal([...keys].sort());
     const map = new Map(entries);
@@ -50,6 +51,7 @@ describe("LevelStore (LevelDB on a worker thread)", () => {
     expect(map.get("p")).to.equal("d");
     expect(map.get("d")).to.equal("p");
     expect(map.get("u/é€😀")).to.equal("\"naïve ☃ 😀\"");
+    expect(map.get("empty")).to.equal("");
   });
 
   it("a second store on a directory in use fails to open with STORE_FAILURE", async () => {
