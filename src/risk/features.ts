@@ -67,6 +67,8 @@ export const NUMERIC_FEATURES = [
   ["agent.groupDeclines24h", "the agent's declined attempts in this category's group in the last 24 hours (among its last 8 declines)"],
   ["agent.newCategoryAttempts24h", "attempts (any outcome) in the last 24 hours in categories the agent had never paid in"],
   ["category.amountSpread", "spread (standard deviation of log(amount), floored at 0.3) of what all agents pay in this category (or its group); 0 without 30 payments there"],
+  ["agent.amountRepeats", "how many of the agent's last 16 committed payments (any merchant, any time) had exactly this amount"],
+  ["agent.repeatShare", "share of the agent's committed payments whose exact amount it had paid among its 16 before (exponentially weighted; -1 until 5 payments): near 1 for agents that buy at fixed price points"],
   ["agent.categoryAffinity", "how well this category fits the agent's others: the smallest, over the agent's other categories k (paid by 30+ agents), of the share of agents paying in k that also pay in this category (-1 if none qualifies)"],
 ] as const;
 
@@ -150,6 +152,8 @@ export class AgentState {
   recentAmount = new Float64Array(RECENT);
   recentAt = new Float64Array(RECENT).fill(-1e15);
   recentIdx = 0;
+  /** Exponentially weighted share of committed payments that repeated an amount among the previous RECENT. */
+  repeatShare = 0;
   declCategory: string[] = new Array<string>(RECENT_DECLINES).fill("");
   declAt = new Float64Array(RECENT_DECLINES).fill(-1e15);
   declIdx = 0;
@@ -320,6 +324,7 @@ export class FeatureStore {
     const a = this.agents.peek(agentKey(intent.agentId, intent.currency));
     if (a === undefined) {
       fv[F["agent.categoryAffinity"]] = -1;
+      fv[F["agent.repeatShare"]] = -1;
       if (pop !== undefined && amt > 0) {
         fv[F["amount.priorZ"]] = fv[F["amount.popZ"]]!;
         fv[F["amount.priorRatio"]] = fv[F["amount.popRatio"]]!;
@@ -398,10 +403,11 @@ export class FeatureStore {
       fv[F["agent.merchantCount"]] = a.merchants.size;
       fv[F["agent.categoryCount"]] = a.categories.size;
       fv[F["agent.groupCount"]] = a.groups.size;
-      let same10 = 0, same24 = 0, merch10 = 0;
+      let same10 = 0, same24 = 0, merch10 = 0, repeats = 0;
       const m = intent.merchantId;
       for (let i = 0; i < RECENT; i++) {
         const at = a.recentAt[i]!;
+        if (a.recentAmount[i] === amt && at > -1e15) repeats++;
         if (at <= t - DAY || a.recentMerchant[i] !== m) continue;
         const sameAmt = a.recentAmount[i] === amt;
         if (sameAmt) same24++;
@@ -413,6 +419,8 @@ export class FeatureStore {
       fv[F["agent.sameMerchantAmount10m"]] = same10;
       fv[F["agent.sameMerchantAmount24h"]] = same24;
       fv[F["agent.sameMerchant10m"]] = merch10;
+      fv[F["agent.amountRepeats"]] = repeats;
+      fv[F["agent.repeatShare"]] = a.n >= MIN_HISTORY ? a.repeatShare : -1;
       if (a.n >= 20) {
         const h = a.hours;
         fv[F["agent.hourShare"]] = (h[(hour + 23) % 24]! + h[hour]! + h[(hour + 1) % 24]!) / a.n;
@@ -502,6 +510,9 @@ export class FeatureStore {
         } else {
           a.merchants.set(e.merchantId, t);
         }
+        let repeated = 0;
+        for (let j = 0; j < RECENT; j++) if (a.recentAmount[j] === amt && a.recentAt[j]! > -1e15) { repeated = 1; break; }
+        a.repeatShare += Math.max(1 / a.n, 0.05) * (repeated - a.repeatShare);   // a.n already counts this payment
         const i = a.recentIdx;
         a.recentMerchant[i] = e.merchantId;
         a.recentAmount[i] = amt;

@@ -246,6 +246,7 @@ export function compileRuleSet(input: unknown): CompiledRuleSet {
 export const CASH_LIKE_CATEGORIES = ["4829", "6051", "6540", "7995", "5947", "6211", "5933"];
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const NOT_NEAR_LIMIT: Condition = { not: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 }] } };
 
 /** Not one of a new agent's first payments in a new kind of category (cold-start-large judges those). */
@@ -253,7 +254,7 @@ const NOT_COLD_START_NEW_GROUP: Condition = { any: [{ feature: "agent.txCount", 
 
 /** The default rule set: sensible product rules that work out of the box. */
 export const defaultRuleSet: RuleSet = {
-  version: "default-2026.4",
+  version: "default-2026.5",
   thresholds: { review: 60, decline: 120 },
   rules: [
     // hard declines: unambiguous abuse
@@ -288,7 +289,7 @@ export const defaultRuleSet: RuleSet = {
         { feature: "agent.groupCount", op: "<=", value: 2 }, { feature: "agent.categoryAffinity", op: "<=", value: 0.1 },
         { not: { all: [{ feature: "agent.categoryAffinity", op: ">=", value: 0 }, { feature: "agent.categoryAffinity", op: "<=", value: 0.02 }] } }] },
       message: "The agent has never paid in this kind of category before ({intent.category}); it has kept to {agent.groupCount} kind(s) so far" },
-    { id: "new-group-fits", kind: "score", score: 25, code: "NEW_CATEGORY_GROUP_FITS",
+    { id: "new-group-fits", kind: "score", score: 30, code: "NEW_CATEGORY_GROUP_FITS",
       when: { all: [{ feature: "agent.groupNew", op: "==", value: 1 }, { feature: "agent.txCount", op: ">=", value: 3 },
         { feature: "agent.groupCount", op: "<=", value: 2 }, { feature: "agent.categoryAffinity", op: ">", value: 0.1 }] },
       message: "The agent has never paid in this kind of category before ({intent.category}), though agents like it often do" },
@@ -301,10 +302,18 @@ export const defaultRuleSet: RuleSet = {
       when: { all: [{ feature: "agent.categoryTxCount", op: "<", value: 3 }, { feature: "agent.newCategoryAttempts24h", op: ">=", value: 2 },
         { feature: "agent.ageMs", op: ">=", value: 24 * HOUR }, NOT_NEAR_LIMIT] },
       message: "An established agent tried {agent.newCategoryAttempts24h} categories it had never paid in within the last 24 hours; {intent.category} is one of few payments here" },
-    { id: "new-group-broad", kind: "score", score: 25, code: "NEW_CATEGORY_GROUP_BROAD",
-      when: { all: [{ feature: "agent.groupNew", op: "==", value: 1 }, { feature: "agent.groupCount", op: ">=", value: 3 },
-        { not: { all: [{ feature: "agent.categoryAffinity", op: ">=", value: 0 }, { feature: "agent.categoryAffinity", op: "<=", value: 0.02 }] } }] },
-      message: "First payment in this kind of category ({intent.category}) for an agent that already ranges over {agent.groupCount} kinds" },
+    // an agent with little history that branches out: a new kind of purchase, at a payee it has never paid,
+    // in a category that agents paying where it does seldom use, hours after its last attempt (not one
+    // booking session). Asks the person; adds no score, so it never turns an ordinary payment into a decline.
+    { id: "little-history-new-directions", kind: "review", score: 0, code: "LITTLE_HISTORY_NEW_DIRECTIONS",
+      when: { all: [{ feature: "grant.ageMs", op: ">=", value: 7 * DAY }, { feature: "agent.categoryTxCount", op: "<", value: 3 },
+        { feature: "agent.merchantNew", op: "==", value: 1 }, { feature: "agent.attempts1h", op: "==", value: 0 },
+        { feature: "agent.categoryAffinity", op: "<", value: 0.4 }, { any: [
+          // few payments ever, and at least two other new categories tried within 24 hours
+          { all: [{ feature: "agent.txCount", op: "<", value: 10 }, { feature: "agent.newCategoryAttempts24h", op: ">=", value: 2 }] },
+          // a grant over a week old whose agent had not paid before today, and another new category today
+          { all: [{ feature: "agent.txCount", op: "<=", ref: "agent.count24h" }, { feature: "agent.newCategoryAttempts24h", op: ">=", value: 1 }] }] }] },
+      message: "An agent with only {agent.txCount} payments (a grant over a week old) has tried {agent.newCategoryAttempts24h} categories new to it in the last 24 hours; this one ({intent.category}) is at another new payee" },
     { id: "new-category", kind: "score", score: 20, code: "NEW_CATEGORY",
       when: { all: [{ feature: "agent.categoryNew", op: "==", value: 1 }, { feature: "agent.groupNew", op: "==", value: 0 },
         { feature: "agent.txCount", op: ">=", value: 5 },
@@ -334,7 +343,7 @@ export const defaultRuleSet: RuleSet = {
         { feature: "agent.categoryTxCount", op: "<", value: 3 }, { feature: "agent.txCount", op: ">=", value: 10 }] },
       message: "The agent only started paying in category {intent.category} in the last day, after {agent.txCount} payments elsewhere" },
     // after a decline (a person denied a payment, or the engine refused one): the same direction again
-    { id: "recently-declined-here", kind: "score", score: 45, code: "RECENTLY_DECLINED_HERE",
+    { id: "recently-declined-here", kind: "review", score: 45, code: "RECENTLY_DECLINED_HERE",
       when: { any: [
         { all: [{ feature: "agent.categoryDeclines24h", op: ">=", value: 1 }, { any: [
           { feature: "agent.merchantNew", op: "==", value: 1 }, { feature: "amount.priorRatio", op: ">=", value: 2 }] }] },
@@ -351,19 +360,16 @@ export const defaultRuleSet: RuleSet = {
       when: { all: [{ feature: "amount.priorZ", op: ">=", value: 2.5 }, { feature: "amount.priorZ", op: "<", value: 4 },
         { feature: "agent.categoryTxCount", op: "<", value: 3 }, { feature: "amount.priorRatio", op: ">=", value: 4 }, NOT_NEAR_LIMIT] },
       message: "Amount is {amount.priorRatio}x what agents usually pay in this category, and this agent has little history here to say otherwise" },
-    { id: "amount-over-max", kind: "score", score: 15, code: "AMOUNT_OVER_MAX",
-      when: { all: [{ feature: "agent.maxRatio", op: ">=", value: 3 }, { feature: "agent.maxRatio", op: "<", value: 5 },
-        { feature: "agent.txCount", op: ">=", value: 8 }, { feature: "amount.priorZ", op: "<", value: 3 }] },
-      message: "Amount is {agent.maxRatio}x the largest payment this agent has made" },
-    { id: "amount-over-max-far", kind: "score", score: 45, code: "AMOUNT_FAR_OVER_MAX",
-      when: { all: [{ feature: "agent.maxRatio", op: ">=", value: 5 }, { feature: "agent.txCount", op: ">=", value: 3 },
-        { feature: "amount.priorZ", op: "<", value: 3 }] },
-      message: "Amount is {agent.maxRatio}x anything this agent has paid before" },
     { id: "cold-start-large", kind: "score", score: 60, code: "LARGE_FROM_NEW_AGENT",
       when: { all: [{ feature: "agent.txCount", op: "<", value: 3 }, { feature: "agent.groupNew", op: "==", value: 1 },
         { any: [{ feature: "amount.popRatio", op: ">=", value: 3 }, { feature: "intent.nearLimitRatio", op: ">=", value: 0.6 }] },
         { feature: "amount.priorZ", op: "<", value: 4 }] },
       message: "One of a new agent's first payments, in a new kind of category, and large: {amount.popRatio}x what agents usually pay there, {intent.nearLimitRatio} of the sub-wallet's limit" },
+    // agents that buy at fixed price points (subscriptions, credit top-ups) repeat their amounts
+    { id: "new-price-under-limit", kind: "review", score: 0, code: "NEW_PRICE_UNDER_LIMIT",
+      when: { all: [{ feature: "agent.repeatShare", op: ">=", value: 0.8 }, { feature: "agent.amountRepeats", op: "==", value: 0 },
+        { feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 }] },
+      message: "The agent pays the same few amounts ({agent.repeatShare} of its payments repeat one), but this one is new and just under the sub-wallet's limit ({intent.nearLimitRatio} of it)" },
     { id: "near-limit", kind: "score", score: 20, code: "JUST_UNDER_LIMIT",
       when: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 }] },
       message: "Amount is just under the sub-wallet's limit ({intent.nearLimitRatio} of it)" },
@@ -389,6 +395,11 @@ export const defaultRuleSet: RuleSet = {
         { feature: "amount.priorZ", op: "<", value: 3 }, { feature: "category.amountSpread", op: ">=", value: 0.7 }, NOT_NEAR_LIMIT,
         NOT_COLD_START_NEW_GROUP, { any: [{ feature: "agent.categoryTxCount", op: ">=", value: 3 }, { feature: "amount.priorZ", op: "<", value: 2.5 }] }] },
       message: "Amount is {amount.priorRatio}x the usual for this agent in category {intent.category}, where amounts vary widely" },
+    // large against the category and the agent, and it makes the agent's day: ask (adds no score)
+    { id: "large-day", kind: "review", score: 0, code: "LARGE_AMOUNT_LARGE_DAY",
+      when: { all: [{ feature: "amount.popRatio", op: ">=", value: 5 }, { feature: "amount.priorRatio", op: ">=", value: 3.5 },
+        { feature: "agent.dailyRatio", op: ">=", value: 4 }] },
+      message: "Amount is {amount.popRatio}x what agents usually pay in category {intent.category} and {amount.priorRatio}x this agent's usual there; its last 24 hours reach {agent.dailyRatio}x a typical day" },
     { id: "amount-tiny", kind: "score", score: 25, code: "AMOUNT_FAR_BELOW_USUAL",
       when: { all: [{ feature: "amount.priorZ", op: "<=", value: -3 }, { feature: "agent.categoryTxCount", op: ">=", value: 5 }] },
       message: "Amount is a tiny fraction ({amount.priorRatio}x) of the agent's usual in this category (card testing looks like this)" },
@@ -408,9 +419,6 @@ export const defaultRuleSet: RuleSet = {
     { id: "daily-outflow", kind: "score", score: 25, code: "DAILY_OUTFLOW_HIGH",
       when: { all: [{ feature: "agent.dailyRatio", op: ">=", value: 8 }, { feature: "agent.txCount", op: ">=", value: 8 }] },
       message: "With this payment the agent's last 24 hours reach {agent.dailyRatio}x its typical daily outflow" },
-    { id: "new-merchants-day", kind: "score", score: 25, code: "MANY_NEW_MERCHANTS",
-      when: { all: [{ feature: "agent.newMerchants24h", op: ">=", value: 3 }, { feature: "agent.merchantNew", op: "==", value: 1 }] },
-      message: "Another new merchant: {agent.newMerchants24h} first-time merchants in the last 24 hours" },
     { id: "failures", kind: "score", score: 30, code: "RECENT_FAILURES",
       when: { feature: "agent.failures1h", op: ">=", value: 3 },
       message: "{agent.failures1h} of the agent's attempts failed in the last hour" },

@@ -37,7 +37,7 @@ export function exportEngineState(store: FeatureStore, breaker: Breaker, rules: 
       merchants: [...a.merchants.map],
       categories: [...a.categories.map].map(([c, x]) => [c, x.firstMs, x.lastMs, x.n, x.meanLog, x.varLog, x.max]),
       groups: [...a.groups], hours: Array.from(a.hours),
-      recent, recentIdx: a.recentIdx,
+      recent, recentIdx: a.recentIdx, repeatShare: a.repeatShare,
       declines: a.declCategory.map((c, i) => [c, a.declAt[i]!]), declIdx: a.declIdx,
     }]);
   }
@@ -127,6 +127,8 @@ export function importEngineState(
         st.recentMerchant[i] = str(m); st.recentAmount[i] = num(amt); st.recentAt[i] = num(at);
       });
       st.recentIdx = num(a.recentIdx) % st.recentAt.length;
+      // absent in states exported before default-2026.5: no evidence of fixed price points yet
+      st.repeatShare = a.repeatShare === undefined ? 0 : num(a.repeatShare);
       arr(a.declines, st.declAt.length).forEach((e, i) => {
         const [c, at] = arr(e, 2);
         st.declCategory[i] = str(c); st.declAt[i] = num(at);

@@ -72,10 +72,16 @@ describe("risk engine: priors for agents with little history", () => {
     const d = e.score(intent({ agentId: "agt_c", subWalletId: "sub_c", merchantId: "mch_shop1", amountMinor: 15_000n, atMs: t, ...caps }));
     expect(codes(d)).to.include.members(["JUST_UNDER_LIMIT", "UNUSUAL_AMOUNT_UNDER_LIMIT"]);
     expect(d.outcome).to.equal("review");
-    const near = e.score(intent({ agentId: "agt_c", subWalletId: "sub_c", merchantId: "mch_shop1", amountMinor: 5_500n, atMs: t,
-      approvalThresholdMinor: 6_000n }));
+    // the agent's own price (it always pays 50.00) just under a tighter threshold: ordinary
+    const near = e.score(intent({ agentId: "agt_c", subWalletId: "sub_c", merchantId: "mch_shop1", amountMinor: 5_000n, atMs: t,
+      approvalThresholdMinor: 5_500n }));
     expect(codes(near)).to.include("JUST_UNDER_LIMIT").and.not.include("UNUSUAL_AMOUNT_UNDER_LIMIT");
     expect(near.outcome).to.equal("allow");
+    // a price it has never paid, just under the threshold, from an agent that only ever pays one price: asked (2026.5)
+    const newPrice = e.score(intent({ agentId: "agt_c", subWalletId: "sub_c", merchantId: "mch_shop1", amountMinor: 5_500n, atMs: t,
+      approvalThresholdMinor: 6_000n }));
+    expect(codes(newPrice)).to.include("NEW_PRICE_UNDER_LIMIT").and.not.include("UNUSUAL_AMOUNT_UNDER_LIMIT");
+    expect(newPrice.outcome).to.equal("review");
   });
 
   it("category affinity: a category agents like this one never use is off-profile, one they often use is not", () => {
