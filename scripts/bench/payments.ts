@@ -20,7 +20,7 @@ const RISK = process.env.BENCH_RISK ?? "engine"; // "engine" (the built-in risk 
 // rightly stop: with the engine on, every payment is still scored against the default rule set
 // minus those rules, with the person's breaker floor raised.
 const VELOCITY_RULES = new Set(["attempt-flood", "decline-streak", "duplicate-payment", "merchant-surge", "velocity-1m", "velocity-1h",
-  "subwallet-velocity-1h", "same-merchant-burst", "daily-outflow", "new-merchants-day"]);
+  "subwallet-velocity-1h", "same-merchant-burst", "daily-outflow"]);
 
 function cryptoFloor(seconds: number): number {
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
