@@ -398,19 +398,27 @@ contract AgentPaySettlement is EIP712, ReentrancyGuardTransient {
         if (msg.data.length != 214) revert MalformedVouchers();
         bytes32 domain = _domainSeparatorV4();
         uint256 lifetime = MAX_VOUCHER_LIFETIME;
+        address owner;
+        address agent;
+        address token;
+        uint256 cap;
+        uint256 nonce;
+        bool byAgent;
+        bytes32 digest; // stays 0 unless the terms and the signature pass
         assembly ("memory-safe") {
             for {} 1 {} {
-                let owner := shr(96, calldataload(24))
-                let agent := shr(96, calldataload(44))
+                owner := shr(96, calldataload(24))
+                agent := shr(96, calldataload(44))
                 if or(iszero(owner), iszero(agent)) { break }
-                let cap := shr(128, calldataload(64))
+                cap := shr(128, calldataload(64))
                 if iszero(cap) { break }
                 let w := shr(216, calldataload(80)) // deadline
                 if gt(timestamp(), w) { break }
                 if gt(sub(w, timestamp()), lifetime) { break }
                 // struct hash of Voucher(owner, agent, merchant = caller, token, cap, deadline, nonce, ref, 0, 0)
                 let m := mload(0x40)
-                let token := shr(96, calldataload(4))
+                token := shr(96, calldataload(4))
+                nonce := calldataload(85)
                 mstore(m, VOUCHER_TYPEHASH_LITERAL)
                 mstore(add(m, 0x20), owner)
                 mstore(add(m, 0x40), agent)
@@ -418,7 +426,7 @@ contract AgentPaySettlement is EIP712, ReentrancyGuardTransient {
                 mstore(add(m, 0x80), token)
                 mstore(add(m, 0xa0), cap)
                 mstore(add(m, 0xc0), w)
-                mstore(add(m, 0xe0), calldataload(85)) // nonce
+                mstore(add(m, 0xe0), nonce)
                 mstore(add(m, 0x100), calldataload(117)) // ref
                 mstore(add(m, 0x120), 0)
                 mstore(add(m, 0x140), 0)
@@ -426,62 +434,32 @@ contract AgentPaySettlement is EIP712, ReentrancyGuardTransient {
                 mstore(m, 0x1901000000000000000000000000000000000000000000000000000000000000)
                 mstore(add(m, 0x02), domain)
                 mstore(add(m, 0x22), w)
-                let digest := keccak256(m, 0x42)
+                let d := keccak256(m, 0x42)
                 // ECDSA: s in the lower half order, v in {27, 28}, recovered == owner or agent (both are non-zero,
                 // so a zero or missing recovery never matches)
                 w := calldataload(181) // s
                 if gt(w, HALF_ORDER) { break }
                 let v := byte(0, calldataload(213))
                 if iszero(or(eq(v, 27), eq(v, 28))) { break }
-                mstore(m, digest)
+                mstore(m, d)
                 mstore(add(m, 0x20), v)
                 mstore(add(m, 0x40), calldataload(149)) // r
                 mstore(add(m, 0x60), w)
                 pop(staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20))
                 if iszero(eq(returndatasize(), 0x20)) { break }
                 let rec := mload(0x00)
-                let byAgent := and(iszero(eq(rec, owner)), eq(rec, agent))
+                byAgent := and(iszero(eq(rec, owner)), eq(rec, agent))
                 if iszero(or(eq(rec, owner), byAgent)) { break }
-                // nonce word: _nonceWords[keccak256(owner, agent, nonce >> 7)]
-                let nonce := calldataload(85)
-                mstore(m, owner)
-                mstore(add(m, 0x20), agent)
-                mstore(add(m, 0x40), shr(7, nonce))
-                mstore(0x00, keccak256(m, 0x60))
-                mstore(0x20, _nonceWords.slot)
-                let wslot := keccak256(0x00, 0x40)
-                let bits := sload(wslot)
-                w := shl(1, and(nonce, 127))
-                if and(shr(w, bits), 3) { break }
-                bits := or(bits, shl(w, NONCE_REDEEMED))
-                // bucket: _buckets[keccak256(owner, agent, token)]
-                mstore(add(m, 0x40), token)
-                let bkey := keccak256(m, 0x60) // the bucket id, also the Redeemed topic
-                mstore(0x00, bkey)
-                mstore(0x20, _buckets.slot)
-                let bslot := keccak256(0x00, 0x40)
-                let raw := sload(bslot)
-                if and(byAgent, iszero(iszero(shr(128, raw)))) { break }
-                if gt(cap, and(raw, 0xffffffffffffffffffffffffffffffff)) { break }
-                // credit: _credits[msg.sender][token]
-                mstore(0x00, caller())
-                mstore(0x20, _credits.slot)
-                mstore(0x20, keccak256(0x00, 0x40))
-                mstore(0x00, token)
-                let cslot := keccak256(0x00, 0x40)
-                let credit := add(sload(cslot), cap)
-                if lt(credit, cap) { break }
-                // effects
-                sstore(wslot, bits)
-                sstore(bslot, sub(raw, cap)) // cap <= balance (the low 128 bits): no borrow into the flag
-                sstore(cslot, credit)
-                // emit Redeemed(digest, bucket, merchant, amount) and return the amount
-                mstore(0x00, cap)
-                log4(0x00, 0x20, REDEEMED_TOPIC, digest, bkey, caller())
-                return(0x00, 0x20)
+                digest := d
+                break
             }
         }
-        address token;
+        if (digest != 0 && _fastEffects(owner, agent, token, nonce, cap, byAgent, digest)) {
+            assembly ("memory-safe") {
+                mstore(0x00, cap)
+                return(0x00, 0x20) // the amount (the cap)
+            }
+        }
         (amount, token) = _redeemCompactSlow(domain);
         _credits[msg.sender][token] += amount;
     }
@@ -696,40 +674,76 @@ contract AgentPaySettlement is EIP712, ReentrancyGuardTransient {
     function _fastRedeem(address token, bytes calldata data) private returns (uint256 amount) {
         bytes32 digest = _fastDigest(token, data);
         if (digest == 0) return 0;
+        address owner;
+        address agent;
+        bool byAgent;
+        bool signed;
         assembly ("memory-safe") {
             for {} 1 {} {
                 let o := data.offset
                 let m := mload(0x40)
-                let byAgent
-                {
-                    // ECDSA: s in the lower half order, v in {27, 28}, recovered == owner or agent (never 0)
-                    let sv := calldataload(add(o, 174))
-                    let vv := byte(0, calldataload(add(o, 206)))
-                    if gt(sv, HALF_ORDER) { break }
-                    if iszero(or(eq(vv, 27), eq(vv, 28))) { break }
-                    mstore(m, digest)
-                    mstore(add(m, 0x20), vv)
-                    mstore(add(m, 0x40), calldataload(add(o, 142)))
-                    mstore(add(m, 0x60), sv)
-                    if iszero(staticcall(gas(), 0x01, m, 0x80, m, 0x20)) { break }
-                    if iszero(eq(returndatasize(), 0x20)) { break }
-                    let rec := mload(m)
-                    if iszero(rec) { break }
-                    let byOwner := eq(rec, shr(96, calldataload(add(o, 1))))
-                    byAgent := and(iszero(byOwner), eq(rec, shr(96, calldataload(add(o, 21)))))
-                    if iszero(or(byOwner, byAgent)) { break }
-                }
-                let cap := calldataload(add(o, 41))
+                owner := shr(96, calldataload(add(o, 1)))
+                agent := shr(96, calldataload(add(o, 21)))
+                // ECDSA: s in the lower half order, v in {27, 28}, recovered == owner or agent (never 0)
+                let sv := calldataload(add(o, 174))
+                let vv := byte(0, calldataload(add(o, 206)))
+                if gt(sv, HALF_ORDER) { break }
+                if iszero(or(eq(vv, 27), eq(vv, 28))) { break }
+                mstore(m, digest)
+                mstore(add(m, 0x20), vv)
+                mstore(add(m, 0x40), calldataload(add(o, 142)))
+                mstore(add(m, 0x60), sv)
+                if iszero(staticcall(gas(), 0x01, m, 0x80, m, 0x20)) { break }
+                if iszero(eq(returndatasize(), 0x20)) { break }
+                let rec := mload(m)
+                if iszero(rec) { break }
+                let byOwner := eq(rec, owner)
+                byAgent := and(iszero(byOwner), eq(rec, agent))
+                signed := or(byOwner, byAgent)
+                break
+            }
+        }
+        if (signed) {
+            uint256 cap;
+            uint256 nonce;
+            assembly ("memory-safe") {
+                cap := calldataload(add(data.offset, 41))
+                nonce := calldataload(add(data.offset, 78))
+            }
+            if (_fastEffects(owner, agent, token, nonce, cap, byAgent, digest)) amount = cap;
+        }
+    }
+
+    /// @dev The effects of the one-pass paths of {redeemCompact} and {redeem} (via {_fastRedeem}), shared by both
+    /// once the caller has checked the voucher's terms (owner and agent non-zero, cap non-zero, deadline and
+    /// lifetime, merchant = caller, all inside `digest`) and its signature (`byAgent`: the agent signed, not the
+    /// owner). It still makes every remaining check before any write: the nonce is unused, an agent-signed
+    /// voucher's bucket is not frozen, the bucket holds `cap`, the caller's credit does not overflow. If all pass it
+    /// marks the nonce redeemed, debits the bucket, credits the caller, emits Redeemed and returns true; otherwise
+    /// it writes nothing and returns false, and the caller takes the general path, which redeems or reverts with the
+    /// precise error.
+    function _fastEffects(
+        address owner,
+        address agent,
+        address token,
+        uint256 nonce,
+        uint256 cap,
+        bool byAgent,
+        bytes32 digest
+    ) private returns (bool applied) {
+        assembly ("memory-safe") {
+            for {} 1 {} {
+                let m := mload(0x40)
                 // nonce word: _nonceWords[keccak256(owner, agent, nonce >> 7)]
-                mstore(m, shr(96, calldataload(add(o, 1))))
-                mstore(add(m, 0x20), shr(96, calldataload(add(o, 21))))
-                mstore(add(m, 0x40), shr(7, calldataload(add(o, 78))))
+                mstore(m, owner)
+                mstore(add(m, 0x20), agent)
+                mstore(add(m, 0x40), shr(7, nonce))
                 mstore(0x00, keccak256(m, 0x60))
                 mstore(0x20, _nonceWords.slot)
                 let wslot := keccak256(0x00, 0x40)
                 let bits := sload(wslot)
                 {
-                    let shift := shl(1, and(calldataload(add(o, 78)), 127))
+                    let shift := shl(1, and(nonce, 127))
                     if and(shr(shift, bits), 3) { break }
                     bits := or(bits, shl(shift, NONCE_REDEEMED))
                 }
@@ -757,7 +771,7 @@ contract AgentPaySettlement is EIP712, ReentrancyGuardTransient {
                 // emit Redeemed(digest, bucket, merchant, amount)
                 mstore(0x00, cap)
                 log4(0x00, 0x20, REDEEMED_TOPIC, digest, bkey, caller())
-                amount := cap
+                applied := 1
                 break
             }
         }
