@@ -235,7 +235,11 @@ export class Engine {
           break;
         }
         this.#stats.writes += opList.length;
-        inFlight = previous.then(() => this.#write(opList, settled, after));
+        // Handed to the store now, so it starts the moment the previous write ends (the store applies
+        // writes in call order, and refuses every later one after a failure); callers are settled in order.
+        const writing = this.#failed || opList.length === 0 ? Promise.resolve() : this.#store.write(opList);
+        writing.catch(() => {}); // observed in order by #settle
+        inFlight = previous.then(() => this.#settle(writing, settled, after));
         // Keep at most two batches in flight: bounded memory for applied-but-unwritten state.
         await previous;
         if (this.#queue.length === 0) await inFlight;
@@ -275,19 +279,17 @@ export class Engine {
     return { p, ok: true, value };
   }
 
-  async #write(ops: StoreOp[], settled: Settled[], after: Array<() => void>): Promise<void> {
+  async #settle(writing: Promise<void>, settled: Settled[], after: Array<() => void>): Promise<void> {
     if (this.#failed) {
       for (const s of settled) s.p.reject(this.#failed);
       return;
     }
-    if (ops.length > 0) {
-      try {
-        await this.#store.write(ops);
-      } catch (e) {
-        this.#failed = new AgentPayError("STORE_FAILURE", "the store failed to write; reopen to recover", {}, { cause: e });
-        for (const s of settled) s.p.reject(this.#failed);
-        return;
-      }
+    try {
+      await writing;
+    } catch (e) {
+      this.#failed = new AgentPayError("STORE_FAILURE", "the store failed to write; reopen to recover", {}, { cause: e });
+      for (const s of settled) s.p.reject(this.#failed);
+      return;
     }
     for (const s of settled) (s.ok ? s.p.resolve : s.p.reject)(s.value);
     for (const fn of after) {

@@ -49,8 +49,15 @@ function unpackOps(bytes: ArrayBuffer): BinOp[] {
   return ops;
 }
 
+// One request at a time, in arrival order: writes reach LevelDB in the order the engine applied
+// them. After a failed write every later one fails unwritten, so the disk holds a prefix of the batches.
+let chain: Promise<void> = Promise.resolve();
+let writeFailed: Error | undefined;
 port.on("message", (m: Request) => {
-  void handle(m).then((reply) => port.postMessage({ id: m.id, ok: true, ...reply }), (e) => fail(m.id, e));
+  chain = chain.then(() => handle(m).then((reply) => port.postMessage({ id: m.id, ok: true, ...reply }), (e) => {
+    if (m.op === "write") writeFailed ??= e instanceof Error ? e : new Error(String(e));
+    fail(m.id, e);
+  }));
 });
 
 async function handle(m: Request): Promise<Record<string, unknown>> {
@@ -69,6 +76,7 @@ async function handle(m: Request): Promise<Record<string, unknown>> {
       return { flat: chunk.flat() };
     }
     case "write":
+      if (writeFailed) throw new Error(`an earlier write failed: ${writeFailed.message}`);
       await db.batch(unpackOps(m.bytes!) as never, { sync, keyEncoding: "view", valueEncoding: "view" });
       return {};
     case "close":

@@ -5,7 +5,9 @@ export type StoreOp = { type: "put"; key: string; value: string } | { type: "del
 
 /**
  * Where the engine's state is made durable. `write` is atomic (all ops or none) and
- * durable when it resolves. LevelDB is the embedded default; a server-grade backend
+ * durable when it resolves. Writes are applied in call order (the engine hands over the next
+ * batch before the previous one is done), and once one fails every later one fails without
+ * effect until the store is reopened: what is on disk is always a prefix of the batches. LevelDB is the embedded default; a server-grade backend
  * (PostgreSQL) would implement the same four methods.
  */
 export interface Store {
@@ -153,8 +155,11 @@ export class MemoryStore implements Store {
   readonly #data = new Map<string, string>();
   /** Test hook: when set, the next write fails (simulates a disk error). */
   failNextWrite = false;
+  #failed = false;
 
-  async open(): Promise<void> {}
+  async open(): Promise<void> {
+    this.#failed = false;
+  }
 
   async *entries(): AsyncIterable<[string, string]> {
     const keys = [...this.#data.keys()].sort();
@@ -162,8 +167,10 @@ export class MemoryStore implements Store {
   }
 
   async write(ops: readonly StoreOp[]): Promise<void> {
+    if (this.#failed) throw new Error("an earlier write failed; reopen the store");
     if (this.failNextWrite) {
       this.failNextWrite = false;
+      this.#failed = true;
       throw new Error("simulated write failure");
     }
     for (const op of ops) {

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { AgentPayError, ManualClock } from "../../src/core/index.ts";
 import { Engine, MemoryStore } from "../../src/engine/index.ts";
+import type { Store } from "../../src/engine/index.ts";
 
 async function open(store = new MemoryStore(), opts: { maxQueue?: number; maxBatch?: number } = {}) {
   const engine = Engine.create({ store, clock: new ManualClock(), ...opts });
@@ -72,6 +73,38 @@ describe("engine", () => {
     const again = await open(store);
     expect(again.read("ok")).to.equal(true);
     expect(again.read("lost")).to.equal(undefined);
+  });
+
+  it("a batch handed to the store behind a failing one is never written: the disk holds a prefix", async () => {
+    const mem = new MemoryStore();
+    const writes: number[] = [];
+    // Each batch reaches the store at once, but its answer waits for the gate: the second batch is
+    // handed over while the first (which fails) is still in flight.
+    let gate: Promise<void> = Promise.resolve();
+    const store: Store = {
+      open: () => mem.open(), entries: () => mem.entries(), close: () => mem.close(),
+      write: (ops) => {
+        writes.push(ops.length);
+        const done = mem.write(ops);
+        return gate.then(() => done);
+      },
+    };
+    const engine = await open(store, { maxBatch: 1 });
+    await engine.submit((tx) => tx.put("ok", 1));
+    let release!: () => void;
+    gate = new Promise<void>((r) => (release = r));
+    mem.failNextWrite = true;
+    const a = engine.submit((tx) => tx.put("a", 1)).catch((e: unknown) => e);
+    const b = engine.submit((tx) => tx.put("b", 1)).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(writes).to.deep.equal([1, 1, 1]); // both later batches were handed over before either answered
+    release();
+    expect(await a).to.have.property("code", "STORE_FAILURE");
+    expect(await b).to.have.property("code", "STORE_FAILURE");
+    const again = await open(mem);
+    expect(again.read("ok")).to.equal(1);
+    expect(again.read("a")).to.equal(undefined);
+    expect(again.read("b")).to.equal(undefined);
   });
 
   it("refuses commands after close and rejects async commands", async () => {
