@@ -3,7 +3,7 @@ import { AgentPayError, ManualClock } from "../../src/core/index.ts";
 import { Engine, MemoryStore } from "../../src/engine/index.ts";
 import type { Store } from "../../src/engine/index.ts";
 
-async function open(store = new MemoryStore(), opts: { maxQueue?: number; maxBatch?: number } = {}) {
+async function open(store: Store = new MemoryStore(), opts: { maxQueue?: number; maxBatch?: number } = {}) {
   const engine = Engine.create({ store, clock: new ManualClock(), ...opts });
   await engine.load();
   return engine;
