@@ -6,7 +6,7 @@ import { signWebhook } from "./signature.ts";
 import type { WebhookSecret } from "./signature.ts";
 import {
   DELIVERY_PREFIX, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SIGNATURE,
-  EVENT_PREFIX, HEADER_TIMESTAMP, deliveryKey, eventKey,
+  EVENT_PREFIX, HEADER_TIMESTAMP, deliveryKey, eventKey, lazyDelivery,
 } from "./types.ts";
 import type { DeliveryAttempt, DeliveryRecord, DeliveryView, Event, EventRecord, WebhookDestination } from "./types.ts";
 
@@ -120,9 +120,23 @@ interface Claimed {
   event: EventRecord | undefined;
 }
 
-/** Counts the attempt before it is made, and leases the delivery so a crash mid-attempt retries it later. */
-function claim(tx: Tx, id: string, leaseMs: number): Claimed | undefined {
-  const d = tx.get<DeliveryRecord>(deliveryKey(id));
+/**
+ * Counts the attempt before it is made, and leases the delivery so a crash mid-attempt retries it later.
+ * A topic delivery still held in its event (`eventId` given) gets its record here, leaving the event's list.
+ */
+function claim(tx: Tx, id: string, leaseMs: number, eventId?: string): Claimed | undefined {
+  let d = tx.get<DeliveryRecord>(deliveryKey(id));
+  if (!d && eventId !== undefined) {
+    const ev = tx.get<EventRecord>(eventKey(eventId));
+    const ref = ev?.topics?.find((t) => t.id === id);
+    if (!ev || !ref) return undefined;
+    d = lazyDelivery(ev, ref);
+    const { topics: _all, ...rest } = ev;
+    const topics = ev.topics!.filter((t) => t.id !== id);
+    // The record first: the event observer then sees the delivery already written.
+    tx.put(deliveryKey(id), d);
+    tx.put(eventKey(ev.id), topics.length > 0 ? { ...rest, topics } : rest);
+  }
   if (!d || d.status !== "pending" || d.nextAttemptAtMs > tx.nowMs) return undefined;
   const next: DeliveryRecord = { ...d, attempts: d.attempts + 1, nextAttemptAtMs: tx.nowMs + leaseMs, updatedAtMs: tx.nowMs };
   tx.put(deliveryKey(id), next);
@@ -174,6 +188,8 @@ export class EventDeliverer {
   readonly #dead = new Set<string>();
   /** Topic deliveries waiting for a subscriber of their topic. */
   readonly #parked = new Set<string>();
+  /** Topic deliveries held in their events (no record yet): delivery id → event id. */
+  readonly #lazy = new Map<string, string>();
   #queue: string[] = [];
   /** Queued or in flight. */
   readonly #busy = new Set<string>();
@@ -212,7 +228,35 @@ export class EventDeliverer {
     engine.observe(DELIVERY_PREFIX, (key, _before, after) => this.#observe(key.slice(DELIVERY_PREFIX.length), after as DeliveryRecord | undefined));
     engine.observe(EVENT_PREFIX, (key, before, after) => {
       if (after && !before) this.#byAge.push((after as EventRecord).createdAtMs, key.slice(EVENT_PREFIX.length));
+      this.#observeTopics(before as EventRecord | undefined, after as EventRecord | undefined);
     });
+  }
+
+  /** Topic deliveries held in events are pending deliveries like the others (see EventRecord.topics). */
+  #observeTopics(before: EventRecord | undefined, after: EventRecord | undefined): void {
+    const now = new Set(after?.topics?.map((t) => t.id));
+    for (const t of before?.topics ?? []) {
+      if (now.has(t.id)) continue;
+      this.#lazy.delete(t.id);
+      // Left the event without a record (the event was pruned): no longer pending.
+      if (!this.#engine.read(deliveryKey(t.id))) this.#observe(t.id, undefined);
+    }
+    if (!after?.topics) return;
+    for (const t of after.topics) {
+      if (this.#lazy.has(t.id)) continue;
+      this.#lazy.set(t.id, after.id);
+      this.#observe(t.id, lazyDelivery(after, t));
+    }
+  }
+
+  /** A delivery's record, or the one a topic delivery held in its event will get. */
+  #record(id: string): DeliveryRecord | undefined {
+    const d = this.#engine.read<DeliveryRecord>(deliveryKey(id));
+    if (d) return d;
+    const eventId = this.#lazy.get(id);
+    const ev = eventId !== undefined ? this.#engine.read<EventRecord>(eventKey(eventId)) : undefined;
+    const ref = ev?.topics?.find((t) => t.id === id);
+    return ev && ref ? lazyDelivery(ev, ref) : undefined;
   }
 
   #observe(id: string, d: DeliveryRecord | undefined): void {
@@ -320,7 +364,7 @@ export class EventDeliverer {
   }
 
   async #attempt(id: string): Promise<void> {
-    const current = this.#engine.read<DeliveryRecord>(deliveryKey(id));
+    const current = this.#record(id);
     if (!current || current.status !== "pending") return;
     let subs: Sub[] = [];
     if (current.destination.kind === "topic") {
@@ -334,7 +378,7 @@ export class EventDeliverer {
     try {
       // Also orders us after the batch that created the delivery: we never send an event
       // before the state change it reports is durable.
-      claimed = await this.#engine.submit((tx) => claim(tx, id, this.#timeoutMs + LEASE_EXTRA_MS));
+      claimed = await this.#engine.submit((tx) => claim(tx, id, this.#timeoutMs + LEASE_EXTRA_MS, this.#lazy.get(id)));
     } catch (e) {
       if (e instanceof AgentPayError && e.code === "ENGINE_OVERLOADED") this.#heap.push(this.#clock.nowMs() + this.#baseDelayMs, id);
       return;
@@ -464,7 +508,7 @@ export class EventDeliverer {
     const sub: Sub = { fn, topics };
     this.#subs.add(sub);
     for (const id of [...this.#parked]) {
-      const d = this.#engine.read<DeliveryRecord>(deliveryKey(id));
+      const d = this.#record(id);
       if (d?.destination.kind === "topic" && (topics === undefined || topics.has(d.destination.topic))) {
         this.#parked.delete(id);
         const t = this.#index.get(id);
@@ -558,14 +602,15 @@ export class EventDeliverer {
     if (!r) return [];
     const out: DeliveryView[] = [];
     for (const id of r.deliveryIds) {
-      const d = this.#engine.read<DeliveryRecord>(deliveryKey(id));
+      const ref = r.topics?.find((t) => t.id === id);
+      const d = ref ? lazyDelivery(r, ref) : this.#engine.read<DeliveryRecord>(deliveryKey(id));
       if (d) out.push(deliveryView(d));
     }
     return out;
   }
 
   delivery(deliveryId: string): DeliveryView | undefined {
-    const d = this.#engine.read<DeliveryRecord>(deliveryKey(deliveryId));
+    const d = this.#record(deliveryId);
     return d ? deliveryView(d) : undefined;
   }
 
@@ -585,6 +630,9 @@ export class EventDeliverer {
     if (typeof deliveryId !== "string") throw new AgentPayError("INVALID_INPUT", "deliveryId must be a string", { field: "deliveryId" });
     const d = await this.#engine.submit((tx) => {
       const cur = tx.get<DeliveryRecord>(deliveryKey(deliveryId));
+      if (!cur && this.#lazy.has(deliveryId)) {
+        throw new AgentPayError("DELIVERY_NOT_DEAD", "only a dead-lettered delivery can be redelivered", { deliveryId, status: "pending" });
+      }
       if (!cur) throw new AgentPayError("DELIVERY_NOT_FOUND", "no such delivery", { deliveryId });
       if (cur.status !== "dead") throw new AgentPayError("DELIVERY_NOT_DEAD", "only a dead-lettered delivery can be redelivered", { deliveryId, status: cur.status });
       const { deadAtMs: _dead, ...rest } = cur;
@@ -638,7 +686,7 @@ export class EventDeliverer {
           keep.push({ key: tx.nowMs, value: top.value }); // look again later
           continue;
         }
-        for (const id of ev.deliveryIds) tx.del(deliveryKey(id));
+        for (const id of ev.deliveryIds) if (tx.has(deliveryKey(id))) tx.del(deliveryKey(id));
         tx.del(eventKey(ev.id));
         n++;
       }

@@ -3,8 +3,10 @@
  *
  * Delivery guarantees
  * - Nothing lost, nothing invented: `appendEvent(tx, …)` runs inside the caller's engine
- *   command, so the event (`ev/<id>`) and one delivery record per destination (`dl/<id>`)
- *   commit in the same atomic batch as the state change they report, or not at all.
+ *   command, so the event (`ev/<id>`) and one delivery per destination commit in the same
+ *   atomic batch as the state change they report, or not at all. A webhook delivery is a
+ *   record (`dl/<id>`) from the start; a topic delivery waits inside its event until its
+ *   first attempt writes its record (most in-process events are never consumed).
  * - Never early: an attempt first runs an engine command that counts it; the engine writes
  *   batches in order, so no event is sent before the batch that created it is durable.
  * - At least once, not exactly once: a delivery is retried until a webhook answers 2xx

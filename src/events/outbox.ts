@@ -2,7 +2,7 @@ import { AgentPayError, encodeJson, newId } from "../core/index.ts";
 import type { Tx } from "../engine/index.ts";
 import { deliveryKey, eventKey } from "./types.ts";
 import type {
-  DeliveryRecord, DeliveryView, Destination, EventData, EventInput, EventRecord, WebhookDestination,
+  DeliveryRecord, DeliveryView, Destination, EventData, EventInput, EventRecord, TopicDeliveryRef, WebhookDestination,
 } from "./types.ts";
 
 export const MAX_DESTINATIONS = 16;
@@ -165,7 +165,8 @@ export function validateEventInput(input: unknown): ValidEventInput {
  * Appends an event to the outbox: call it INSIDE your own engine command, so the event
  * and its per-destination deliveries commit in the same atomic batch as the state change
  * they report (or not at all, if the command throws). Pure and synchronous: it only
- * validates and writes `ev/<id>` and one `dl/<id>` per destination. An event without
+ * validates and writes `ev/<id>` and one `dl/<id>` per webhook; topic deliveries wait inside
+ * the event until their first attempt. An event without
  * destinations is recorded but delivered nowhere. Throws INVALID_INPUT on bad input,
  * which aborts the enclosing command.
  */
@@ -173,7 +174,15 @@ export function appendEvent(tx: Tx, input: EventInput): EventRecord {
   const v = validateEventInput(input);
   const id = newId("evt");
   const deliveryIds: string[] = [];
+  const topics: TopicDeliveryRef[] = [];
   for (const destination of v.destinations) {
+    if (destination.kind === "topic") {
+      // Held in the event until its first attempt (see EventRecord.topics).
+      const ref = { id: newId("dlv"), topic: destination.topic };
+      topics.push(ref);
+      deliveryIds.push(ref.id);
+      continue;
+    }
     const d: DeliveryRecord = {
       id: newId("dlv"),
       eventId: id,
@@ -189,7 +198,7 @@ export function appendEvent(tx: Tx, input: EventInput): EventRecord {
     deliveryIds.push(d.id);
   }
   const event: EventRecord = {
-    id, type: v.type, createdAtMs: tx.nowMs, subject: v.subject, data: v.data, deliveryIds,
+    id, type: v.type, createdAtMs: tx.nowMs, subject: v.subject, data: v.data, deliveryIds, ...(topics.length > 0 ? { topics } : {}),
   };
   tx.put(eventKey(id), event);
   return event;

@@ -72,14 +72,34 @@ export interface EventInput {
   destinations: readonly Destination[];
 }
 
-/** The stored event (`ev/<id>`). Immutable once written. */
+/** The stored event (`ev/<id>`). Its content never changes once written. */
 export interface EventRecord {
   id: string;
   type: string;
   createdAtMs: number;
   subject: Record<string, string>;
   data: EventData;
+  /** Every destination's delivery id, in destination order. */
   deliveryIds: string[];
+  /**
+   * Topic deliveries not written as `dl/` records yet: each waits here, pending with no attempt
+   * spent, until its first attempt writes its record (and removes it from this list). Most events
+   * of an in-process topic are never consumed, so this saves a record per topic per event.
+   */
+  topics?: TopicDeliveryRef[];
+}
+
+export interface TopicDeliveryRef {
+  id: string;
+  topic: string;
+}
+
+/** A topic delivery still held in its event, as the record its first attempt will write. */
+export function lazyDelivery(ev: EventRecord, ref: TopicDeliveryRef): DeliveryRecord {
+  return {
+    id: ref.id, eventId: ev.id, destination: { kind: "topic", topic: ref.topic }, status: "pending", attempts: 0,
+    nextAttemptAtMs: ev.createdAtMs, createdAtMs: ev.createdAtMs, updatedAtMs: ev.createdAtMs, log: [],
+  };
 }
 
 /** What consumers receive, in-process and (JSON-encoded) as a webhook body. */

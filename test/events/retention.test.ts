@@ -17,7 +17,10 @@ describe("events: retention", () => {
     const pruned = await pay.events.prune({ olderThanMs: 3_600_000 });
     expect(pruned).to.equal(events - 1);
     expect(count("ev/")).to.equal(1);
-    expect([...pay.engine.scan<{ destination: { kind: string } }>("dl/")].map(([, d]) => d.destination.kind).sort()).to.deep.equal(["topic", "webhook"]);
+    // Its webhook delivery is a record; its topic delivery (never attempted) is still held in the event.
+    expect([...pay.engine.scan<{ destination: { kind: string } }>("dl/")].map(([, d]) => d.destination.kind)).to.deep.equal(["webhook"]);
+    const [[, kept]] = [...pay.engine.scan<{ id: string }>("ev/")] as [[string, { id: string }]];
+    expect(pay.events.deliveries(kept.id).map((d) => d.destination.kind).sort()).to.deep.equal(["topic", "webhook"]);
     await pay.events.prune({ olderThanMs: 0, limit: 10 }).then((n) => expect(n).to.equal(0));
   });
 
