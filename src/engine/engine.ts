@@ -79,11 +79,13 @@ class CommandTx implements Tx {
   }
 
   put(key: string, value: unknown): void {
+    invariant(typeof key === "string", "keys are strings");
     invariant(value !== undefined, "cannot put undefined", { key });
     this.overlay.set(key, deepFreeze(value));
   }
 
   del(key: string): void {
+    invariant(typeof key === "string", "keys are strings");
     this.overlay.set(key, TOMBSTONE);
   }
 
@@ -221,7 +223,15 @@ export class Engine {
         const ops = new Map<string, unknown>();
         const settled: Settled[] = [];
         const after: Array<() => void> = [];
-        for (const p of batch) settled.push(this.#apply(p, ops, after));
+        try {
+          for (const p of batch) settled.push(this.#apply(p, ops, after));
+        } catch (e) {
+          // An observer threw while memory took a command's writes: memory may be ahead of what any
+          // batch will write. Stop, as for a disk failure; reopening reloads the truth.
+          this.#failed = new AgentPayError("STORE_FAILURE", "an observer failed while applying a command; reopen to recover", {}, { cause: e });
+          for (const p of batch) p.reject(this.#failed);
+          break;
+        }
         this.#stats.batches += 1;
         this.#stats.commands += batch.length;
         const previous = inFlight;

@@ -22,6 +22,7 @@ interface Request {
   op: string;
   bytes?: ArrayBuffer;
   limit?: number;
+  first?: boolean;
 }
 
 const DELETED = 0xffff_ffff; // as in store.ts (not imported: the worker loads only what it needs)
@@ -54,10 +55,20 @@ function unpackOps(bytes: ArrayBuffer): BinOp[] {
 let chain: Promise<void> = Promise.resolve();
 let writeFailed: Error | undefined;
 port.on("message", (m: Request) => {
-  chain = chain.then(() => handle(m).then((reply) => port.postMessage({ id: m.id, ok: true, ...reply }), (e) => {
-    if (m.op === "write") writeFailed ??= e instanceof Error ? e : new Error(String(e));
-    fail(m.id, e);
-  }));
+  chain = chain
+    .then(() => handle(m).then((reply) => port.postMessage({ id: m.id, ok: true, ...reply }), (e) => {
+      if (m.op === "write") writeFailed ??= e instanceof Error ? e : new Error(String(e));
+      fail(m.id, e);
+    }))
+    .catch((e) => {
+      // Posting a reply failed: answer with the error rather than leave the chain broken.
+      if (m.op === "write") writeFailed ??= e instanceof Error ? e : new Error(String(e));
+      try {
+        fail(m.id, e);
+      } catch {
+        // nothing more to say: the store sees the worker exit
+      }
+    });
 });
 
 async function handle(m: Request): Promise<Record<string, unknown>> {
@@ -67,6 +78,11 @@ async function handle(m: Request): Promise<Record<string, unknown>> {
       return {};
     case "next": {
       // Entries in key order, a bounded chunk per request: the reader pulls, so nothing piles up.
+      // A new scan starts from the beginning even if an earlier one was abandoned.
+      if (m.first && iterator) {
+        await iterator.close();
+        iterator = undefined;
+      }
       iterator ??= db.iterator();
       const chunk = await iterator.nextv(m.limit!);
       if (chunk.length === 0) {

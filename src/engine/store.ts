@@ -6,8 +6,9 @@ export type StoreOp = { type: "put"; key: string; value: string } | { type: "del
 /**
  * Where the engine's state is made durable. `write` is atomic (all ops or none) and
  * durable when it resolves. Writes are applied in call order (the engine hands over the next
- * batch before the previous one is done), and once one fails every later one fails without
- * effect until the store is reopened: what is on disk is always a prefix of the batches. LevelDB is the embedded default; a server-grade backend
+ * batch before the previous one is done), and once one fails, for whatever reason and even
+ * before it reached the disk, every later one fails without effect until the store is
+ * reopened: what is on disk is always a prefix of the batches. LevelDB is the embedded default; a server-grade backend
  * (PostgreSQL) would implement the same four methods.
  */
 export interface Store {
@@ -48,7 +49,7 @@ export function packOps(ops: readonly StoreOp[]): ArrayBuffer {
   const head = 4 + 8 * n;
   const buf = Buffer.allocUnsafeSlow(head + body);
   buf.writeUInt32LE(n, 0);
-  Buffer.from(lens.buffer).copy(buf, 4);
+  for (let i = 0; i < 2 * n; i++) buf.writeUInt32LE(lens[i]!, 4 + 4 * i); // little-endian on every host
   let off = head;
   for (const op of ops) {
     off += buf.write(op.key, off, "utf8");
@@ -72,6 +73,8 @@ export class LevelStore implements Store {
   #nextId = 1;
   readonly #pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
   #dead: Error | undefined;
+  /** A write failed (here or in the worker): every later one is refused until reopened. */
+  #writeFailed: Error | undefined;
 
   constructor(dir: string, opts: { sync?: boolean } = {}) {
     this.#dir = dir;
@@ -83,6 +86,7 @@ export class LevelStore implements Store {
     const worker = new Worker(new URL("./level-worker.ts", import.meta.url), { workerData: { dir: this.#dir, sync: this.#sync } });
     this.#worker = worker;
     this.#dead = undefined;
+    this.#writeFailed = undefined;
     worker.unref();
     worker.on("message", (r: WorkerReply) => {
       const p = this.#pending.get(r.id);
@@ -93,6 +97,7 @@ export class LevelStore implements Store {
       else p.reject(new Error(r.error ?? "LevelDB worker failed"));
     });
     const die = (e: Error) => {
+      if (this.#worker !== worker) return; // a worker closed earlier, exiting late
       this.#dead ??= e;
       for (const p of this.#pending.values()) p.reject(e);
       this.#pending.clear();
@@ -109,18 +114,25 @@ export class LevelStore implements Store {
   }
 
   async *entries(): AsyncIterable<[string, string]> {
-    for (;;) {
-      const { flat = [] } = await this.#call({ op: "next", limit: LOAD_CHUNK });
+    for (let first = true; ; first = false) {
+      const { flat = [] } = await this.#call({ op: "next", limit: LOAD_CHUNK, first });
       if (flat.length === 0) return;
       for (let i = 0; i < flat.length; i += 2) yield [flat[i]!, flat[i + 1]!];
     }
   }
 
   async write(ops: readonly StoreOp[]): Promise<void> {
-    // One UTF-8 buffer, moved (not copied) to the worker: no strings for it to decode and later
-    // collect, and LevelDB copies the bytes without transcoding them.
-    const bytes = packOps(ops);
-    await this.#call({ op: "write", bytes }, [bytes]);
+    // Checked and set before the first await: the engine may hand over the next batch at once.
+    if (this.#writeFailed) throw new Error(`an earlier write failed; reopen the store (${this.#writeFailed.message})`);
+    try {
+      // One UTF-8 buffer, moved (not copied) to the worker: no strings for it to decode and later
+      // collect, and LevelDB copies the bytes without transcoding them.
+      const bytes = packOps(ops);
+      await this.#call({ op: "write", bytes }, [bytes]);
+    } catch (e) {
+      this.#writeFailed ??= e instanceof Error ? e : new Error(String(e));
+      throw e;
+    }
   }
 
   async close(): Promise<void> {
@@ -129,8 +141,8 @@ export class LevelStore implements Store {
     try {
       if (!this.#dead) await this.#call({ op: "close" });
     } finally {
-      this.#worker = undefined;
       await worker.terminate();
+      this.#worker = undefined;
     }
   }
 

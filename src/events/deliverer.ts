@@ -380,7 +380,12 @@ export class EventDeliverer {
       // before the state change it reports is durable.
       claimed = await this.#engine.submit((tx) => claim(tx, id, this.#timeoutMs + LEASE_EXTRA_MS, this.#lazy.get(id)));
     } catch (e) {
-      if (e instanceof AgentPayError && e.code === "ENGINE_OVERLOADED") this.#heap.push(this.#clock.nowMs() + this.#baseDelayMs, id);
+      if (e instanceof AgentPayError && e.code === "ENGINE_OVERLOADED" && this.#index.has(id)) {
+        // Back off: the index holds the truth, so a heap entry alone would be dropped as stale.
+        const t = this.#clock.nowMs() + this.#baseDelayMs;
+        this.#index.set(id, t);
+        this.#heap.push(t, id);
+      }
       return;
     }
     if (!claimed) return;

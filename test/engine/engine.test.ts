@@ -107,6 +107,25 @@ describe("engine", () => {
     expect(again.read("b")).to.equal(undefined);
   });
 
+  it("an observer that throws stops the engine (STORE_FAILURE) instead of leaving callers waiting; bad keys fail the command", async () => {
+    const mem = new MemoryStore();
+    const engine = Engine.create({ store: mem, clock: new ManualClock() });
+    engine.observe("boom/", () => {
+      throw new Error("observer bug");
+    });
+    await engine.load();
+    await engine.submit((tx) => tx.put("ok", 1));
+    const badKey = await engine.submit((tx) => tx.put(42 as never, 1)).catch((e: unknown) => e);
+    expect(badKey).to.have.property("code", "INVARIANT_VIOLATION");
+    const err = await engine.submit((tx) => tx.put("boom/1", 1)).catch((e: unknown) => e);
+    expect(err).to.have.property("code", "STORE_FAILURE");
+    const later = await engine.submit((tx) => tx.put("later", 1)).catch((e: unknown) => e);
+    expect(later).to.have.property("code", "STORE_FAILURE");
+    const again = await open(mem);
+    expect(again.read("ok")).to.equal(1);
+    expect(again.read("boom/1")).to.equal(undefined);
+  });
+
   it("refuses commands after close and rejects async commands", async () => {
     const engine = await open();
     const err = await engine.submit((() => Promise.resolve(1)) as never).catch((e: unknown) => e);

@@ -73,6 +73,45 @@ describe("LevelStore (LevelDB on a worker thread)", () => {
     expect(err).to.be.instanceOf(Error);
   });
 
+  it("a write that fails before reaching the disk refuses every later one until reopened (the disk stays a prefix)", async () => {
+    const store = new LevelStore(dir);
+    await store.open();
+    await store.write([{ type: "put", key: "a", value: "1" }]);
+    // Not a string key: packing fails on the engine's thread, before the worker sees anything.
+    const bad = await store.write([{ type: "put", key: undefined as never, value: "x" }]).catch((e: unknown) => e);
+    expect(bad).to.be.instanceOf(Error);
+    const later = await store.write([{ type: "put", key: "b", value: "2" }]).catch((e: unknown) => e);
+    expect(later).to.be.instanceOf(Error);
+    await store.close();
+    const again = new LevelStore(dir);
+    await again.open();
+    expect(await all(again)).to.deep.equal([["a", "1"]]);
+    await again.write([{ type: "put", key: "c", value: "3" }]); // reopened: writes go through again
+    await again.close();
+  });
+
+  it("a scan abandoned halfway does not leave the next scan starting in the middle", async () => {
+    const store = new LevelStore(dir);
+    await store.open();
+    await store.write(Array.from({ length: 10_000 }, (_, i) => ({ type: "put" as const, key: `k/${String(i).padStart(5, "0")}`, value: "v" })));
+    for await (const [k] of store.entries()) if (k === "k/00010") break;
+    const keys = (await all(store)).map(([k]) => k);
+    expect(keys.length).to.equal(10_000);
+    expect(keys[0]).to.equal("k/00000");
+    await store.close();
+  });
+
+  it("reopening right after close is not disturbed by the old worker's exit", async () => {
+    const store = new LevelStore(dir);
+    await store.open();
+    await store.write([{ type: "put", key: "a", value: "1" }]);
+    await store.close();
+    await store.open();
+    await store.write([{ type: "put", key: "b", value: "2" }]);
+    expect((await all(store)).map(([k]) => k)).to.deep.equal(["a", "b"]);
+    await store.close();
+  });
+
   it("drives an engine: acknowledged commands are there after reopen", async () => {
     const clock = new ManualClock();
     const e1 = Engine.create({ store: new LevelStore(dir), clock });
