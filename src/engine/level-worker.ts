@@ -1,9 +1,10 @@
-// The LevelDB side of LevelStore, on its own thread. Building a native write batch copies and
-// transcodes every key and value; doing it here keeps that work off the engine's thread, which
-// only hands over the encoded strings. One request at a time is in flight per kind; replies
-// carry the request id. Messages: see WorkerRequest / WorkerReply in store.ts.
+// The LevelDB side of LevelStore, on its own thread. Building a native write batch copies every
+// key and value; doing it here keeps that work off the engine's thread, which only hands over
+// one packed buffer per batch (packed-ops.ts). Requests are handled one at a time, in arrival
+// order; each reply carries its request's id (WorkerReply in store.ts).
 import { parentPort, workerData } from "node:worker_threads";
 import { Level } from "level";
+import { unpackOps } from "./packed-ops.ts";
 
 interface Init {
   dir: string;
@@ -23,31 +24,6 @@ interface Request {
   bytes?: ArrayBuffer;
   limit?: number;
   first?: boolean;
-}
-
-const DELETED = 0xffff_ffff; // as in store.ts (not imported: the worker loads only what it needs)
-
-type BinOp = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
-
-/** The inverse of packOps in store.ts: views into the one buffer, no copies. */
-function unpackOps(bytes: ArrayBuffer): BinOp[] {
-  const buf = Buffer.from(bytes);
-  const n = buf.readUInt32LE(0);
-  let off = 4 + 8 * n;
-  const ops: BinOp[] = [];
-  for (let i = 0; i < n; i++) {
-    const k = buf.readUInt32LE(4 + 8 * i);
-    const v = buf.readUInt32LE(8 + 8 * i);
-    const key = buf.subarray(off, off + k);
-    off += k;
-    if (v === DELETED) ops.push({ type: "del", key });
-    else {
-      ops.push({ type: "put", key, value: buf.subarray(off, off + v) });
-      off += v;
-    }
-  }
-  if (off !== buf.length) throw new Error("malformed write request");
-  return ops;
 }
 
 // One request at a time, in arrival order: writes reach LevelDB in the order the engine applied

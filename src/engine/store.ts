@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
-import { AgentPayError, invariant } from "../core/index.ts";
+import { AgentPayError } from "../core/index.ts";
+import { packOps } from "./packed-ops.ts";
 
 export type StoreOp = { type: "put"; key: string; value: string } | { type: "del"; key: string };
 
@@ -26,45 +27,13 @@ interface WorkerReply {
   flat?: string[];
 }
 
-/** A deletion's value length in the packed form. */
-export const DELETED = 0xffff_ffff;
-
-/**
- * Packs ops for the worker: a header of (key bytes, value bytes or DELETED) pairs as uint32,
- * then every key and value in UTF-8, in order. Inverse: unpackOps in level-worker.ts.
- */
-export function packOps(ops: readonly StoreOp[]): ArrayBuffer {
-  const n = ops.length;
-  let body = 0;
-  const lens = new Uint32Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    const op = ops[i]!;
-    const k = Buffer.byteLength(op.key, "utf8");
-    const v = op.type === "put" ? Buffer.byteLength(op.value, "utf8") : 0;
-    invariant(v < DELETED, "record too large", { key: op.key });
-    lens[2 * i] = k;
-    lens[2 * i + 1] = op.type === "put" ? v : DELETED;
-    body += k + v;
-  }
-  const head = 4 + 8 * n;
-  const buf = Buffer.allocUnsafeSlow(head + body);
-  buf.writeUInt32LE(n, 0);
-  for (let i = 0; i < 2 * n; i++) buf.writeUInt32LE(lens[i]!, 4 + 4 * i); // little-endian on every host
-  let off = head;
-  for (const op of ops) {
-    off += buf.write(op.key, off, "utf8");
-    if (op.type === "put") off += buf.write(op.value, off, "utf8");
-  }
-  return buf.buffer as ArrayBuffer;
-}
-
 /** Entries per load request: bounds what sits in the message queue while loading. */
 const LOAD_CHUNK = 4_096;
 
 /**
- * LevelDB on a worker thread (see level-worker.ts). The engine's thread only encodes records
- * to strings; copying them into a native batch and the fsync happen on the worker, so group
- * commit overlaps with applying the next batch on both cores.
+ * LevelDB on a worker thread (see level-worker.ts). The engine's thread encodes the records and
+ * packs them into one buffer (packed-ops.ts); building the native batch and the fsync happen on
+ * the worker, so group commit overlaps with applying the next batch on both cores.
  */
 export class LevelStore implements Store {
   readonly #dir: string;

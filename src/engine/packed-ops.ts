@@ -1,0 +1,61 @@
+// The wire form of a store write between LevelStore and its worker: one buffer, moved between
+// threads without copying, that LevelDB reads through views without transcoding.
+import { invariant } from "../core/errors.ts";
+
+/** A deletion's value length in the packed form. */
+const DELETED = 0xffff_ffff;
+
+/** A store op as the engine hands it over (StoreOp in store.ts). */
+type TextOp = { type: "put"; key: string; value: string } | { type: "del"; key: string };
+
+export type PackedOp = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
+
+/**
+ * A header of (key bytes, value bytes or DELETED) pairs as little-endian uint32, then every
+ * key and value in UTF-8, in order.
+ */
+export function packOps(ops: readonly TextOp[]): ArrayBuffer {
+  const n = ops.length;
+  let body = 0;
+  const lens = new Uint32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const op = ops[i]!;
+    const k = Buffer.byteLength(op.key, "utf8");
+    const v = op.type === "put" ? Buffer.byteLength(op.value, "utf8") : 0;
+    invariant(v < DELETED, "record too large", { key: op.key });
+    lens[2 * i] = k;
+    lens[2 * i + 1] = op.type === "put" ? v : DELETED;
+    body += k + v;
+  }
+  const head = 4 + 8 * n;
+  const buf = Buffer.allocUnsafeSlow(head + body);
+  buf.writeUInt32LE(n, 0);
+  for (let i = 0; i < 2 * n; i++) buf.writeUInt32LE(lens[i]!, 4 + 4 * i);
+  let off = head;
+  for (const op of ops) {
+    off += buf.write(op.key, off, "utf8");
+    if (op.type === "put") off += buf.write(op.value, off, "utf8");
+  }
+  return buf.buffer as ArrayBuffer;
+}
+
+/** The inverse of packOps: views into the one buffer, no copies. */
+export function unpackOps(bytes: ArrayBuffer): PackedOp[] {
+  const buf = Buffer.from(bytes);
+  const n = buf.readUInt32LE(0);
+  let off = 4 + 8 * n;
+  const ops: PackedOp[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = buf.readUInt32LE(4 + 8 * i);
+    const v = buf.readUInt32LE(8 + 8 * i);
+    const key = buf.subarray(off, off + k);
+    off += k;
+    if (v === DELETED) ops.push({ type: "del", key });
+    else {
+      ops.push({ type: "put", key, value: buf.subarray(off, off + v) });
+      off += v;
+    }
+  }
+  invariant(off === buf.length, "malformed write request");
+  return ops;
+}
