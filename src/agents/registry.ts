@@ -359,7 +359,6 @@ export class Agents {
     }
     return k;
   }
-
 }
 
 /** A compact JWS's signature (EdDSA, or ES256 as r||s) over its first two segments; never throws. */

@@ -6,7 +6,7 @@ import { signWebhook } from "./signature.ts";
 import type { WebhookSecret } from "./signature.ts";
 import {
   DELIVERY_PREFIX, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SIGNATURE,
-  EVENT_PREFIX, HEADER_TIMESTAMP, deliveryKey, eventKey, lazyDelivery,
+  EVENT_PREFIX, HEADER_TIMESTAMP, deliveryKey, eventKey, heldDelivery,
 } from "./types.ts";
 import type { DeliveryAttempt, DeliveryRecord, DeliveryView, Event, EventRecord, WebhookDestination } from "./types.ts";
 
@@ -128,11 +128,10 @@ function claim(tx: Tx, id: string, leaseMs: number, eventId?: string): Claimed |
   let d = tx.get<DeliveryRecord>(deliveryKey(id));
   if (!d && eventId !== undefined) {
     const ev = tx.get<EventRecord>(eventKey(eventId));
-    const ref = ev?.topics?.find((t) => t.id === id);
-    if (!ev || !ref) return undefined;
-    d = lazyDelivery(ev, ref);
-    const { topics: _all, ...rest } = ev;
-    const topics = ev.topics!.filter((t) => t.id !== id);
+    d = ev && heldDelivery(ev, id);
+    if (!ev || !d) return undefined;
+    const { topics: all = [], ...rest } = ev;
+    const topics = all.filter((t) => t.id !== id);
     // The record first: the event observer then sees the delivery already written.
     tx.put(deliveryKey(id), d);
     tx.put(eventKey(ev.id), topics.length > 0 ? { ...rest, topics } : rest);
@@ -189,7 +188,7 @@ export class EventDeliverer {
   /** Topic deliveries waiting for a subscriber of their topic. */
   readonly #parked = new Set<string>();
   /** Topic deliveries held in their events (no record yet): delivery id → event id. */
-  readonly #lazy = new Map<string, string>();
+  readonly #held = new Map<string, string>();
   #queue: string[] = [];
   /** Queued or in flight. */
   readonly #busy = new Set<string>();
@@ -237,15 +236,15 @@ export class EventDeliverer {
     const now = new Set(after?.topics?.map((t) => t.id));
     for (const t of before?.topics ?? []) {
       if (now.has(t.id)) continue;
-      this.#lazy.delete(t.id);
+      this.#held.delete(t.id);
       // Left the event without a record (the event was pruned): no longer pending.
       if (!this.#engine.read(deliveryKey(t.id))) this.#observe(t.id, undefined);
     }
     if (!after?.topics) return;
     for (const t of after.topics) {
-      if (this.#lazy.has(t.id)) continue;
-      this.#lazy.set(t.id, after.id);
-      this.#observe(t.id, lazyDelivery(after, t));
+      if (this.#held.has(t.id)) continue;
+      this.#held.set(t.id, after.id);
+      this.#observe(t.id, heldDelivery(after, t.id));
     }
   }
 
@@ -253,10 +252,9 @@ export class EventDeliverer {
   #record(id: string): DeliveryRecord | undefined {
     const d = this.#engine.read<DeliveryRecord>(deliveryKey(id));
     if (d) return d;
-    const eventId = this.#lazy.get(id);
+    const eventId = this.#held.get(id);
     const ev = eventId !== undefined ? this.#engine.read<EventRecord>(eventKey(eventId)) : undefined;
-    const ref = ev?.topics?.find((t) => t.id === id);
-    return ev && ref ? lazyDelivery(ev, ref) : undefined;
+    return ev && heldDelivery(ev, id);
   }
 
   #observe(id: string, d: DeliveryRecord | undefined): void {
@@ -378,7 +376,7 @@ export class EventDeliverer {
     try {
       // Also orders us after the batch that created the delivery: we never send an event
       // before the state change it reports is durable.
-      claimed = await this.#engine.submit((tx) => claim(tx, id, this.#timeoutMs + LEASE_EXTRA_MS, this.#lazy.get(id)));
+      claimed = await this.#engine.submit((tx) => claim(tx, id, this.#timeoutMs + LEASE_EXTRA_MS, this.#held.get(id)));
     } catch (e) {
       if (e instanceof AgentPayError && e.code === "ENGINE_OVERLOADED" && this.#index.has(id)) {
         // Back off: the index holds the truth, so a heap entry alone would be dropped as stale.
@@ -607,8 +605,7 @@ export class EventDeliverer {
     if (!r) return [];
     const out: DeliveryView[] = [];
     for (const id of r.deliveryIds) {
-      const ref = r.topics?.find((t) => t.id === id);
-      const d = ref ? lazyDelivery(r, ref) : this.#engine.read<DeliveryRecord>(deliveryKey(id));
+      const d = heldDelivery(r, id) ?? this.#engine.read<DeliveryRecord>(deliveryKey(id));
       if (d) out.push(deliveryView(d));
     }
     return out;
@@ -635,7 +632,7 @@ export class EventDeliverer {
     if (typeof deliveryId !== "string") throw new AgentPayError("INVALID_INPUT", "deliveryId must be a string", { field: "deliveryId" });
     const d = await this.#engine.submit((tx) => {
       const cur = tx.get<DeliveryRecord>(deliveryKey(deliveryId));
-      if (!cur && this.#lazy.has(deliveryId)) {
+      if (!cur && this.#held.has(deliveryId)) {
         throw new AgentPayError("DELIVERY_NOT_DEAD", "only a dead-lettered delivery can be redelivered", { deliveryId, status: "pending" });
       }
       if (!cur) throw new AgentPayError("DELIVERY_NOT_FOUND", "no such delivery", { deliveryId });

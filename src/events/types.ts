@@ -94,8 +94,10 @@ export interface TopicDeliveryRef {
   topic: string;
 }
 
-/** A topic delivery still held in its event, as the record its first attempt will write. */
-export function lazyDelivery(ev: EventRecord, ref: TopicDeliveryRef): DeliveryRecord {
+/** Delivery `id` if it is still held in `ev`, as the record its first attempt will write. */
+export function heldDelivery(ev: EventRecord, id: string): DeliveryRecord | undefined {
+  const ref = ev.topics?.find((t) => t.id === id);
+  if (!ref) return undefined;
   return {
     id: ref.id, eventId: ev.id, destination: { kind: "topic", topic: ref.topic }, status: "pending", attempts: 0,
     nextAttemptAtMs: ev.createdAtMs, createdAtMs: ev.createdAtMs, updatedAtMs: ev.createdAtMs, log: [],
