@@ -8,7 +8,7 @@ import { authorizeIn, declinedError, newPaymentId } from "./authorize.ts";
 import type { AuthorizeResult } from "./authorize.ts";
 import { approvedIn, deniedIn, prepareApproval } from "./approve.ts";
 import type { PaymentsContext } from "./context.ts";
-import { HOLD_GRACE_MS, PAYMENT_PREFIX, REFUND_PREFIX, issuedTokenKey, paymentKey } from "./records.ts";
+import { HOLD_GRACE_MS, PAYMENT_PREFIX, REFUND_PREFIX, issuedTokenKey, paymentKey, paymentOfToken } from "./records.ts";
 import type { Payment, Receipt, Refund } from "./records.ts";
 import { redeemIn } from "./redeem.ts";
 import { refundIn } from "./refund.ts";
@@ -195,9 +195,8 @@ export class Payments {
     let paymentId: string;
     if (input.token !== undefined) {
       const v = this.#ctx.issuer.verify(input.token, { merchant: merchantId });
-      // A token names its payment; one whose payment does not carry it is not ours (PAYMENT_NOT_FOUND below).
-      const p = v.paymentId !== undefined ? this.#ctx.engine.read<Payment>(paymentKey(v.paymentId)) : undefined;
-      paymentId = p && p.tokenId === v.tokenId ? p.id : "";
+      // A token whose payment does not carry it is not ours: PAYMENT_NOT_FOUND below.
+      paymentId = paymentOfToken((k) => this.#ctx.engine.read<Payment>(k), v)?.id ?? "";
     } else {
       paymentId = validateId(input.payment, "pay", "payment");
     }

@@ -76,6 +76,14 @@ export interface PaymentChainInfo {
  */
 export type TokenState = "active" | "redeemed" | "voided" | "expired";
 
+/** The payment a verified token names, if it really carries that token. */
+export function paymentOfToken(
+  read: (key: string) => Payment | undefined, token: { readonly tokenId: string; readonly paymentId?: string | undefined },
+): Payment | undefined {
+  const p = token.paymentId !== undefined ? read(paymentKey(token.paymentId)) : undefined;
+  return p && p.tokenId === token.tokenId ? p : undefined;
+}
+
 export function tokenStateOf(p: Payment): TokenState | undefined {
   switch (p.status) {
     case "authorized": return "active";

@@ -6,7 +6,7 @@ import type { VerifiedToken } from "../tokens/index.ts";
 import { getSubWalletIn, restoreSpendIn } from "../wallets/index.ts";
 import type { PaymentsContext } from "./context.ts";
 import { emitPaymentEvent } from "./effects.ts";
-import { idemKey, paymentKey, tokenStateOf } from "./records.ts";
+import { idemKey, paymentKey, paymentOfToken, tokenStateOf } from "./records.ts";
 import type { IdempotencyRecord, Payment, Receipt } from "./records.ts";
 
 export interface RedeemCommandInput {
@@ -20,8 +20,8 @@ export interface RedeemCommandInput {
 /** The payment behind a token that can still be redeemed, or the error its token's state gives. */
 export function activeTokenPayment(tx: Tx, verified: Pick<VerifiedToken, "tokenId" | "paymentId">): Payment {
   const { tokenId } = verified;
-  const p = verified.paymentId !== undefined ? tx.get<Payment>(paymentKey(verified.paymentId)) : undefined;
-  const state = p && p.tokenId === tokenId ? tokenStateOf(p) : undefined;
+  const p = paymentOfToken((k) => tx.get<Payment>(k), verified);
+  const state = p && tokenStateOf(p);
   if (!p || !state) throw new AgentPayError("TOKEN_UNKNOWN", "this issuer never issued that token", { tokenId });
   if (state === "redeemed") throw new AgentPayError("TOKEN_ALREADY_REDEEMED", "the token was already redeemed", { tokenId });
   if (state === "voided") throw new AgentPayError("TOKEN_VOIDED", "the token was voided", { tokenId });
