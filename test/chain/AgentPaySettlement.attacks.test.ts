@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { concatHex, encodeFunctionData, keccak256, numberToHex, parseSignature, serializeSignature, toHex, zeroAddress, size, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { encodeBatch, encodeEntry, signVoucher, FLAG_SIGNER, type Entry, type Voucher } from "./helpers/voucher.ts";
-import { DAY, createChain, deploySettlement, expectRevert, makeVoucher, now, signed, type Chain } from "./fixture.ts";
+import { DAY, createChain, deploySettlement, expectRevert, loadSettlement, makeVoucher, now, signed, type Chain, type Settlement } from "./fixture.ts";
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n; // secp256k1 order
 
@@ -12,11 +12,8 @@ describe("AgentPaySettlement attacks", () => {
   before(async () => {
     chain = await createChain();
   });
-  async function deployFixture() {
-    return deploySettlement(chain);
-  }
-  const load = () => chain.networkHelpers.loadFixture(deployFixture);
-  type Ctx = Awaited<ReturnType<typeof deployFixture>>;
+  const load = () => loadSettlement(chain);
+  type Ctx = Settlement;
   const redeem = (ctx: Ctx, e: Entry, account = chain.merchant.account) =>
     ctx.settlement.write.redeem([ctx.token.address, encodeEntry(e)], { account });
   const credit = (ctx: Ctx) => ctx.settlement.read.creditOf([chain.merchant.account.address, ctx.token.address]);

@@ -8,7 +8,7 @@ import {
 } from "./helpers/voucher.ts";
 import { SettlementClient } from "../../src/chain/index.ts";
 import { AgentPayError } from "../../src/core/index.ts";
-import { createChain, deploySettlement, expectRevert, makeVoucher, now, signed, type Chain } from "./fixture.ts";
+import { createChain, expectRevert, loadSettlement, makeVoucher, now, signed, type Chain, type Settlement } from "./fixture.ts";
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n; // secp256k1 order
 
@@ -26,11 +26,8 @@ describe("AgentPaySettlement redeemCompact", () => {
   before(async () => {
     chain = await createChain();
   });
-  async function deployFixture() {
-    return deploySettlement(chain);
-  }
-  const load = () => chain.networkHelpers.loadFixture(deployFixture);
-  type Ctx = Awaited<ReturnType<typeof deployFixture>>;
+  const load = () => loadSettlement(chain);
+  type Ctx = Settlement;
   const compact = (ctx: Ctx, suffix: Hex, account = chain.merchant.account) =>
     ctx.settlement.write.redeemCompact({ account, dataSuffix: suffix });
   const credit = (ctx: Ctx) => ctx.settlement.read.creditOf([chain.merchant.account.address, ctx.token.address]);

@@ -4,17 +4,14 @@ import { expect } from "chai";
 import { Wallet, TypedDataEncoder } from "ethers";
 import { encodeAbiParameters, encodeFunctionData, keccak256, parseSignature, toEventSelector, toHex, zeroAddress, hashTypedData } from "viem";
 import { bucketIdOf, encodeBatch, encodeCompact, encodeEntry, signVoucher, voucherTypes, VOUCHER_TYPE_STRING, type Entry } from "./helpers/voucher.ts";
-import { DAY, agentKey, createChain, deploySettlement, expectRevert, makeVoucher, now, signed, type Chain } from "./fixture.ts";
+import { DAY, agentKey, createChain, expectRevert, loadSettlement, makeVoucher, now, signed, type Chain } from "./fixture.ts";
 
 describe("AgentPaySettlement", () => {
   let chain: Chain;
   before(async () => {
     chain = await createChain();
   });
-  async function deployFixture() {
-    return deploySettlement(chain);
-  }
-  const load = () => chain.networkHelpers.loadFixture(deployFixture);
+  const load = () => loadSettlement(chain);
 
   it("exposes the voucher type hash and agrees with viem on the digest", async () => {
     const ctx = await load();

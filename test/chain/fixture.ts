@@ -53,6 +53,21 @@ export async function deploySettlement(chain: Chain) {
   return { token, settlement, agent, agent2, domain, chainId };
 }
 
+export type Settlement = Awaited<ReturnType<typeof deploySettlement>>;
+
+// loadFixture recognises a fixture by its function: one per chain.
+const fixtures = new WeakMap<Chain, () => Promise<Settlement>>();
+
+/** The settlement deployment on `chain`, restored from one snapshot for every test (Hardhat's loadFixture). */
+export function loadSettlement(chain: Chain): Promise<Settlement> {
+  let fixture = fixtures.get(chain);
+  if (!fixture) {
+    fixture = () => deploySettlement(chain);
+    fixtures.set(chain, fixture);
+  }
+  return chain.networkHelpers.loadFixture(fixture);
+}
+
 export async function now(chain: Chain): Promise<bigint> {
   return (await chain.publicClient.getBlock()).timestamp;
 }
