@@ -1,6 +1,6 @@
 import { AgentPayError, CurrencyRegistry, every, systemClock } from "./core/index.ts";
 import type { Clock } from "./core/index.ts";
-import { Engine, LevelStore, MemoryStore } from "./engine/index.ts";
+import { Engine, LevelStore, LogStore, MemoryStore } from "./engine/index.ts";
 import type { Store } from "./engine/index.ts";
 import { Ledger } from "./ledger/index.ts";
 import { Wallets, subWalletKey } from "./wallets/index.ts";
@@ -19,8 +19,13 @@ import { ChainKeys } from "./chain/index.ts";
 import type { AgentClientOptions, RiskHook } from "./payments/index.ts";
 
 export interface AgentPayOptions {
-  /** Directory of the embedded LevelDB store. */
+  /** Directory of the embedded store. */
   dir?: string;
+  /**
+   * With `dir`: "log" (default), an append-only log with snapshots (LogStore), or "level", LevelDB
+   * (LevelStore), e.g. for a directory an earlier version created.
+   */
+  storage?: "log" | "level";
   /** Keep everything in memory (tests). Same code, no disk. */
   memory?: boolean;
   /** A store of your own (e.g. a MemoryStore shared across reopen in tests). */
@@ -118,7 +123,10 @@ export class AgentPay {
     if (options.dir !== undefined && (typeof options.dir !== "string" || options.dir.length === 0)) {
       throw new AgentPayError("INVALID_INPUT", "dir must be a non-empty path", { field: "dir" });
     }
-    const store = options.store ?? (options.memory ? new MemoryStore() : new LevelStore(options.dir!));
+    if (options.storage !== undefined && (options.dir === undefined || (options.storage !== "log" && options.storage !== "level"))) {
+      throw new AgentPayError("INVALID_INPUT", "storage is \"log\" or \"level\", and goes with dir", { field: "storage" });
+    }
+    const store = options.store ?? (options.memory ? new MemoryStore() : options.storage === "level" ? new LevelStore(options.dir!) : new LogStore(options.dir!));
     const clock = options.clock ?? systemClock;
     const engine = Engine.create({
       store, clock,

@@ -4,7 +4,8 @@ export {
   AgentPayError, ErrorCodes, isAgentPayError, amount, parseAmount, formatAmount, CurrencyRegistry, ManualClock,
 } from "./core/index.ts";
 export type { Amount, Clock, ErrorCode } from "./core/index.ts";
-export { Engine, LevelStore, MemoryStore } from "./engine/index.ts";
+export { Engine, LevelStore, LogStore, MemoryStore } from "./engine/index.ts";
+export type { LogStoreOptions } from "./engine/index.ts";
 export type { Store, Tx } from "./engine/index.ts";
 export { Ledger, checkLedger } from "./ledger/index.ts";
 export type {

@@ -40,8 +40,8 @@ export function packOps(ops: readonly TextOp[]): ArrayBuffer {
 }
 
 /** The inverse of packOps: views into the one buffer, no copies. */
-export function unpackOps(bytes: ArrayBuffer): PackedOp[] {
-  const buf = Buffer.from(bytes);
+export function unpackOps(bytes: ArrayBuffer | Uint8Array): PackedOp[] {
+  const buf = bytes instanceof Uint8Array ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Buffer.from(bytes);
   const n = buf.readUInt32LE(0);
   let off = 4 + 8 * n;
   const ops: PackedOp[] = [];
@@ -58,4 +58,28 @@ export function unpackOps(bytes: ArrayBuffer): PackedOp[] {
   }
   invariant(off === buf.length, "malformed write request");
   return ops;
+}
+
+/** packOps for records already in bytes (a LogStore snapshot): the same layout, puts only. */
+export function packEntries(entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Buffer {
+  const n = entries.length;
+  let body = 0;
+  for (const [k, v] of entries) {
+    invariant(v.length < DELETED, "record too large");
+    body += k.length + v.length;
+  }
+  const head = 4 + 8 * n;
+  const buf = Buffer.allocUnsafe(head + body);
+  buf.writeUInt32LE(n, 0);
+  let off = head;
+  for (let i = 0; i < n; i++) {
+    const [k, v] = entries[i]!;
+    buf.writeUInt32LE(k.length, 4 + 8 * i);
+    buf.writeUInt32LE(v.length, 8 + 8 * i);
+    buf.set(k, off);
+    off += k.length;
+    buf.set(v, off);
+    off += v.length;
+  }
+  return buf;
 }

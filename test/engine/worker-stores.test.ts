@@ -3,26 +3,29 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AgentPayError, ManualClock } from "../../src/core/index.ts";
-import { Engine, LevelStore } from "../../src/engine/index.ts";
-import type { StoreOp } from "../../src/engine/index.ts";
+import { Engine, LevelStore, LogStore } from "../../src/engine/index.ts";
+import type { Store, StoreOp } from "../../src/engine/index.ts";
 
-async function all(store: LevelStore): Promise<Array<[string, string]>> {
+async function all(store: Store): Promise<Array<[string, string]>> {
   const out: Array<[string, string]> = [];
   for await (const e of store.entries()) out.push(e);
   return out;
 }
 
-describe("LevelStore (LevelDB on a worker thread)", () => {
+// The Store contract, for both disk stores (each runs its disk work on a worker thread).
+const kinds: Array<[string, new (dir: string) => Store]> = [["LevelStore (LevelDB)", LevelStore], ["LogStore (append-only log)", LogStore]];
+
+for (const [name, Kind] of kinds) describe(name, () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), "agentpay-levelstore-"));
+    dir = await mkdtemp(join(tmpdir(), "agentpay-store-"));
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
   it("writes atomically and reads back in key order after reopen, across many load chunks", async () => {
-    const store = new LevelStore(dir);
+    const store = new Kind(dir);
     await store.open();
     const ops: StoreOp[] = [];
     for (let i = 0; i < 10_000; i++) ops.push({ type: "put", key: `k/${String(i).padStart(5, "0")}`, value: `{"i":${i}}` });
@@ -37,7 +40,7 @@ describe("LevelStore (LevelDB on a worker thread)", () => {
     ]);
     await store.close();
 
-    const again = new LevelStore(dir);
+    const again = new Kind(dir);
     await again.open();
     const entries = await all(again);
     await again.close();
@@ -55,9 +58,9 @@ describe("LevelStore (LevelDB on a worker thread)", () => {
   });
 
   it("a second store on a directory in use fails to open with STORE_FAILURE", async () => {
-    const first = new LevelStore(dir);
+    const first = new Kind(dir);
     await first.open();
-    const second = new LevelStore(dir);
+    const second = new Kind(dir);
     const err = await second.open().catch((e: unknown) => e);
     expect(err).to.be.instanceOf(AgentPayError);
     expect((err as AgentPayError).code).to.equal("STORE_FAILURE");
@@ -65,7 +68,7 @@ describe("LevelStore (LevelDB on a worker thread)", () => {
   });
 
   it("refuses writes once closed; close is idempotent", async () => {
-    const store = new LevelStore(dir);
+    const store = new Kind(dir);
     await store.open();
     await store.close();
     await store.close();
@@ -74,7 +77,7 @@ describe("LevelStore (LevelDB on a worker thread)", () => {
   });
 
   it("a write that fails before reaching the disk refuses every later one until reopened (the disk stays a prefix)", async () => {
-    const store = new LevelStore(dir);
+    const store = new Kind(dir);
     await store.open();
     await store.write([{ type: "put", key: "a", value: "1" }]);
     // Not a string key: packing fails on the engine's thread, before the worker sees anything.
@@ -83,7 +86,7 @@ describe("LevelStore (LevelDB on a worker thread)", () => {
     const later = await store.write([{ type: "put", key: "b", value: "2" }]).catch((e: unknown) => e);
     expect(later).to.be.instanceOf(Error);
     await store.close();
-    const again = new LevelStore(dir);
+    const again = new Kind(dir);
     await again.open();
     expect(await all(again)).to.deep.equal([["a", "1"]]);
     await again.write([{ type: "put", key: "c", value: "3" }]); // reopened: writes go through again
@@ -91,7 +94,7 @@ describe("LevelStore (LevelDB on a worker thread)", () => {
   });
 
   it("a scan abandoned halfway does not leave the next scan starting in the middle", async () => {
-    const store = new LevelStore(dir);
+    const store = new Kind(dir);
     await store.open();
     await store.write(Array.from({ length: 10_000 }, (_, i) => ({ type: "put" as const, key: `k/${String(i).padStart(5, "0")}`, value: "v" })));
     for await (const [k] of store.entries()) if (k === "k/00010") break;
@@ -102,7 +105,7 @@ describe("LevelStore (LevelDB on a worker thread)", () => {
   });
 
   it("reopening right after close is not disturbed by the old worker's exit", async () => {
-    const store = new LevelStore(dir);
+    const store = new Kind(dir);
     await store.open();
     await store.write([{ type: "put", key: "a", value: "1" }]);
     await store.close();
@@ -114,11 +117,11 @@ describe("LevelStore (LevelDB on a worker thread)", () => {
 
   it("drives an engine: acknowledged commands are there after reopen", async () => {
     const clock = new ManualClock();
-    const e1 = Engine.create({ store: new LevelStore(dir), clock });
+    const e1 = Engine.create({ store: new Kind(dir), clock });
     await e1.load();
     await Promise.all(Array.from({ length: 500 }, (_, i) => e1.submit((tx) => tx.put(`n/${i}`, { v: BigInt(i) ** 5n }))));
     await e1.close();
-    const e2 = Engine.create({ store: new LevelStore(dir), clock });
+    const e2 = Engine.create({ store: new Kind(dir), clock });
     await e2.load();
     expect(e2.read<{ v: bigint }>("n/499")?.v).to.equal(499n ** 5n);
     expect([...e2.scan("n/")].length).to.equal(500);

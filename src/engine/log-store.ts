@@ -1,0 +1,29 @@
+import { AgentPayError } from "../core/index.ts";
+import { WorkerStore } from "./worker-store.ts";
+
+export interface LogStoreOptions {
+  /** fdatasync every write (default true). Off only for throwaway data. */
+  sync?: boolean;
+  /**
+   * Logs since the last snapshot are folded into a new one once they exceed this and the
+   * snapshot's own size (default 64 MiB): disk use stays within about three times the records'.
+   */
+  compactMinBytes?: number;
+}
+
+/**
+ * The default store: an append-only log of packed, checksummed batches plus snapshots, written
+ * on a worker thread (log-worker.ts, file layout in log-files.ts). The engine holds every record
+ * in memory, so the disk needs no index: a batch costs one append and one fdatasync, and
+ * compaction runs on a thread of its own. A crash leaves at most a cut-off last write, which
+ * open discards. One process at a time may open a directory (a lock file holding its pid).
+ */
+export class LogStore extends WorkerStore {
+  constructor(dir: string, opts: LogStoreOptions = {}) {
+    const compactMinBytes = opts.compactMinBytes ?? 64 << 20;
+    if (!Number.isSafeInteger(compactMinBytes) || compactMinBytes < 1) {
+      throw new AgentPayError("INVALID_INPUT", "compactMinBytes must be a positive integer", { field: "compactMinBytes" });
+    }
+    super(new URL("./log-worker.ts", import.meta.url), { dir, sync: opts.sync ?? true, compactMinBytes }, "log");
+  }
+}
