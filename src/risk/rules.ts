@@ -252,9 +252,16 @@ const NOT_NEAR_LIMIT: Condition = { not: { all: [{ feature: "intent.nearLimitRat
 /** Not one of a new agent's first payments in a new kind of category (cold-start-large judges those). */
 const NOT_COLD_START_NEW_GROUP: Condition = { any: [{ feature: "agent.txCount", op: ">=", value: 3 }, { feature: "agent.groupNew", op: "==", value: 0 }] };
 
-/** The default rule set: sensible product rules that work out of the box. */
+/**
+ * The default rule set: sensible product rules that work out of the box.
+ * 2026.6 (tuned on simulator seeds 11-20 only): adds single-purpose-branching-out (a young agent that has
+ * kept to one category pays in a different kind of category: ask the person), and lowers five score
+ * rules that on those seeds were never needed to catch an attack but tipped legitimate payments into
+ * review (several-new-categories, unproven-merchant, young-category, amount-high-wide-category,
+ * daily-outflow), which pays for the new rule's reviews.
+ */
 export const defaultRuleSet: RuleSet = {
-  version: "default-2026.5",
+  version: "default-2026.6",
   thresholds: { review: 60, decline: 120 },
   rules: [
     // hard declines: unambiguous abuse
@@ -298,7 +305,7 @@ export const defaultRuleSet: RuleSet = {
         { feature: "agent.groupCount", op: "<=", value: 2 }, { feature: "agent.categoryAffinity", op: ">", value: 0.1 },
         { feature: "amount.popRatio", op: ">=", value: 1 }] },
       message: "A first payment in a new kind of category ({intent.category}) that is not small: {amount.popRatio}x what agents usually pay there" },
-    { id: "several-new-categories", kind: "score", score: 25, code: "SEVERAL_NEW_CATEGORIES",
+    { id: "several-new-categories", kind: "score", score: 12, code: "SEVERAL_NEW_CATEGORIES",
       when: { all: [{ feature: "agent.categoryTxCount", op: "<", value: 3 }, { feature: "agent.newCategoryAttempts24h", op: ">=", value: 2 },
         { feature: "agent.ageMs", op: ">=", value: 24 * HOUR }, NOT_NEAR_LIMIT] },
       message: "An established agent tried {agent.newCategoryAttempts24h} categories it had never paid in within the last 24 hours; {intent.category} is one of few payments here" },
@@ -314,6 +321,13 @@ export const defaultRuleSet: RuleSet = {
           // a grant over a week old whose agent had not paid before today, and another new category today
           { all: [{ feature: "agent.txCount", op: "<=", ref: "agent.count24h" }, { feature: "agent.newCategoryAttempts24h", op: ">=", value: 1 }] }] }] },
       message: "An agent with only {agent.txCount} payments (a grant over a week old) has tried {agent.newCategoryAttempts24h} categories new to it in the last 24 hours; this one ({intent.category}) is at another new payee" },
+    // a young agent that has so far kept to one category (a single-purpose agent) pays in a different kind of
+    // category: scope drift looks like this. Asks the person; adds no score. From 2 payments (one payment is
+    // no purpose yet) to 9 (older agents are judged by new-group / focused-new-category).
+    { id: "single-purpose-branching-out", kind: "review", score: 0, code: "SINGLE_PURPOSE_NEW_KIND",
+      when: { all: [{ feature: "agent.txCount", op: ">=", value: 2 }, { feature: "agent.txCount", op: "<", value: 10 },
+        { feature: "agent.categoryCount", op: "==", value: 1 }, { feature: "agent.groupNew", op: "==", value: 1 }] },
+      message: "The agent has made {agent.txCount} payments, all in one category; this is its first in a different kind of category ({intent.category})" },
     { id: "new-category", kind: "score", score: 20, code: "NEW_CATEGORY",
       when: { all: [{ feature: "agent.categoryNew", op: "==", value: 1 }, { feature: "agent.groupNew", op: "==", value: 0 },
         { feature: "agent.txCount", op: ">=", value: 5 },
@@ -331,14 +345,14 @@ export const defaultRuleSet: RuleSet = {
     { id: "unknown-merchant", kind: "review", score: 0, code: "UNKNOWN_MERCHANT",
       when: { feature: "merchant.agentCount", op: "==", value: 0 },
       message: "No agent has ever paid this merchant (possible payee swap)" },
-    { id: "unproven-merchant", kind: "score", score: 40, code: "UNPROVEN_MERCHANT",
+    { id: "unproven-merchant", kind: "score", score: 20, code: "UNPROVEN_MERCHANT",
       when: { all: [{ feature: "agent.merchantNew", op: "==", value: 1 }, { feature: "merchant.agentCount", op: ">=", value: 1 },
         { feature: "merchant.agentCount", op: "<", value: 3 }] },
       message: "New payee that only {merchant.agentCount} other agent(s) have ever paid" },
     { id: "cash-like", kind: "score", score: 20, code: "CASH_LIKE_CATEGORY",
       when: { feature: "intent.category", op: "in", value: CASH_LIKE_CATEGORIES },
       message: "Payment in cash-like category {intent.category}" },
-    { id: "young-category", kind: "score", score: 30, code: "RECENTLY_STARTED_CATEGORY",
+    { id: "young-category", kind: "score", score: 15, code: "RECENTLY_STARTED_CATEGORY",
       when: { all: [{ feature: "agent.categoryAgeMs", op: ">=", value: 0 }, { feature: "agent.categoryAgeMs", op: "<", value: 24 * HOUR },
         { feature: "agent.categoryTxCount", op: "<", value: 3 }, { feature: "agent.txCount", op: ">=", value: 10 }] },
       message: "The agent only started paying in category {intent.category} in the last day, after {agent.txCount} payments elsewhere" },
@@ -390,7 +404,7 @@ export const defaultRuleSet: RuleSet = {
         { feature: "amount.popRatio", op: ">=", value: 2.5 }, { feature: "amount.priorZ", op: "<", value: 2 }] },
       message: "Just under the sub-wallet's limit ({intent.nearLimitRatio} of it), {amount.popRatio}x what agents usually pay in this category, from an agent with only {agent.txCount} payments" },
     // in categories where amounts vary widely a z-score understates a spike: look at the ratio too
-    { id: "amount-high-wide-category", kind: "score", score: 30, code: "AMOUNT_ABOVE_USUAL_WIDE_CATEGORY",
+    { id: "amount-high-wide-category", kind: "score", score: 15, code: "AMOUNT_ABOVE_USUAL_WIDE_CATEGORY",
       when: { all: [{ feature: "amount.priorRatio", op: ">=", value: 4 }, { feature: "amount.priorZ", op: ">=", value: 2 },
         { feature: "amount.priorZ", op: "<", value: 3 }, { feature: "category.amountSpread", op: ">=", value: 0.7 }, NOT_NEAR_LIMIT,
         NOT_COLD_START_NEW_GROUP, { any: [{ feature: "agent.categoryTxCount", op: ">=", value: 3 }, { feature: "amount.priorZ", op: "<", value: 2.5 }] }] },
@@ -416,7 +430,7 @@ export const defaultRuleSet: RuleSet = {
     { id: "same-merchant-burst", kind: "score", score: 35, code: "SAME_MERCHANT_BURST",
       when: { feature: "agent.sameMerchant10m", op: ">=", value: 3 },
       message: "{agent.sameMerchant10m} payments to this merchant in the last 10 minutes" },
-    { id: "daily-outflow", kind: "score", score: 25, code: "DAILY_OUTFLOW_HIGH",
+    { id: "daily-outflow", kind: "score", score: 12, code: "DAILY_OUTFLOW_HIGH",
       when: { all: [{ feature: "agent.dailyRatio", op: ">=", value: 8 }, { feature: "agent.txCount", op: ">=", value: 8 }] },
       message: "With this payment the agent's last 24 hours reach {agent.dailyRatio}x its typical daily outflow" },
     { id: "failures", kind: "score", score: 30, code: "RECENT_FAILURES",
