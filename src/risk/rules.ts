@@ -255,7 +255,7 @@ const NOT_COLD_START_NEW_GROUP: Condition = { any: [{ feature: "agent.txCount", 
 /**
  * The default rule set: sensible product rules that work out of the box.
  * 2026.6 (tuned on simulator seeds 11-20 only): adds single-purpose-branching-out (a young agent that has
- * kept to one category pays in a different kind of category: ask the person), and lowers five score
+ * kept to one kind of category pays in a different kind: ask the person), and lowers five score
  * rules that on those seeds were never needed to catch an attack but tipped legitimate payments into
  * review (several-new-categories, unproven-merchant, young-category, amount-high-wide-category,
  * daily-outflow), which pays for the new rule's reviews.
@@ -321,13 +321,13 @@ export const defaultRuleSet: RuleSet = {
           // a grant over a week old whose agent had not paid before today, and another new category today
           { all: [{ feature: "agent.txCount", op: "<=", ref: "agent.count24h" }, { feature: "agent.newCategoryAttempts24h", op: ">=", value: 1 }] }] }] },
       message: "An agent with only {agent.txCount} payments (a grant over a week old) has tried {agent.newCategoryAttempts24h} categories new to it in the last 24 hours; this one ({intent.category}) is at another new payee" },
-    // a young agent that has so far kept to one category (a single-purpose agent) pays in a different kind of
-    // category: scope drift looks like this. Asks the person; adds no score. From 2 payments (one payment is
-    // no purpose yet) to 9 (older agents are judged by new-group / focused-new-category).
+    // a young agent that has so far kept to one kind of category (a single-purpose agent) pays in a different
+    // kind: scope drift looks like this. Asks the person; adds no score. From 2 payments (one payment is no
+    // purpose yet) to 9 (older agents are judged by new-group / focused-new-category).
     { id: "single-purpose-branching-out", kind: "review", score: 0, code: "SINGLE_PURPOSE_NEW_KIND",
       when: { all: [{ feature: "agent.txCount", op: ">=", value: 2 }, { feature: "agent.txCount", op: "<", value: 10 },
-        { feature: "agent.categoryCount", op: "==", value: 1 }, { feature: "agent.groupNew", op: "==", value: 1 }] },
-      message: "The agent has made {agent.txCount} payments, all in one category; this is its first in a different kind of category ({intent.category})" },
+        { feature: "agent.groupCount", op: "==", value: 1 }, { feature: "agent.groupNew", op: "==", value: 1 }] },
+      message: "The agent has made {agent.txCount} payments, all in one kind of category; this is its first in a different kind ({intent.category})" },
     { id: "new-category", kind: "score", score: 20, code: "NEW_CATEGORY",
       when: { all: [{ feature: "agent.categoryNew", op: "==", value: 1 }, { feature: "agent.groupNew", op: "==", value: 0 },
         { feature: "agent.txCount", op: ">=", value: 5 },

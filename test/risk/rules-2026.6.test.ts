@@ -39,10 +39,11 @@ describe("risk rules default-2026.6", () => {
   });
 
   it("single-purpose-branching-out: threshold edges", () => {
-    const base = { "agent.txCount": 2, "agent.categoryCount": 1, "agent.groupNew": 1 };
+    const base = { "agent.txCount": 2, "agent.groupCount": 1, "agent.groupNew": 1 };
     edges("single-purpose-branching-out", base, [
-      { "agent.txCount": 1 }, { "agent.txCount": 10 }, { "agent.categoryCount": 2 }, { "agent.categoryCount": 0 }, { "agent.groupNew": 0 },
+      { "agent.txCount": 1 }, { "agent.txCount": 10 }, { "agent.groupCount": 2 }, { "agent.groupCount": 0 }, { "agent.groupNew": 0 },
     ]);
+    expect(fires("single-purpose-branching-out", { ...base, "agent.categoryCount": 3 })).to.equal(true);   // several categories, one kind
     expect(fires("single-purpose-branching-out", { ...base, "agent.txCount": 9 })).to.equal(true);
   });
 
@@ -53,7 +54,7 @@ describe("risk rules default-2026.6", () => {
     edges("daily-outflow", { "agent.dailyRatio": 8, "agent.txCount": 8 }, [{ "agent.dailyRatio": 7.99 }, { "agent.txCount": 7 }]);
   });
 
-  it("scenario: a grocery agent with a few payments, all at the grocer's, starts paying for taxis: asked", () => {
+  it("scenario: a grocery agent with a few payments, all for groceries, starts paying for taxis: asked", () => {
     const e = new RiskEngine();
     const me = { agentId: "agt_g", subWalletId: "sub_g", grantCreatedAtMs: T0 - 60 * DAY };
     popular(e, "mch_5411_1", "5411", T0);
@@ -63,10 +64,14 @@ describe("risk rules default-2026.6", () => {
     const taxi = e.score(intent({ ...me, merchantId: "mch_4121_1", category: "4121", amountMinor: 2_500n, atMs: t }));
     expect(codes(taxi)).to.include("SINGLE_PURPOSE_NEW_KIND");
     expect(taxi.outcome).to.equal("review");
-    // another grocery-group category (a pharmacy, 5912) is not a different kind of purchase
+    // another grocery-group category (a pharmacy, 5912) is not a different kind of purchase, and once the agent
+    // pays there it has still kept to one kind: the taxi is still asked about
     popular(e, "mch_5912_1", "5912", t);
     const pharmacy = e.score(intent({ ...me, merchantId: "mch_5912_1", category: "5912", amountMinor: 2_000n, atMs: t }));
     expect(codes(pharmacy)).to.not.include("SINGLE_PURPOSE_NEW_KIND");
+    rec(e, intent({ ...me, merchantId: "mch_5912_1", category: "5912", amountMinor: 2_000n, atMs: t }));
+    t += DAY;
+    expect(codes(e.score(intent({ ...me, merchantId: "mch_4121_1", category: "4121", amountMinor: 2_500n, atMs: t })))).to.include("SINGLE_PURPOSE_NEW_KIND");
     // an agent with one payment has no purpose yet
     const f = new RiskEngine();
     popular(f, "mch_5411_1", "5411", T0);
