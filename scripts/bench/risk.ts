@@ -1,8 +1,8 @@
 // npm run bench:risk — a seeded simulated run (normal agent traffic + injected attacks) through the
 // risk engine's score + record. Prints a table per attack type, the baselines, and as the LAST line
 // one JSON object with the figures the risk issue asks for.
-// BENCH_SEED (default 1, never tuned on: rules 2026.2 were tuned on seeds 11-14, checked on 11-20; 2026.5 was
-// tuned on seeds 11-20 with scripts/bench/risk-seeds.ts),
+// BENCH_SEED (default 1, never tuned on: rules 2026.2 were tuned on seeds 11-14, checked on 11-20; 2026.5 and
+// 2026.6 were tuned on seeds 11-20 with scripts/bench/risk-seeds.ts),
 // BENCH_AGENTS (default 11000), BENCH_DAYS (default 14).
 import { RiskEngine } from "../../src/risk/index.ts";
 import { formatTable, runSimulation, simulate, summarize } from "../../src/risk/sim/index.ts";
