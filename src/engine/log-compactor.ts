@@ -1,7 +1,7 @@
 // Builds snap-<outGen> from the previous snapshot and the logs after it, on a thread of its own
 // so the log worker goes on appending meanwhile. Written to a .tmp file, synced, then renamed:
 // a snapshot in place is always whole, and a crash at any point leaves the logs to replay.
-import { closeSync, fdatasyncSync, openSync, renameSync, writeSync, writevSync } from "node:fs";
+import { closeSync, fdatasyncSync, openSync, renameSync, unlinkSync, writeSync, writevSync } from "node:fs";
 import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { SNAP_MAGIC, frameHead, replay, snapName, syncDir } from "./log-files.ts";
@@ -43,9 +43,13 @@ try {
   }
   if (chunk.length > 0) flush();
   fdatasyncSync(fd);
-} finally {
+} catch (e) {
+  // Free the space a partial snapshot holds (a full disk is a likely cause): the log needs it.
   closeSync(fd);
+  unlinkSync(tmp);
+  throw e;
 }
+closeSync(fd);
 renameSync(tmp, join(dir, snapName(outGen)));
 syncDir(dir);
 parentPort!.postMessage({ bytes });

@@ -3,11 +3,11 @@
 //   log-<gen>.apl   writes made while generation <gen> was current, appended as frames
 //   snap-<gen>.aps  every record as of the start of generation <gen> (all logs before it applied)
 //   *.tmp           a snapshot being written; renamed into place only once complete and synced
-//   agentpay.lock   the id of the process that has the directory open
+//   agentpay.lock   the process that has the directory open (log-lock.ts)
 //
 // A file is a 16-byte magic line, then frames: [payload bytes u32 LE][CRC-32 of payload u32 LE]
 // [payload], where a payload is one packed write (packed-ops.ts).
-import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { unpackOps } from "./packed-ops.ts";
@@ -15,8 +15,12 @@ import { unpackOps } from "./packed-ops.ts";
 export const LOG_MAGIC = Buffer.from("agentpay log v1\n");
 export const SNAP_MAGIC = Buffer.from("agentpay snp v1\n");
 export const FRAME_HEAD_BYTES = 8;
-/** No frame is larger: a length beyond it is damage, not data. */
+/** No frame is larger (a write beyond it is refused): a length beyond it is damage, not data. */
 export const MAX_FRAME_BYTES = 1 << 30;
+/** A log is rotated past this size even when no compaction is due: files stay readable whole. */
+export const MAX_LOG_FILE_BYTES = 256 << 20;
+/** How far past the first bad frame open looks for a whole one (beyond it, damage is assumed). */
+const MAX_SEARCH_BYTES = 64 << 20;
 
 const pad = (gen: number) => String(gen).padStart(10, "0");
 export const logName = (gen: number): string => `log-${pad(gen)}.apl`;
@@ -51,8 +55,9 @@ export function frameHead(payload: Uint8Array): Buffer {
 
 /**
  * A file's frames. `validBytes` is the length of the longest prefix made of the magic and whole,
- * intact frames. What may follow it is a `torn` tail: a last frame cut short or not yet checksummed
- * right when a crash came (nothing whole after it), or zeros. Anything else there is `damaged`.
+ * intact frames. What follows it is a `torn` tail when no whole, intact frame starts anywhere in
+ * it: a crash cuts off or half-writes only the writes after the last one synced. Otherwise
+ * acknowledged writes would be lost by cutting there, so it is `damaged`.
  */
 export function readFrames(buf: Buffer, magic: Buffer): { frames: Buffer[]; validBytes: number; torn: boolean; damaged: boolean } {
   if (buf.length < magic.length || !buf.subarray(0, magic.length).equals(magic)) {
@@ -62,22 +67,54 @@ export function readFrames(buf: Buffer, magic: Buffer): { frames: Buffer[]; vali
   }
   const frames: Buffer[] = [];
   let off = magic.length;
-  while (off + FRAME_HEAD_BYTES <= buf.length) {
-    const len = buf.readUInt32LE(off);
-    const end = off + FRAME_HEAD_BYTES + len;
-    // Every packed write has a count: a shorter payload is not a frame.
-    if (len < 4 || len > MAX_FRAME_BYTES || end > buf.length) break;
-    const payload = buf.subarray(off + FRAME_HEAD_BYTES, end);
-    if (crc32(payload) !== buf.readUInt32LE(off + 4)) break;
-    frames.push(payload);
-    off = end;
+  for (let len = frameAt(buf, off); len >= 0; len = frameAt(buf, off)) {
+    frames.push(buf.subarray(off + FRAME_HEAD_BYTES, off + FRAME_HEAD_BYTES + len));
+    off += FRAME_HEAD_BYTES + len;
   }
   if (off === buf.length) return { frames, validBytes: off, torn: false, damaged: false };
-  const rest = buf.subarray(off);
-  const len = rest.length >= FRAME_HEAD_BYTES ? rest.readUInt32LE(0) : 0;
-  const cutShort = rest.length < FRAME_HEAD_BYTES || (len >= 4 && len <= MAX_FRAME_BYTES && FRAME_HEAD_BYTES + len >= rest.length);
-  const torn = cutShort || rest.every((b) => b === 0);
-  return { frames, validBytes: off, torn, damaged: !torn };
+  const damaged = buf.length - off > MAX_SEARCH_BYTES || wholeFrameAfter(buf, off + 1);
+  return { frames, validBytes: off, torn: !damaged, damaged };
+}
+
+/** The payload length of the whole, intact frame at `off`, or -1. */
+function frameAt(buf: Buffer, off: number): number {
+  if (off + FRAME_HEAD_BYTES > buf.length) return -1;
+  const len = buf.readUInt32LE(off);
+  // Every packed write has a count: a shorter payload is not a frame.
+  if (len < 4 || len > MAX_FRAME_BYTES || off + FRAME_HEAD_BYTES + len > buf.length) return -1;
+  return crc32(buf.subarray(off + FRAME_HEAD_BYTES, off + FRAME_HEAD_BYTES + len)) === buf.readUInt32LE(off + 4) ? len : -1;
+}
+
+function wholeFrameAfter(buf: Buffer, from: number): boolean {
+  for (let off = from; off + FRAME_HEAD_BYTES + 4 <= buf.length; off++) if (frameAt(buf, off) >= 0) return true;
+  return false;
+}
+
+/** A snapshot's frames, read one at a time (a snapshot may be larger than one buffer can hold); it must be whole. */
+export function readSnapshot(path: string, onFrame: (payload: Buffer) => void): void {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const read = (at: number, n: number): Buffer => {
+      const b = Buffer.allocUnsafe(n);
+      if (readSync(fd, b, 0, n, at) !== n) throw new Error(`${path} is damaged (short read)`);
+      return b;
+    };
+    if (size < SNAP_MAGIC.length || !read(0, SNAP_MAGIC.length).equals(SNAP_MAGIC)) throw new Error(`${path} is damaged (not a snapshot)`);
+    let off = SNAP_MAGIC.length;
+    while (off < size) {
+      if (off + FRAME_HEAD_BYTES > size) throw new Error(`${path} is damaged at byte ${off}`);
+      const head = read(off, FRAME_HEAD_BYTES);
+      const len = head.readUInt32LE(0);
+      if (len < 4 || len > MAX_FRAME_BYTES || off + FRAME_HEAD_BYTES + len > size) throw new Error(`${path} is damaged at byte ${off}`);
+      const payload = read(off + FRAME_HEAD_BYTES, len);
+      if (crc32(payload) !== head.readUInt32LE(4)) throw new Error(`${path} is damaged at byte ${off}`);
+      onFrame(payload);
+      off += FRAME_HEAD_BYTES + len;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -97,16 +134,16 @@ export function replay(
       else records.delete(key);
     }
   };
-  if (snapGen !== undefined) {
-    const { frames, validBytes, torn, damaged } = readFrames(readFileSync(join(dir, snapName(snapGen))), SNAP_MAGIC);
-    if (torn || damaged || validBytes < SNAP_MAGIC.length) throw new Error(`${snapName(snapGen)} is damaged`);
-    for (const f of frames) apply(f);
-  }
+  if (snapGen !== undefined) readSnapshot(join(dir, snapName(snapGen)), apply);
   let lastLogValidBytes = 0;
+  // The logs after a snapshot are numbered on from it without a gap; a gap is a lost log.
+  const first = snapGen ?? logGens[0];
   logGens.forEach((gen, i) => {
+    if (gen !== first! + i) throw new Error(`${logName(first! + i)} is missing`);
     const { frames, validBytes, torn, damaged } = readFrames(readFileSync(join(dir, logName(gen))), LOG_MAGIC);
-    if (damaged) throw new Error(`${logName(gen)} is damaged at byte ${validBytes}`);
-    if (torn && (!tornTail || i < logGens.length - 1)) throw new Error(`${logName(gen)} is damaged (only the newest log may end in a cut-off write)`);
+    const last = i === logGens.length - 1;
+    if (damaged || (!last && validBytes < LOG_MAGIC.length)) throw new Error(`${logName(gen)} is damaged at byte ${validBytes}`);
+    if (torn && (!tornTail || !last)) throw new Error(`${logName(gen)} is damaged (only the newest log may end in a cut-off write)`);
     for (const f of frames) apply(f);
     lastLogValidBytes = validBytes;
   });
@@ -120,47 +157,5 @@ export function syncDir(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/**
- * Takes the directory for this process: a lock file holding its pid. A lock left by a process
- * that no longer exists (killed) is taken over. Released by `releaseLock` on close.
- */
-export function takeLock(dir: string): void {
-  const path = join(dir, LOCK_NAME);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, "wx");
-      try {
-        writeSync(fd, String(process.pid));
-      } finally {
-        closeSync(fd);
-      }
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    }
-    const pid = Number(readFileSync(path, "utf8"));
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) throw new Error(`the directory is in use by process ${pid} (${path})`);
-    unlinkSync(path); // its process is gone
-  }
-  throw new Error(`could not take ${path}`);
-}
-
-export function releaseLock(dir: string): void {
-  try {
-    unlinkSync(join(dir, LOCK_NAME));
-  } catch {
-    // already gone: nothing to release
   }
 }

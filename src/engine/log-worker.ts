@@ -2,11 +2,11 @@
 // appended to the current log and fdatasync'd: no index to maintain, since the engine keeps every
 // record in memory. When the logs since the last snapshot outgrow it, the log is rotated and a
 // compactor thread (log-compactor.ts) folds them into a new snapshot. File layout: log-files.ts.
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeSync, writevSync } from "node:fs";
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readdirSync, statSync, unlinkSync, writeSync, writevSync } from "node:fs";
 import { join } from "node:path";
 import { Worker, workerData } from "node:worker_threads";
 import type { CompactionJob } from "./log-compactor.ts";
-import { LOG_MAGIC, frameHead, listGenerations, logName, releaseLock, replay, snapName, syncDir, takeLock } from "./log-files.ts";
+import { LOG_MAGIC, MAX_FRAME_BYTES, MAX_LOG_FILE_BYTES, frameHead, listGenerations, logName, replay, snapName, syncDir } from "./log-files.ts";
 import { serve } from "./worker-serve.ts";
 
 interface Init {
@@ -17,7 +17,6 @@ interface Init {
 
 const { dir, sync, compactMinBytes } = workerData as Init;
 
-let locked = false;
 let fd = -1;
 /** The generation being appended to, and the logs since the newest snapshot (oldest first). */
 let gen = 0;
@@ -26,9 +25,12 @@ let snapGen: number | undefined;
 let snapBytes = 0;
 /** Bytes in the logs since the newest snapshot: past max(compactMinBytes, LOG_TO_SNAPSHOT × snapBytes), compact. */
 let logBytes = 0;
+/** Bytes in the log being appended to: past MAX_LOG_FILE_BYTES, rotate. */
+let fileBytes = 0;
 /**
- * Each compaction rewrites every live record, so letting the logs reach twice the snapshot first
- * halves that work for state that mostly grows (payments are kept), at up to ~3x the disk.
+ * Each compaction rewrites every live record, so letting the logs reach four times the snapshot
+ * first cuts that work for state that mostly grows (payments are kept), at up to about six
+ * times the records' size on disk (the snapshot, the logs, and a new snapshot being written).
  */
 const LOG_TO_SNAPSHOT = 4;
 let compaction: Promise<void> | undefined;
@@ -53,20 +55,12 @@ function removeQuietly(name: string): void {
 }
 
 function open(): void {
-  mkdirSync(dir, { recursive: true });
+  // The directory exists and is locked for this process (LogStore.open did both).
   const names = readdirSync(dir);
   if (names.includes("CURRENT") && names.some((n) => n.startsWith("MANIFEST-"))) {
     throw new Error("this directory holds a LevelDB store: open it with LevelStore (storage: \"level\")");
   }
-  takeLock(dir);
-  locked = true;
-  try {
-    load(names);
-  } catch (e) {
-    releaseLock(dir);
-    locked = false;
-    throw e;
-  }
+  load(names);
 }
 
 function load(names: string[]): void {
@@ -81,14 +75,12 @@ function load(names: string[]): void {
   snapBytes = snapGen === undefined ? 0 : statSync(join(dir, snapName(snapGen))).size;
   const last = liveLogs.at(-1);
   if (last === undefined || lastLogValidBytes < LOG_MAGIC.length) {
-    // No log yet, or the newest was cut off before its first line: start a fresh one.
-    if (last !== undefined) {
-      removeQuietly(logName(last));
-      liveLogs.pop();
-    }
-    gen = Math.max(snapGen ?? 1, (last ?? 0) + 1);
+    // No log yet, or the newest was cut off inside its first line: start it afresh, same number.
+    gen = last ?? snapGen ?? 1;
+    if (last !== undefined) unlinkSync(join(dir, logName(last)));
+    else liveLogs.push(gen);
     fd = createLog(gen);
-    liveLogs.push(gen);
+    fileBytes = LOG_MAGIC.length;
   } else {
     gen = last;
     // O_APPEND: every write lands at the end, whatever was cut off below.
@@ -98,30 +90,42 @@ function load(names: string[]): void {
       ftruncateSync(fd, lastLogValidBytes);
       fdatasyncSync(fd);
     }
+    fileBytes = lastLogValidBytes;
   }
-  logBytes = liveLogs.reduce((n, g) => n + (g === gen ? lastLogValidBytes || LOG_MAGIC.length : statSync(join(dir, logName(g))).size), 0);
+  logBytes = liveLogs.reduce((n, g) => n + (g === gen ? fileBytes : statSync(join(dir, logName(g))).size), 0);
   loaded = records;
 }
 
 function write(bytes: ArrayBuffer): void {
   loaded = undefined; // no longer the current records: a scan from here reads the files
   const payload = new Uint8Array(bytes);
+  if (payload.byteLength > MAX_FRAME_BYTES) throw new Error(`a write of ${payload.byteLength} bytes is larger than a log frame may be`);
+  // Rotation comes before the append, so a failure in it fails a write that wrote nothing.
+  if (!compaction && logBytes >= Math.max(compactMinBytes, LOG_TO_SNAPSHOT * snapBytes)) startCompaction();
+  else if (fileBytes >= MAX_LOG_FILE_BYTES) rotate();
   const head = frameHead(payload);
   const n = writevSync(fd, [head, payload]);
   if (n !== head.length + payload.length) throw new Error(`short write to ${logName(gen)} (${n} bytes)`);
   if (sync) fdatasyncSync(fd);
   logBytes += n;
-  if (!compaction && logBytes >= Math.max(compactMinBytes, LOG_TO_SNAPSHOT * snapBytes)) startCompaction();
+  fileBytes += n;
+}
+
+/** Goes on in a new log file; the closed ones stay live until a snapshot covers them. */
+function rotate(): void {
+  closeSync(fd);
+  fd = -1;
+  fd = createLog(gen + 1);
+  gen += 1;
+  liveLogs.push(gen);
+  fileBytes = LOG_MAGIC.length;
+  logBytes += LOG_MAGIC.length;
 }
 
 /** Rotates to a new log and folds the closed ones into a snapshot on another thread. */
 function startCompaction(): void {
   const job: CompactionJob = { dir, snapGen, logGens: [...liveLogs], outGen: gen + 1 };
-  closeSync(fd);
-  fd = -1;
-  gen += 1;
-  fd = createLog(gen);
-  liveLogs.push(gen);
+  rotate();
   logBytes = LOG_MAGIC.length;
   compaction = new Promise<number>((resolve, reject) => {
     const w = new Worker(new URL("./log-compactor.ts", import.meta.url), { workerData: job });
@@ -137,9 +141,10 @@ function startCompaction(): void {
       if (oldSnap !== undefined) removeQuietly(snapName(oldSnap));
       for (const g of job.logGens) removeQuietly(logName(g));
     },
-    () => {
-      // The logs are all still there, so nothing is lost: the next rotation folds them in with
-      // the rest (one attempt per compactMinBytes of new writes).
+    (e: unknown) => {
+      // The logs are all still there, so nothing is lost: the next compaction folds them in with
+      // the rest (one attempt per compactMinBytes of new writes). Disk use grows meanwhile: say so.
+      process.emitWarning(`agentpay: LogStore compaction in ${dir} failed: ${e instanceof Error ? e.message : String(e)}`, "AgentPayStoreWarning");
     },
   ).finally(() => {
     compaction = undefined;
@@ -169,7 +174,5 @@ serve({
     loaded = undefined;
     if (fd >= 0) closeSync(fd);
     fd = -1;
-    if (locked) releaseLock(dir);
-    locked = false;
   },
 });

@@ -109,7 +109,14 @@ export class WorkerStore implements Store {
     return new Promise<WorkerReply>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       if (this.#pending.size === 1) worker.ref();
-      worker.postMessage({ id, ...msg }, transfer);
+      try {
+        worker.postMessage({ id, ...msg }, transfer);
+      } catch (e) {
+        // Not sendable: nothing reached the worker, so nothing to wait for.
+        this.#pending.delete(id);
+        if (this.#pending.size === 0) worker.unref();
+        reject(e);
+      }
     });
   }
 }
