@@ -109,3 +109,108 @@ export function deepFreeze<T>(v: T): T {
   }
   return v;
 }
+
+/**
+ * encodeJson written straight into UTF-8 bytes, with the same output byte for byte. On the
+ * engine's hot path this skips building the text as a string, which then had to be flattened,
+ * measured and transcoded before it could be written. Grows by doubling.
+ */
+export class JsonBytes {
+  buf: Buffer;
+  len = 0;
+
+  constructor(capacity = 1 << 16) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(64, capacity));
+  }
+
+  /** Makes room for `n` more bytes. */
+  reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + n) cap *= 2;
+    const next = Buffer.allocUnsafeSlow(cap);
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  /** Text as UTF-8, unquoted. */
+  text(s: string): void {
+    const n = s.length;
+    this.reserve(n);
+    const buf = this.buf;
+    let p = this.len;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.reserve(n * 3);
+        this.len += this.buf.write(s, this.len, "utf8");
+        return;
+      }
+      buf[p++] = c;
+    }
+    this.len = p;
+  }
+
+  /** A JSON string literal, as encodeJson quotes it. */
+  #quoted(s: string): void {
+    const n = s.length;
+    this.reserve(n + 2);
+    const buf = this.buf;
+    let p = this.len;
+    buf[p++] = 34;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c === 34 || c === 92 || c >= 0x80) {
+        this.text(quote(s)); // escapes or non-ASCII: the general path, from the start
+        return;
+      }
+      buf[p++] = c;
+    }
+    buf[p++] = 34;
+    this.len = p;
+  }
+
+  /** Writes `v` as encodeJson would; false (and nothing written) when encodeJson gives nothing. */
+  value(v: unknown): boolean {
+    switch (typeof v) {
+      case "string": this.#quoted(v); return true;
+      case "number": this.text(Number.isFinite(v) ? String(v) : "null"); return true;
+      case "boolean": this.text(v ? "true" : "false"); return true;
+      case "bigint": this.text(`{"$n":"${v.toString()}"}`); return true;
+      case "undefined": case "function": case "symbol": return false;
+    }
+    if (v === null) {
+      this.text("null");
+      return true;
+    }
+    if (Array.isArray(v)) {
+      this.text("[");
+      for (let i = 0; i < v.length; i++) {
+        if (i) this.text(",");
+        if (!this.value(v[i])) this.text("null");
+      }
+      this.text("]");
+      return true;
+    }
+    if (typeof (v as { toJSON?: unknown }).toJSON === "function") return this.value((v as { toJSON(): unknown }).toJSON());
+    this.text("{");
+    let first = true;
+    for (const k in v as Record<string, unknown>) {
+      if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+      const mark = this.len;
+      if (!first) this.text(",");
+      this.text(quoteKey(k));
+      if (this.value((v as Record<string, unknown>)[k])) first = false;
+      else this.len = mark; // encodes to nothing: the member is left out, as encodeJson does
+    }
+    this.text("}");
+    return true;
+  }
+}
+
+/** encodeJson's text as UTF-8 bytes. */
+export function encodeJsonBytes(value: unknown): Buffer {
+  const w = new JsonBytes(256);
+  if (!w.value(value)) throw new TypeError("value cannot be encoded");
+  return w.buf.subarray(0, w.len);
+}

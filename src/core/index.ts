@@ -8,7 +8,7 @@ export type { Amount } from "./money.ts";
 export { newId, isId, validateId, validateKey, scopedKey } from "./ids.ts";
 export { systemClock, ManualClock, parseDurationMs } from "./clock.ts";
 export type { Clock } from "./clock.ts";
-export { encodeJson, decodeJson, deepFreeze, sameBody } from "./codec.ts";
+export { encodeJson, encodeJsonBytes, decodeJson, deepFreeze, sameBody, JsonBytes } from "./codec.ts";
 export { MinHeap } from "./heap.ts";
 export { every } from "./periodic.ts";
 export { expectObject } from "./input.ts";

@@ -1,5 +1,6 @@
 import { AgentPayError, decodeJson, deepFreeze, encodeJson, invariant, systemClock } from "../core/index.ts";
 import type { Clock } from "../core/index.ts";
+import { packRecords } from "./packed-ops.ts";
 import type { Store, StoreOp } from "./store.ts";
 
 /**
@@ -140,6 +141,7 @@ export class Engine {
   #failed: AgentPayError | undefined;
   #idle: Array<() => void> = [];
   #stats = { batches: 0, commands: 0, writes: 0 };
+  #bytesPerOp = 512;
 
   private constructor(opts: EngineOptions) {
     this.#store = opts.store;
@@ -235,19 +237,18 @@ export class Engine {
         this.#stats.batches += 1;
         this.#stats.commands += batch.length;
         const previous = inFlight;
-        let opList: StoreOp[];
+        let writing: Promise<void>;
         try {
-          opList = encodeOps(ops);
+          writing = this.#failed || ops.size === 0 ? Promise.resolve() : this.#write(ops);
         } catch (e) {
           // Memory already holds these commands' effects: stop, as for a disk failure.
           this.#failed = new AgentPayError("STORE_FAILURE", "a record could not be encoded; reopen to recover", {}, { cause: e });
           for (const s of settled) s.p.reject(this.#failed);
           break;
         }
-        this.#stats.writes += opList.length;
+        this.#stats.writes += ops.size;
         // Handed to the store now, so it starts the moment the previous write ends (the store applies
         // writes in call order, and refuses every later one after a failure); callers are settled in order.
-        const writing = this.#failed || opList.length === 0 ? Promise.resolve() : this.#store.write(opList);
         writing.catch(() => {}); // observed in order by #settle
         inFlight = previous.then(() => this.#settle(writing, settled, after));
         // Keep at most two batches in flight: bounded memory for applied-but-unwritten state.
@@ -265,6 +266,15 @@ export class Engine {
       }
     }
     if (this.#failed) for (const p of this.#queue.splice(0)) p.reject(this.#failed);
+  }
+
+  /** Encodes the batch (throws if a record cannot be) and hands it to the store. */
+  #write(ops: Map<string, unknown>): Promise<void> {
+    if (!this.#store.writePacked) return this.#store.write(encodeOps(ops));
+    const packed = packRecords(ops, TOMBSTONE, this.#bytesPerOp);
+    // Sizes the next batch's buffer: one growth at most, usually none.
+    this.#bytesPerOp = Math.ceil((packed.byteLength / ops.size) * 1.25);
+    return this.#store.writePacked(packed);
   }
 
   #apply(p: Pending, ops: Map<string, unknown>, after: Array<() => void>): Settled {

@@ -1,5 +1,6 @@
 // The wire form of a store write between LevelStore and its worker: one buffer, moved between
 // threads without copying, that LevelDB reads through views without transcoding.
+import { JsonBytes } from "../core/codec.ts";
 import { invariant } from "../core/errors.ts";
 
 /** A deletion's value length in the packed form. */
@@ -82,4 +83,36 @@ export function packEntries(entries: ReadonlyArray<readonly [Uint8Array, Uint8Ar
     off += v.length;
   }
   return buf;
+}
+
+/**
+ * The engine's side: records (not yet text) straight into the packed form, each value written
+ * as encodeJson's UTF-8 (JsonBytes), each key as UTF-8; `deleted` marks a deletion. Throws if a
+ * value cannot be encoded.
+ */
+export function packRecords(ops: ReadonlyMap<string, unknown>, deleted: unknown, bytesPerOpHint = 512): ArrayBuffer {
+  const n = ops.size;
+  const head = 4 + 8 * n;
+  const w = new JsonBytes(head + n * bytesPerOpHint);
+  w.len = head;
+  const lens = new Uint32Array(2 * n);
+  let i = 0;
+  for (const [key, v] of ops) {
+    const k0 = w.len;
+    w.text(key);
+    lens[2 * i] = w.len - k0;
+    if (v === deleted) lens[2 * i + 1] = DELETED;
+    else {
+      const v0 = w.len;
+      if (!w.value(v)) throw new TypeError(`the record at ${key} cannot be encoded`);
+      invariant(w.len - v0 < DELETED, "record too large", { key });
+      lens[2 * i + 1] = w.len - v0;
+    }
+    i++;
+  }
+  const buf = w.buf;
+  buf.writeUInt32LE(n, 0);
+  for (let j = 0; j < 2 * n; j++) buf.writeUInt32LE(lens[j]!, 4 + 4 * j);
+  // The buffer has room to spare: hand over exactly what was written (usually without a copy).
+  return (buf.buffer as ArrayBuffer).transfer(w.len);
 }

@@ -15,6 +15,11 @@ export interface Store {
   /** Every stored record, in key order. */
   entries(): AsyncIterable<[string, string]>;
   write(ops: readonly StoreOp[]): Promise<void>;
+  /**
+   * Optional: the same write already packed (packed-ops.ts), as the engine builds it without
+   * making strings first. Same contract as `write`, ordered with it.
+   */
+  writePacked?(packed: ArrayBuffer): Promise<void>;
   close(): Promise<void>;
 }
 

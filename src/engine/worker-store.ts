@@ -77,12 +77,21 @@ export class WorkerStore implements Store {
   }
 
   async write(ops: readonly StoreOp[]): Promise<void> {
+    let bytes: ArrayBuffer;
+    try {
+      bytes = packOps(ops);
+    } catch (e) {
+      this.#writeFailed ??= e instanceof Error ? e : new Error(String(e));
+      throw e;
+    }
+    await this.writePacked(bytes);
+  }
+
+  /** The buffer is moved (not copied) to the worker, which writes the bytes as they are. */
+  async writePacked(bytes: ArrayBuffer): Promise<void> {
     // Checked and set before the first await: the engine may hand over the next batch at once.
     if (this.#writeFailed) throw new Error(`an earlier write failed; reopen the store (${this.#writeFailed.message})`);
     try {
-      // One UTF-8 buffer, moved (not copied) to the worker: no strings for it to decode and later
-      // collect, and the worker writes the bytes without transcoding them.
-      const bytes = packOps(ops);
       await this.#call({ op: "write", bytes }, [bytes]);
     } catch (e) {
       this.#writeFailed ??= e instanceof Error ? e : new Error(String(e));

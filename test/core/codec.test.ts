@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { decodeJson, encodeJson, sameBody } from "../../src/core/index.ts";
+import { decodeJson, encodeJson, encodeJsonBytes, sameBody } from "../../src/core/index.ts";
+import { packOps, packRecords, unpackOps } from "../../src/engine/packed-ops.ts";
 
 describe("core/codec", () => {
   it("round-trips any JSON value with bigints, whatever the strings hold", () => {
@@ -28,5 +29,55 @@ describe("core/codec: no stored data can pass for a bigint", () => {
     for (const v of [{ $n: "zz" }, { $n: "12" }, { $$n: "x", a: 1 }, { $: { $n: 5n } }, [{ $n: "hello" }]]) {
       expect(decodeJson(encodeJson(v))).to.deep.equal(v);
     }
+  });
+});
+
+describe("core/codec: encodeJsonBytes is encodeJson's text in UTF-8, byte for byte", () => {
+  // Everything encodeJson meets or skips: escapes, lone surrogates, U+2028, non-ASCII, $-keys,
+  // undefined/function members, NaN, toJSON, sparse arrays, nesting.
+  const leaf = fc.oneof(
+    fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }), fc.string(), fc.bigInt(), fc.integer(), fc.double(), fc.boolean(),
+    fc.constant(null), fc.constant(undefined), fc.constant(() => 1), fc.constant(Symbol("s")), fc.constant("\u2028\"\\\n"),
+    fc.constant({ toJSON: () => ({ t: 1n }) }), fc.constant({ toJSON: () => undefined }),
+  );
+  const value = fc.letrec((tie) => ({
+    v: fc.oneof(
+      { depthSize: "small" },
+      leaf,
+      fc.array(tie("v"), { maxLength: 5 }),
+      fc.dictionary(fc.oneof(fc.string({ unit: "binary" }), fc.constantFrom("$n", "$x", "a")), tie("v"), { maxKeys: 5 }),
+    ),
+  })).v;
+
+  it("matches on random values (5,000 cases)", () => {
+    fc.assert(fc.property(value, (v) => {
+      let text: string | undefined;
+      try {
+        text = encodeJson(v);
+      } catch {
+        expect(() => encodeJsonBytes(v)).to.throw();
+        return;
+      }
+      expect(encodeJsonBytes(v).equals(Buffer.from(text, "utf8"))).to.equal(true);
+    }), { numRuns: 5_000 });
+  });
+
+  it("packRecords gives the same bytes as encoding then packOps, deletions included", () => {
+    const gone = Symbol("gone");
+    fc.assert(fc.property(fc.array(fc.tuple(fc.string({ unit: "binary" }), fc.oneof(value, fc.constant(gone))), { maxLength: 8 }), (pairs) => {
+      const ops = new Map<string, unknown>();
+      for (const [k, v] of pairs) ops.set(k, v);
+      let expected: ArrayBuffer;
+      try {
+        expected = packOps([...ops].map(([key, v]) => (v === gone ? { type: "del" as const, key } : { type: "put" as const, key, value: encodeJson(v) })));
+      } catch {
+        expect(() => packRecords(ops, gone)).to.throw();
+        return;
+      }
+      // A tiny size hint: the buffer has to grow on the way.
+      const packed = packRecords(ops, gone, 1);
+      expect(Buffer.from(packed).equals(Buffer.from(expected))).to.equal(true);
+      expect(unpackOps(packed)).to.have.length(ops.size);
+    }), { numRuns: 1_000 });
   });
 });
