@@ -1,4 +1,4 @@
-import { AgentPayError, CurrencyRegistry, every, systemClock } from "./core/index.ts";
+import { AgentPayError, CurrencyRegistry, SignatureWorker, every, systemClock } from "./core/index.ts";
 import type { Clock } from "./core/index.ts";
 import { Engine, LevelStore, LogStore, MemoryStore } from "./engine/index.ts";
 import type { Store } from "./engine/index.ts";
@@ -95,10 +95,13 @@ export class AgentPay {
    */
   readonly chain: OnchainPayments;
   readonly #background: boolean;
+  /** Intent checks and token signatures, batched on a thread of their own. */
+  readonly #signatures: SignatureWorker;
   #eventRetentionMs = 7 * 86_400_000;
   #stops: Array<() => void> = [];
 
-  private constructor(p: Parts, background: boolean) {
+  private constructor(p: Parts, background: boolean, signatures: SignatureWorker) {
+    this.#signatures = signatures;
     this.engine = p.engine;
     this.ledger = p.ledger;
     this.wallets = p.wallets;
@@ -138,12 +141,14 @@ export class AgentPay {
     const wallets = new Wallets(engine, ledger, currencies);
     wallets.setNotifyNormalizer((notify) => validateNotificationRules(notify));
     const approvals = new Approvals(engine);
-    const agents = new Agents(engine);
+    // The thread starts at the first signature, so an open that fails leaves nothing behind.
+    const signatures = new SignatureWorker();
+    const agents = new Agents(engine, { signatures });
     const grants = new Grants(engine, { subWalletExists: (tx, id) => tx.has(subWalletKey(id)) });
     const merchants = new Merchants(engine, ledger, currencies);
     const keyRing = new TokenKeyRing(engine, { ...(options.tokenAlg ? { alg: options.tokenAlg } : {}) });
     const issuer = new TokenIssuer(keyRing, {
-      issuer: options.issuer ?? "agentpay", currencies, ...(options.tokenTtlMs !== undefined ? { defaultTtlMs: options.tokenTtlMs } : {}),
+      issuer: options.issuer ?? "agentpay", currencies, signatures, ...(options.tokenTtlMs !== undefined ? { defaultTtlMs: options.tokenTtlMs } : {}),
     });
     let risk: RiskEngine | undefined;
     let riskHook: RiskHook;
@@ -172,7 +177,7 @@ export class AgentPay {
     };
     const pay = new AgentPay({
       engine, ledger, wallets, approvals, agents, grants, merchants, payments, tokens, events, risk, currencies, clock, chain,
-    }, options.background !== false);
+    }, options.background !== false, signatures);
     if (options.delivery !== false) events.start();
     if (options.eventRetentionMs !== undefined) {
       if (!Number.isSafeInteger(options.eventRetentionMs) || options.eventRetentionMs < 0) {
@@ -212,6 +217,7 @@ export class AgentPay {
     for (const stop of this.#stops.splice(0)) stop();
     await this.events.stop();
     await this.engine.close();
+    await this.#signatures.close();
   }
 }
 

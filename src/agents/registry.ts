@@ -1,6 +1,7 @@
-import { createPublicKey, verify as cryptoVerify } from "node:crypto";
+import { createPublicKey } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import { AgentPayError, expectObject, newId, parseDurationMs, validateId, MinHeap } from "../core/index.ts";
+import { AgentPayError, expectObject, newId, parseDurationMs, validateId, MinHeap, threadPoolSignatures } from "../core/index.ts";
+import type { SignatureService } from "../core/index.ts";
 import type { Engine, Tx } from "../engine/index.ts";
 import { parseIntent } from "./intent.ts";
 import { generateAgentKey, importPublicKey, isIntentAlg, preparePublicKey } from "./jwk.ts";
@@ -122,6 +123,8 @@ export interface AgentsOptions {
   intentMaxAgeMs?: number;
   /** Keys kept per agent (revoked ones are forgotten first). Default 16. */
   maxKeysPerAgent?: number;
+  /** Where intent signatures are checked. Default: node:crypto on libuv's thread pool. */
+  signatures?: SignatureService;
 }
 
 export interface RegisterAgentInput {
@@ -164,6 +167,7 @@ export class Agents {
   readonly #engine: Engine;
   readonly #maxAgeMs: number;
   readonly #maxKeys: number;
+  readonly #signatures: SignatureService;
   readonly #nonces = new MinHeap<string>(); // nonce keys by iat
   readonly #publicKeys = new Map<string, KeyObject>();
   #pruning = false;
@@ -172,6 +176,7 @@ export class Agents {
     this.#engine = engine;
     this.#maxAgeMs = opts.intentMaxAgeMs ?? DEFAULT_INTENT_MAX_AGE_MS;
     this.#maxKeys = opts.maxKeysPerAgent ?? DEFAULT_MAX_KEYS;
+    this.#signatures = opts.signatures ?? threadPoolSignatures;
     if (!Number.isSafeInteger(this.#maxAgeMs) || this.#maxAgeMs <= 0) throw new AgentPayError("INVALID_INPUT", "intentMaxAgeMs must be a positive integer");
     if (!Number.isSafeInteger(this.#maxKeys) || this.#maxKeys < 2) throw new AgentPayError("INVALID_INPUT", "maxKeysPerAgent must be at least 2");
     engine.observe(NONCE_PREFIX, (key, before, after) => {
@@ -256,7 +261,7 @@ export class Agents {
     if (key.alg !== header.alg) throw new AgentPayError("INTENT_SIGNATURE_INVALID", "the intent's signature does not verify", { agentId, kid: key.kid });
     // parseIntent has checked the structure (three base64url segments, header members, alg):
     // what is left is the signature over "header.payload", checked on libuv's thread pool.
-    const ok = await verifySignature(key.alg, this.#publicKey(key), jws);
+    const ok = await verifySignature(this.#signatures, key.alg, this.#publicKey(key), jws);
     if (!ok) throw new AgentPayError("INTENT_SIGNATURE_INVALID", "the intent's signature does not verify", { agentId, kid: key.kid });
     // Re-read: the agent may have changed while the signature was being checked.
     const now = this.#engine.read<Agent>(agentKey(agentId))!;
@@ -361,18 +366,8 @@ export class Agents {
   }
 }
 
-/** A compact JWS's signature (EdDSA, or ES256 as r||s) over its first two segments; never throws. */
-function verifySignature(alg: IntentAlg, publicKey: KeyObject, jws: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    try {
-      const dot = jws.lastIndexOf(".");
-      const data = Buffer.from(jws.slice(0, dot));
-      const sig = Buffer.from(jws.slice(dot + 1), "base64url");
-      const done = (e: Error | null, ok: boolean) => resolve(!e && ok);
-      if (alg === "EdDSA") cryptoVerify(null, data, publicKey, sig, done);
-      else cryptoVerify("sha256", data, { key: publicKey, dsaEncoding: "ieee-p1363" }, sig, done);
-    } catch {
-      resolve(false);
-    }
-  });
+/** A compact JWS's signature (EdDSA, or ES256 as r||s) over its first two segments; never rejects. */
+function verifySignature(signatures: SignatureService, alg: IntentAlg, publicKey: KeyObject, jws: string): Promise<boolean> {
+  const dot = jws.lastIndexOf(".");
+  return signatures.verify(alg, publicKey, jws.slice(0, dot), Buffer.from(jws.slice(dot + 1), "base64url")).catch(() => false);
 }

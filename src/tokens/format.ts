@@ -179,18 +179,6 @@ export function signRaw(alg: TokenAlg, privateKey: KeyObject, data: string): str
   return sig.toString("base64url");
 }
 
-/**
- * As signRaw, on libuv's thread pool: the event loop spends a few µs handing the job over
- * instead of the whole signature (node:crypto's callback form costs less than WebCrypto's).
- */
-export function signRawAsync(alg: TokenAlg, privateKey: KeyObject, data: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const done = (e: Error | null, sig: Buffer) => (e ? reject(e) : resolve(sig.toString("base64url")));
-    if (alg === "EdDSA") cryptoSign(null, Buffer.from(data), privateKey, done);
-    else cryptoSign("sha256", Buffer.from(data), { key: privateKey, dsaEncoding: "ieee-p1363" }, done);
-  });
-}
-
 function verifyRaw(alg: TokenAlg, publicKey: KeyObject, data: string, sig: Buffer): boolean {
   return alg === "EdDSA"
     ? cryptoVerify(null, Buffer.from(data), publicKey, sig)

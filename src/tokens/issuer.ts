@@ -1,8 +1,8 @@
-import { AgentPayError, defaultCurrencies, isId, newId, validateAmount, validateId } from "../core/index.ts";
-import type { Amount, Clock, CurrencyRegistry } from "../core/index.ts";
+import { AgentPayError, defaultCurrencies, isId, newId, threadPoolSignatures, validateAmount, validateId } from "../core/index.ts";
+import type { Amount, Clock, CurrencyRegistry, SignatureService } from "../core/index.ts";
 import {
   DEFAULT_TOKEN_TTL_MS, MAX_TOKEN_TTL_MS, MIN_TOKEN_TTL_MS, isCategory, isCurrencyCode, isIssuer, isThumbprint,
-  isVoucherHash, signRaw, signRawAsync, signingInputOf, verifyCompact,
+  isVoucherHash, signRaw, signingInputOf, verifyCompact,
 } from "./format.ts";
 import type { TokenAlg, TokenClaims, VerifiedToken } from "./format.ts";
 import { RESOLVER, SIGNER } from "./keyring.ts";
@@ -17,6 +17,8 @@ export interface TokenIssuerOptions {
   currencies?: CurrencyRegistry;
   /** Defaults to the ring's clock. */
   clock?: Clock;
+  /** Where mintAsync signs. Default: node:crypto on libuv's thread pool. */
+  signatures?: SignatureService;
 }
 
 export interface MintTokenInput {
@@ -88,7 +90,7 @@ export class TokenIssuer {
   readonly #ring: TokenKeyRing;
   readonly #clock: Clock;
   readonly #currencies: CurrencyRegistry;
-  /** WebCrypto handles of the ring's private keys, made once per key (for mintAsync). */
+  readonly #signatures: SignatureService;
 
   constructor(ring: TokenKeyRing, opts: TokenIssuerOptions) {
     if (opts === null || typeof opts !== "object") throw new AgentPayError("INVALID_INPUT", "options must be an object");
@@ -97,6 +99,7 @@ export class TokenIssuer {
     this.#ring = ring;
     this.#clock = opts.clock ?? ring.clock;
     this.#currencies = opts.currencies ?? defaultCurrencies;
+    this.#signatures = opts.signatures ?? threadPoolSignatures;
     const ttl = opts.defaultTtlMs ?? Math.min(DEFAULT_TOKEN_TTL_MS, ring.maxTokenTtlMs);
     this.defaultTtlMs = this.#checkTtl(ttl, "defaultTtlMs");
   }
@@ -120,12 +123,13 @@ export class TokenIssuer {
   }
 
   /**
-   * As mint, but the signature is computed on libuv's thread pool, so a busy event loop (the
-   * engine's) does not spend its time on it. Same token, same checks.
+   * As mint, but the signature is computed off this thread (the issuer's SignatureService), so a
+   * busy event loop (the engine's) does not spend its time on it. Same token, same checks.
    */
   async mintAsync(input: MintTokenInput): Promise<MintedToken> {
     const { signingInput, signer, finish } = this.#prepare(input);
-    return finish(`${signingInput}.${await signRawAsync(signer.alg, signer.privateKey, signingInput)}`);
+    const sig = await this.#signatures.sign(signer.alg, signer.privateKey, signingInput);
+    return finish(`${signingInput}.${sig.toString("base64url")}`);
   }
 
   #prepare(input: MintTokenInput): { signingInput: string; signer: ReturnType<TokenKeyRing[typeof SIGNER]>; finish: (token: string) => MintedToken } {
