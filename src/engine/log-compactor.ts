@@ -1,11 +1,16 @@
 // Builds snap-<outGen> from the previous snapshot and the logs after it, on a thread of its own
 // so the log worker goes on appending meanwhile. Written to a .tmp file, synced, then renamed:
 // a snapshot in place is always whole, and a crash at any point leaves the logs to replay.
+//
+// Two passes over the files, so memory holds the keys, not the records: the first finds which
+// op (by its position in the sequence of all ops) last wrote each live key, the second writes
+// exactly those ops' records.
 import { closeSync, fdatasyncSync, openSync, renameSync, unlinkSync, writeSync, writevSync } from "node:fs";
 import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
-import { SNAP_MAGIC, frameHead, replay, snapName, syncDir } from "./log-files.ts";
-import { packEntries } from "./packed-ops.ts";
+import { LOG_MAGIC, SNAP_MAGIC, frameHead, logName, readWhole, snapName, syncDir } from "./log-files.ts";
+import { packEntries, unpackOps } from "./packed-ops.ts";
+import type { PackedOp } from "./packed-ops.ts";
 
 export interface CompactionJob {
   dir: string;
@@ -18,14 +23,31 @@ export interface CompactionJob {
 const FRAME_TARGET_BYTES = 4 << 20;
 
 const { dir, snapGen, logGens, outGen } = workerData as CompactionJob;
-// The logs handed over were all closed before this started: none may end torn.
-const { records } = replay(dir, snapGen, logGens, false, "latin1");
+
+/** Every op of the snapshot and the logs, in order, numbered. The logs handed over are all closed: none may end torn. */
+function forEachOp(onOp: (seq: number, op: PackedOp) => void): void {
+  let seq = 0;
+  const frame = (payload: Buffer) => {
+    for (const op of unpackOps(payload)) onOp(seq++, op);
+  };
+  if (snapGen !== undefined) readWhole(join(dir, snapName(snapGen)), SNAP_MAGIC, frame);
+  for (const g of logGens) readWhole(join(dir, logName(g)), LOG_MAGIC, frame);
+}
+
+// Keys as latin1: the raw bytes one per char, cheap to make, and compared exactly.
+const keyOf = (op: PackedOp) => Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength).toString("latin1");
+const latest = new Map<string, number>();
+forEachOp((seq, op) => {
+  if (op.type === "put") latest.set(keyOf(op), seq);
+  else latest.delete(keyOf(op));
+});
+
 const tmp = join(dir, `${snapName(outGen)}.tmp`);
 const fd = openSync(tmp, "w");
 let bytes = SNAP_MAGIC.length;
 try {
   writeSync(fd, SNAP_MAGIC);
-  let chunk: Array<[Buffer, Buffer]> = [];
+  let chunk: Array<[Uint8Array, Uint8Array]> = [];
   let chunkBytes = 0;
   const flush = () => {
     const payload = packEntries(chunk);
@@ -35,12 +57,12 @@ try {
     chunk = [];
     chunkBytes = 0;
   };
-  for (const [key, value] of records) {
-    const k = Buffer.from(key, "latin1");
-    chunk.push([k, value]);
-    chunkBytes += k.length + value.length + 8;
+  forEachOp((seq, op) => {
+    if (op.type !== "put" || latest.get(keyOf(op)) !== seq) return;
+    chunk.push([op.key, op.value]);
+    chunkBytes += op.key.length + op.value.length + 8;
     if (chunkBytes >= FRAME_TARGET_BYTES) flush();
-  }
+  });
   if (chunk.length > 0) flush();
   fdatasyncSync(fd);
 } catch (e) {

@@ -90,8 +90,11 @@ function wholeFrameAfter(buf: Buffer, from: number): boolean {
   return false;
 }
 
-/** A snapshot's frames, read one at a time (a snapshot may be larger than one buffer can hold); it must be whole. */
-export function readSnapshot(path: string, onFrame: (payload: Buffer) => void): void {
+/**
+ * A file's frames read one at a time (a snapshot may be larger than one buffer can hold); the
+ * file must be whole: a snapshot, or a log that was closed.
+ */
+export function readWhole(path: string, magic: Buffer, onFrame: (payload: Buffer) => void): void {
   const fd = openSync(path, "r");
   try {
     const size = fstatSync(fd).size;
@@ -100,8 +103,8 @@ export function readSnapshot(path: string, onFrame: (payload: Buffer) => void): 
       if (readSync(fd, b, 0, n, at) !== n) throw new Error(`${path} is damaged (short read)`);
       return b;
     };
-    if (size < SNAP_MAGIC.length || !read(0, SNAP_MAGIC.length).equals(SNAP_MAGIC)) throw new Error(`${path} is damaged (not a snapshot)`);
-    let off = SNAP_MAGIC.length;
+    if (size < magic.length || !read(0, magic.length).equals(magic)) throw new Error(`${path} is damaged (not ours, or cut off)`);
+    let off = magic.length;
     while (off < size) {
       if (off + FRAME_HEAD_BYTES > size) throw new Error(`${path} is damaged at byte ${off}`);
       const head = read(off, FRAME_HEAD_BYTES);
@@ -121,20 +124,17 @@ export function readSnapshot(path: string, onFrame: (payload: Buffer) => void): 
  * The records of a snapshot plus the logs after it, as raw bytes by key. With `tornTail`, the
  * last log may end in a cut-off write (a crash mid-append) and its valid length is returned so
  * the caller can cut it there; anything else that does not read back whole is damage and throws.
- * Keys as "latin1" are the raw bytes one per char: cheaper, for a caller that writes them back.
  */
-export function replay(
-  dir: string, snapGen: number | undefined, logGens: readonly number[], tornTail: boolean, keyEncoding: "utf8" | "latin1" = "utf8",
-): { records: Map<string, Buffer>; lastLogValidBytes: number } {
+export function replay(dir: string, snapGen: number | undefined, logGens: readonly number[], tornTail: boolean): { records: Map<string, Buffer>; lastLogValidBytes: number } {
   const records = new Map<string, Buffer>();
   const apply = (payload: Buffer) => {
     for (const op of unpackOps(payload)) {
-      const key = Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength).toString(keyEncoding);
+      const key = Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength).toString("utf8");
       if (op.type === "put") records.set(key, op.value as Buffer);
       else records.delete(key);
     }
   };
-  if (snapGen !== undefined) readSnapshot(join(dir, snapName(snapGen)), apply);
+  if (snapGen !== undefined) readWhole(join(dir, snapName(snapGen)), SNAP_MAGIC, apply);
   let lastLogValidBytes = 0;
   // The logs after a snapshot are numbered on from it without a gap; a gap is a lost log.
   const first = snapGen ?? logGens[0];
