@@ -216,8 +216,11 @@ export class AgentPay {
     this.ledger.stopSweeper();
     for (const stop of this.#stops.splice(0)) stop();
     await this.events.stop();
-    await this.engine.close();
-    await this.#signatures.close();
+    try {
+      await this.engine.close();
+    } finally {
+      await this.#signatures.close();
+    }
   }
 }
 

@@ -57,14 +57,17 @@ const MAX_KEYS = 4_096;
 interface Waiter {
   resolve: (v: Buffer | boolean) => void;
   reject: (e: Error) => void;
+  /** The same job on the thread pool, for when the thread cannot answer. */
+  fallback: () => Promise<Buffer | boolean>;
 }
 
 /**
  * Signatures on a thread of its own, in batches: the jobs asked for during one turn of the event
  * loop go over in one message and come back in one. Per signature that costs the engine's thread
  * a fraction of a thread-pool job (no per-job wake-up of a pool thread competing for the same
- * cores). Keys are sent once and cached by the thread. If the thread fails, pending jobs are
- * rejected and later ones go to the thread pool.
+ * cores). Keys are sent once and cached by the thread. If the thread fails or is closed, jobs it
+ * has not answered, and every later one, go to the thread pool: a valid signature is never
+ * reported invalid because of it.
  */
 export class SignatureWorker implements SignatureService {
   #worker: Worker | undefined;
@@ -82,20 +85,22 @@ export class SignatureWorker implements SignatureService {
 
   sign(alg: SignatureAlg, key: KeyObject, data: string): Promise<Buffer> {
     if (this.#failed) return threadPoolSignatures.sign(alg, key, data);
-    return this.#submit({ kind: 0, alg: alg === "EdDSA" ? 0 : 1, key: this.#keyId(key), data }) as Promise<Buffer>;
+    return this.#submit({ kind: 0, alg: alg === "EdDSA" ? 0 : 1, key: this.#keyId(key), data }, () => threadPoolSignatures.sign(alg, key, data)) as Promise<Buffer>;
   }
 
   verify(alg: SignatureAlg, key: KeyObject, data: string, signature: Uint8Array): Promise<boolean> {
     if (this.#failed) return threadPoolSignatures.verify(alg, key, data, signature);
-    return this.#submit({ kind: 1, alg: alg === "EdDSA" ? 0 : 1, key: this.#keyId(key), data, sig: signature }) as Promise<boolean>;
+    // A copy: a view into a shared pool slab would carry the whole slab to the thread.
+    const sig = Uint8Array.prototype.slice.call(signature);
+    return this.#submit({ kind: 1, alg: alg === "EdDSA" ? 0 : 1, key: this.#keyId(key), data, sig }, () => threadPoolSignatures.verify(alg, key, data, sig)) as Promise<boolean>;
   }
 
-  /** Stops the thread; jobs still out are rejected. Later calls use the thread pool. */
+  /** Stops the thread; jobs it has not answered, and later ones, go to the thread pool. */
   async close(): Promise<void> {
     this.#failed = true;
     const w = this.#worker;
     this.#worker = undefined;
-    this.#fail(new Error("the signature worker is closed"));
+    this.#fallBack();
     if (w) await w.terminate();
   }
 
@@ -116,10 +121,10 @@ export class SignatureWorker implements SignatureService {
     return id;
   }
 
-  #submit(op: SignatureOp): Promise<Buffer | boolean> {
+  #submit(op: SignatureOp, fallback: () => Promise<Buffer | boolean>): Promise<Buffer | boolean> {
     return new Promise((resolve, reject) => {
       this.#ops.push(op);
-      this.#waiters.push({ resolve, reject });
+      this.#waiters.push({ resolve, reject, fallback });
       if (this.#ops.length >= MAX_BATCH) this.#flush();
       else if (!this.#scheduled) {
         this.#scheduled = true;
@@ -142,10 +147,16 @@ export class SignatureWorker implements SignatureService {
       this.#inFlight.set(batch.id, waiters);
       if (this.#inFlight.size === 1) w.ref();
       w.postMessage(batch);
-    } catch (e) {
+    } catch {
+      // Not sent (a job that cannot be cloned, or no thread): the keys it announced never arrived,
+      // so they are forgotten here too, and its jobs go to the thread pool one by one.
       this.#inFlight.delete(batch.id);
-      const err = e instanceof Error ? e : new Error(String(e));
-      for (const x of waiters) x.reject(err);
+      for (const [, key] of batch.keys) {
+        this.#keyIds.delete(key);
+        this.#keysKept--;
+      }
+      if (batch.clear) this.#clear = true;
+      for (const x of waiters) x.fallback().then(x.resolve, x.reject);
     }
   }
 
@@ -164,24 +175,24 @@ export class SignatureWorker implements SignatureService {
         else x.resolve(typeof r === "boolean" ? r : Buffer.from(r.buffer, r.byteOffset, r.byteLength));
       });
     });
-    const die = (e: Error) => {
+    const die = () => {
       if (this.#worker !== w) return;
       this.#worker = undefined;
       this.#failed = true;
-      this.#fail(e);
+      this.#fallBack();
     };
     w.on("error", die);
-    w.on("exit", (code) => die(new Error(`the signature worker exited (code ${code})`)));
+    w.on("exit", die);
     this.#worker = w;
     return w;
   }
 
-  #fail(e: Error): void {
-    for (const waiters of this.#inFlight.values()) for (const x of waiters) x.reject(e);
+  /** Every job not answered goes to the thread pool. */
+  #fallBack(): void {
+    const waiters = [...[...this.#inFlight.values()].flat(), ...this.#waiters];
     this.#inFlight.clear();
-    const queued = this.#waiters;
     this.#ops = [];
     this.#waiters = [];
-    for (const x of queued) x.reject(e);
+    for (const x of waiters) x.fallback().then(x.resolve, x.reject);
   }
 }

@@ -272,8 +272,8 @@ export class Engine {
   #write(ops: Map<string, unknown>): Promise<void> {
     if (!this.#store.writePacked) return this.#store.write(encodeOps(ops));
     const packed = packRecords(ops, TOMBSTONE, this.#bytesPerOp);
-    // Sizes the next batch's buffer: one growth at most, usually none.
-    this.#bytesPerOp = Math.ceil((packed.byteLength / ops.size) * 1.25);
+    // Sizes the next batch's buffer (usually no growth), within bounds whatever this batch held.
+    this.#bytesPerOp = Math.min(4_096, Math.ceil((packed.byteLength / ops.size) * 1.25));
     return this.#store.writePacked(packed);
   }
 

@@ -85,6 +85,9 @@ export function packEntries(entries: ReadonlyArray<readonly [Uint8Array, Uint8Ar
   return buf;
 }
 
+/** Past this, a packed write's buffer grows by doubling as it is written. */
+const MAX_INITIAL_BYTES = 4 << 20;
+
 /**
  * The engine's side: records (not yet text) straight into the packed form, each value written
  * as encodeJson's UTF-8 (JsonBytes), each key as UTF-8; `deleted` marks a deletion. Throws if a
@@ -93,7 +96,8 @@ export function packEntries(entries: ReadonlyArray<readonly [Uint8Array, Uint8Ar
 export function packRecords(ops: ReadonlyMap<string, unknown>, deleted: unknown, bytesPerOpHint = 512): ArrayBuffer {
   const n = ops.size;
   const head = 4 + 8 * n;
-  const w = new JsonBytes(head + n * bytesPerOpHint);
+  // The hint sizes the buffer, capped: one huge record must not make the next batch ask for gigabytes.
+  const w = new JsonBytes(head + Math.min(n * bytesPerOpHint, MAX_INITIAL_BYTES));
   w.len = head;
   const lens = new Uint32Array(2 * n);
   let i = 0;

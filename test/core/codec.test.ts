@@ -80,4 +80,9 @@ describe("core/codec: encodeJsonBytes is encodeJson's text in UTF-8, byte for by
       expect(unpackOps(packed)).to.have.length(ops.size);
     }), { numRuns: 1_000 });
   });
+
+  it("a huge size hint (after a batch of one big record) does not make the next batch ask for gigabytes", () => {
+    const ops = new Map<string, unknown>(Array.from({ length: 4_096 }, (_, i) => [`k/${i}`, { i }]));
+    expect(unpackOps(packRecords(ops, Symbol("gone"), 6_000_000))).to.have.length(4_096);
+  });
 });

@@ -69,4 +69,33 @@ describe("core/signatures: SignatureWorker (batched signatures on a thread of it
     expect(s.equals(await threadPoolSignatures.sign("EdDSA", ed.privateKey, "later"))).to.equal(true);
     expect(await w.verify("EdDSA", ed.publicKey, "later", s)).to.equal(true);
   });
+
+  it("jobs queued or out when it closes are answered by the thread pool, never reported invalid", async () => {
+    const w = new SignatureWorker();
+    const sig = sign(null, Buffer.from("m"), ed.privateKey);
+    await w.verify("EdDSA", ed.publicKey, "m", sig); // the thread is up
+    const out = Array.from({ length: 100 }, () => w.verify("EdDSA", ed.publicKey, "m", sig)); // queued, some flushed
+    const signed = w.sign("EdDSA", ed.privateKey, "m");
+    await new Promise((r) => setImmediate(r)); // the first batch is on its way
+    const late = w.verify("EdDSA", ed.publicKey, "m", sig);
+    await w.close();
+    expect(await Promise.all([...out, late])).to.satisfy((xs: boolean[]) => xs.every((x) => x === true));
+    expect((await signed).equals(sig)).to.equal(true);
+  });
+
+  it("a job that cannot be sent fails alone: the others in its batch, and its keys, keep working", async () => {
+    const w = new SignatureWorker();
+    try {
+      const k2 = generateKeyPairSync("ed25519");
+      const sig = sign(null, Buffer.from("m"), k2.privateKey);
+      const bad = w.verify("EdDSA", k2.publicKey, (() => "m") as never, sig); // not cloneable
+      const good = w.verify("EdDSA", k2.publicKey, "m", sig); // same batch, key first announced in it
+      expect(await bad).to.equal(false);
+      expect(await good).to.equal(true);
+      expect(await w.verify("EdDSA", k2.publicKey, "m", sig)).to.equal(true); // the key is sent again
+      expect(verify(null, Buffer.from("x"), k2.publicKey, await w.sign("EdDSA", k2.privateKey, "x"))).to.equal(true);
+    } finally {
+      await w.close();
+    }
+  });
 });
