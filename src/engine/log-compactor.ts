@@ -6,6 +6,7 @@
 // op (by its position in the sequence of all ops) last wrote each live key, the second writes
 // exactly those ops' records.
 import { closeSync, fdatasyncSync, openSync, renameSync, unlinkSync, writeSync, writevSync } from "node:fs";
+import { setPriority } from "node:os";
 import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { LOG_MAGIC, SNAP_MAGIC, frameHead, logName, readWhole, snapName, syncDir } from "./log-files.ts";
@@ -23,6 +24,14 @@ export interface CompactionJob {
 const FRAME_TARGET_BYTES = 4 << 20;
 
 const { dir, snapGen, logGens, outGen } = workerData as CompactionJob;
+
+// Background work: the lowest CPU priority, so it takes idle time rather than the engine's.
+// (On Linux a nice value is per thread and this sets this thread's; elsewhere it may be refused.)
+try {
+  setPriority(19);
+} catch {
+  // not allowed here: compaction runs at the usual priority
+}
 
 /** Every op of the snapshot and the logs, in order, numbered. The logs handed over are all closed: none may end torn. */
 function forEachOp(onOp: (seq: number, op: PackedOp) => void): void {
