@@ -1,5 +1,5 @@
 // npm run demo — a narrated tour of agentpay that checks every step it tells: it exits
-// non-zero the moment something does not behave as described. Embedded LevelDB in a
+// non-zero the moment something does not behave as described. The embedded log store in a
 // temporary directory, an in-process Hardhat chain for the on-chain half; time is a demo
 // clock (set from the chain) so "ten minutes later" takes no time.
 import { mkdtempSync, rmSync } from "node:fs";

@@ -98,7 +98,7 @@ async function durableTransfers(dir: string) {
 }
 
 async function millionAccountsRssMb(dir: string): Promise<number> {
-  // On LevelDB, as in production: the memory store would also hold an encoded copy of every record.
+  // On the default store, as in production: the memory store would also hold an encoded copy of every record.
   const pay = await AgentPay.open({ dir });
   for (let b = 0; b < 1_000_000; b += 10_000) {
     const batch = [];

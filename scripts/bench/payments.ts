@@ -1,6 +1,6 @@
 // npm run bench:payments — the whole durable flow per payment: signed intent verified →
 // grant + policy → risk hook → hold + token (one command) → the merchant's redemption
-// verified → capture (one command), many agents and merchants at once, on LevelDB.
+// verified → capture (one command), many agents and merchants at once, on the default store (LogStore).
 // In the same run: the crypto floor, i.e. payments/s that node:crypto alone reaches
 // doing one Ed25519 sign and two verifies per payment on one core (the best core: crypto-floor.ts).
 // Last line: one JSON object with the figures the Token Pay issue asks for.

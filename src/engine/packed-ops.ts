@@ -1,5 +1,5 @@
-// The wire form of a store write between LevelStore and its worker: one buffer, moved between
-// threads without copying, that LevelDB reads through views without transcoding.
+// The wire form of a store write: one buffer, moved from the engine's thread to a store's worker
+// without copying, that LevelDB takes through views and LogStore appends as a frame's payload.
 import { JsonBytes } from "../core/codec.ts";
 import { invariant } from "../core/errors.ts";
 

@@ -1,4 +1,4 @@
-// Child process for the crash test: concurrent durable transfers against a LevelDB
+// Child process for the crash test: concurrent durable transfers against a store
 // directory; prints "ack <transferId>" for every transfer whose promise resolved.
 // The parent kills it with SIGKILL at a random moment.
 import { AgentPay, amount } from "../../src/index.ts";

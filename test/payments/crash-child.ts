@@ -1,4 +1,4 @@
-// Child process for the payments crash test: concurrent authorize + redeem against a LevelDB
+// Child process for the payments crash test: concurrent authorize + redeem against a store
 // directory; prints "ack <paymentId> authorized|captured" once each promise has resolved.
 // The parent kills it with SIGKILL at a random moment.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
