@@ -133,6 +133,13 @@ export class JsonBytes {
     this.buf = next;
   }
 
+  /** Bytes as they are. */
+  bytes(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
   /** Text as UTF-8, unquoted. */
   text(s: string): void {
     const n = s.length;

@@ -59,7 +59,7 @@ try {
   let chunk: Array<[Uint8Array, Uint8Array]> = [];
   let chunkBytes = 0;
   const flush = () => {
-    const payload = packEntries(chunk);
+    const payload = new Uint8Array(packEntries(chunk, Math.ceil(chunkBytes / chunk.length)));
     const head = frameHead(payload);
     if (writevSync(fd, [head, payload]) !== head.length + payload.length) throw new Error("short write while writing a snapshot");
     bytes += head.length + payload.length;

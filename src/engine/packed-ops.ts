@@ -11,33 +11,51 @@ type TextOp = { type: "put"; key: string; value: string } | { type: "del"; key: 
 
 export type PackedOp = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
 
+/** Past this, a packed write's buffer grows by doubling as it is written. */
+const MAX_INITIAL_BYTES = 4 << 20;
+
 /**
- * A header of (key bytes, value bytes or DELETED) pairs as little-endian uint32, then every
- * key and value in UTF-8, in order.
+ * The layout: a header of (key bytes, value bytes or DELETED) pairs as little-endian uint32, then
+ * every key and value in UTF-8, in order. One writer for the three sources below; `writeValue`
+ * throws if a value cannot be written.
  */
-export function packOps(ops: readonly TextOp[]): ArrayBuffer {
-  const n = ops.length;
-  let body = 0;
-  const lens = new Uint32Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    const op = ops[i]!;
-    const k = Buffer.byteLength(op.key, "utf8");
-    const v = op.type === "put" ? Buffer.byteLength(op.value, "utf8") : 0;
-    invariant(v < DELETED, "record too large", { key: op.key });
-    lens[2 * i] = k;
-    lens[2 * i + 1] = op.type === "put" ? v : DELETED;
-    body += k + v;
-  }
+function pack<K extends string | Uint8Array, V>(
+  n: number, ops: Iterable<readonly [K, V]>, isDeleted: (v: V) => boolean, writeValue: (w: JsonBytes, v: V, key: K) => void, bytesPerOpHint: number,
+): ArrayBuffer {
   const head = 4 + 8 * n;
-  const buf = Buffer.allocUnsafeSlow(head + body);
-  buf.writeUInt32LE(n, 0);
-  for (let i = 0; i < 2 * n; i++) buf.writeUInt32LE(lens[i]!, 4 + 4 * i);
-  let off = head;
-  for (const op of ops) {
-    off += buf.write(op.key, off, "utf8");
-    if (op.type === "put") off += buf.write(op.value, off, "utf8");
+  // The hint sizes the buffer, capped: one huge record must not make the next batch ask for gigabytes.
+  const w = new JsonBytes(head + Math.min(n * bytesPerOpHint, MAX_INITIAL_BYTES));
+  w.len = head;
+  const lens = new Uint32Array(2 * n);
+  let i = 0;
+  for (const [key, v] of ops) {
+    const k0 = w.len;
+    if (typeof key === "string") w.text(key);
+    else w.bytes(key);
+    lens[2 * i] = w.len - k0;
+    if (isDeleted(v)) lens[2 * i + 1] = DELETED;
+    else {
+      const v0 = w.len;
+      writeValue(w, v, key);
+      invariant(w.len - v0 < DELETED, "record too large");
+      lens[2 * i + 1] = w.len - v0;
+    }
+    i++;
   }
-  return buf.buffer as ArrayBuffer;
+  invariant(i === n, "op count mismatch");
+  const buf = w.buf;
+  buf.writeUInt32LE(n, 0);
+  for (let j = 0; j < 2 * n; j++) buf.writeUInt32LE(lens[j]!, 4 + 4 * j);
+  // The buffer has room to spare: hand over exactly what was written (usually without a copy).
+  return (buf.buffer as ArrayBuffer).transfer(w.len);
+}
+
+/** Ops whose records are already encoded as text. */
+export function packOps(ops: readonly TextOp[]): ArrayBuffer {
+  return pack(ops.length, ops.map((o) => {
+    invariant(typeof o.key === "string", "keys are strings");
+    return [o.key, o] as const;
+  }), (o) => o.type === "del", (w, o) => w.text((o as { value: string }).value), 256);
 }
 
 /** The inverse of packOps: views into the one buffer, no copies. */
@@ -61,62 +79,17 @@ export function unpackOps(bytes: ArrayBuffer | Uint8Array): PackedOp[] {
   return ops;
 }
 
-/** packOps for records already in bytes (a LogStore snapshot): the same layout, puts only. */
-export function packEntries(entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Buffer {
-  const n = entries.length;
-  let body = 0;
-  for (const [k, v] of entries) {
-    invariant(v.length < DELETED, "record too large");
-    body += k.length + v.length;
-  }
-  const head = 4 + 8 * n;
-  const buf = Buffer.allocUnsafe(head + body);
-  buf.writeUInt32LE(n, 0);
-  let off = head;
-  for (let i = 0; i < n; i++) {
-    const [k, v] = entries[i]!;
-    buf.writeUInt32LE(k.length, 4 + 8 * i);
-    buf.writeUInt32LE(v.length, 8 + 8 * i);
-    buf.set(k, off);
-    off += k.length;
-    buf.set(v, off);
-    off += v.length;
-  }
-  return buf;
+/** Records already in bytes (a LogStore snapshot): the same layout, puts only. */
+export function packEntries(entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>, bytesPerOpHint: number): ArrayBuffer {
+  return pack(entries.length, entries, () => false, (w, v) => w.bytes(v), bytesPerOpHint);
 }
-
-/** Past this, a packed write's buffer grows by doubling as it is written. */
-const MAX_INITIAL_BYTES = 4 << 20;
 
 /**
  * The engine's side: records (not yet text) straight into the packed form, each value written
- * as encodeJson's UTF-8 (JsonBytes), each key as UTF-8; `deleted` marks a deletion. Throws if a
- * value cannot be encoded.
+ * as encodeJson's UTF-8 (JsonBytes); `deleted` marks a deletion. Throws if a value cannot be encoded.
  */
 export function packRecords(ops: ReadonlyMap<string, unknown>, deleted: unknown, bytesPerOpHint = 512): ArrayBuffer {
-  const n = ops.size;
-  const head = 4 + 8 * n;
-  // The hint sizes the buffer, capped: one huge record must not make the next batch ask for gigabytes.
-  const w = new JsonBytes(head + Math.min(n * bytesPerOpHint, MAX_INITIAL_BYTES));
-  w.len = head;
-  const lens = new Uint32Array(2 * n);
-  let i = 0;
-  for (const [key, v] of ops) {
-    const k0 = w.len;
-    w.text(key);
-    lens[2 * i] = w.len - k0;
-    if (v === deleted) lens[2 * i + 1] = DELETED;
-    else {
-      const v0 = w.len;
-      if (!w.value(v)) throw new TypeError(`the record at ${key} cannot be encoded`);
-      invariant(w.len - v0 < DELETED, "record too large", { key });
-      lens[2 * i + 1] = w.len - v0;
-    }
-    i++;
-  }
-  const buf = w.buf;
-  buf.writeUInt32LE(n, 0);
-  for (let j = 0; j < 2 * n; j++) buf.writeUInt32LE(lens[j]!, 4 + 4 * j);
-  // The buffer has room to spare: hand over exactly what was written (usually without a copy).
-  return (buf.buffer as ArrayBuffer).transfer(w.len);
+  return pack(ops.size, ops, (v) => v === deleted, (w, v, key) => {
+    if (!w.value(v)) throw new TypeError(`the record at ${key} cannot be encoded`);
+  }, bytesPerOpHint);
 }
