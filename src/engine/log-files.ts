@@ -76,12 +76,17 @@ export function readFrames(buf: Buffer, magic: Buffer): { frames: Buffer[]; vali
   return { frames, validBytes: off, torn: !damaged, damaged };
 }
 
+/** Whether a frame of `len` payload bytes at `off` can be one and fits in `size` bytes. */
+function frameFits(len: number, off: number, size: number): boolean {
+  // Every packed write has a count: a shorter payload is not a frame.
+  return len >= 4 && len <= MAX_FRAME_BYTES && off + FRAME_HEAD_BYTES + len <= size;
+}
+
 /** The payload length of the whole, intact frame at `off`, or -1. */
 function frameAt(buf: Buffer, off: number): number {
   if (off + FRAME_HEAD_BYTES > buf.length) return -1;
   const len = buf.readUInt32LE(off);
-  // Every packed write has a count: a shorter payload is not a frame.
-  if (len < 4 || len > MAX_FRAME_BYTES || off + FRAME_HEAD_BYTES + len > buf.length) return -1;
+  if (!frameFits(len, off, buf.length)) return -1;
   return crc32(buf.subarray(off + FRAME_HEAD_BYTES, off + FRAME_HEAD_BYTES + len)) === buf.readUInt32LE(off + 4) ? len : -1;
 }
 
@@ -109,7 +114,7 @@ export function readWhole(path: string, magic: Buffer, onFrame: (payload: Buffer
       if (off + FRAME_HEAD_BYTES > size) throw new Error(`${path} is damaged at byte ${off}`);
       const head = read(off, FRAME_HEAD_BYTES);
       const len = head.readUInt32LE(0);
-      if (len < 4 || len > MAX_FRAME_BYTES || off + FRAME_HEAD_BYTES + len > size) throw new Error(`${path} is damaged at byte ${off}`);
+      if (!frameFits(len, off, size)) throw new Error(`${path} is damaged at byte ${off}`);
       const payload = read(off + FRAME_HEAD_BYTES, len);
       if (crc32(payload) !== head.readUInt32LE(4)) throw new Error(`${path} is damaged at byte ${off}`);
       onFrame(payload);
