@@ -5,7 +5,7 @@
 // Two passes over the files, so memory holds the keys, not the records: the first finds which
 // op (by its position in the sequence of all ops) last wrote each live key, the second writes
 // exactly those ops' records.
-import { closeSync, fdatasyncSync, openSync, renameSync, unlinkSync, writeSync, writevSync } from "node:fs";
+import { closeSync, fdatasyncSync, openSync, renameSync, rmSync, writeSync, writevSync } from "node:fs";
 import { setPriority } from "node:os";
 import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
@@ -53,6 +53,7 @@ forEachOp((seq, op) => {
 
 const tmp = join(dir, `${snapName(outGen)}.tmp`);
 const fd = openSync(tmp, "w");
+let open = true;
 let bytes = SNAP_MAGIC.length;
 try {
   writeSync(fd, SNAP_MAGIC);
@@ -74,13 +75,14 @@ try {
   });
   if (chunk.length > 0) flush();
   fdatasyncSync(fd);
+  closeSync(fd);
+  open = false;
+  renameSync(tmp, join(dir, snapName(outGen)));
 } catch (e) {
   // Free the space a partial snapshot holds (a full disk is a likely cause): the log needs it.
-  closeSync(fd);
-  unlinkSync(tmp);
+  if (open) closeSync(fd);
+  rmSync(tmp, { force: true });
   throw e;
 }
-closeSync(fd);
-renameSync(tmp, join(dir, snapName(outGen)));
 syncDir(dir);
 parentPort!.postMessage({ bytes });

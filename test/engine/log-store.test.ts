@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -124,6 +124,32 @@ describe("LogStore: crash recovery, damage and compaction", function () {
     expect(back.size).to.equal(50);
     expect(readdirSync(dir).filter((n) => n.endsWith(".tmp"))).to.deep.equal([]);
     expect(logs(dir).map((l) => Number(/\d+/.exec(l)![0]))).to.satisfy((gens: number[]) => gens.every((g) => g >= snapGen));
+  });
+
+  it("a compaction that fails leaves no partial snapshot and loses nothing; the next one folds in every log", async () => {
+    // A directory where the first snapshot would be renamed to: that rename fails.
+    const blocker = join(dir, "snap-0000000002.aps");
+    const model = new Map<string, string>();
+    const s = new LogStore(dir, { compactMinBytes: 2048 });
+    await s.open();
+    mkdirSync(blocker);
+    // Writes go on until a later compaction has succeeded (a snapshot past the blocked one).
+    const done = () => snaps(dir).some((n) => n !== "snap-0000000002.aps");
+    const deadline = Date.now() + 20_000;
+    for (let i = 0; !done(); i++) {
+      expect(Date.now(), "a later compaction succeeds").to.be.below(deadline);
+      await s.write([put(`k/${i % 40}`, `${i}-${"v".repeat(60)}`)]);
+      model.set(`k/${i % 40}`, `${i}-${"v".repeat(60)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await s.close();
+    rmdirSync(blocker);
+    expect(readdirSync(dir).filter((n) => n.endsWith(".tmp"))).to.deep.equal([]);
+    // A later compaction succeeded: the logs of the failed one are folded into its snapshot.
+    expect(snaps(dir)).to.have.length(1);
+    expect(Number(/\d+/.exec(snaps(dir)[0]!)![0])).to.be.greaterThan(2);
+    expect(logs(dir).map((l) => Number(/\d+/.exec(l)![0]))).to.not.include(1);
+    expect(await reopen(dir)).to.deep.equal(model);
   });
 
   it("a lock left by a process that is gone, or naming this process from before a restart, is taken over; a live holder's is not", async () => {
