@@ -10,7 +10,7 @@ export { systemClock, ManualClock, parseDurationMs } from "./clock.ts";
 export type { Clock } from "./clock.ts";
 export { encodeJson, encodeJsonBytes, decodeJson, deepFreeze, sameBody, JsonBytes } from "./codec.ts";
 export { MinHeap } from "./heap.ts";
-export { SignatureWorker, threadPoolSignatures } from "./signatures.ts";
+export { SignatureWorker, cryptoArgs, threadPoolSignatures } from "./signatures.ts";
 export type { SignatureAlg, SignatureService } from "./signatures.ts";
 export { every } from "./periodic.ts";
 export { expectObject } from "./input.ts";

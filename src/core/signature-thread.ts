@@ -3,6 +3,7 @@
 import type { KeyObject } from "node:crypto";
 import { sign, verify } from "node:crypto";
 import { parentPort } from "node:worker_threads";
+import { cryptoArgs } from "./signatures.ts";
 import type { SignatureBatch } from "./signatures.ts";
 
 const keys = new Map<number, KeyObject>();
@@ -15,9 +16,9 @@ parentPort!.on("message", (m: SignatureBatch) => {
     const key = keys.get(op.key);
     try {
       if (!key) throw new Error("unknown key");
+      const [algorithm, k] = cryptoArgs(op.alg === 0 ? "EdDSA" : "ES256", key);
       const data = Buffer.from(op.data);
-      if (op.kind === 0) out.push(op.alg === 0 ? sign(null, data, key) : sign("sha256", data, { key, dsaEncoding: "ieee-p1363" }));
-      else out.push(op.alg === 0 ? verify(null, data, key, op.sig!) : verify("sha256", data, { key, dsaEncoding: "ieee-p1363" }, op.sig!));
+      out.push(op.kind === 0 ? sign(algorithm, data, k) : verify(algorithm, data, k, op.sig!));
     } catch {
       out.push(op.kind === 0 ? null : false);
     }

@@ -14,18 +14,24 @@ export interface SignatureService {
   verify(alg: SignatureAlg, key: KeyObject, data: string, signature: Uint8Array): Promise<boolean>;
 }
 
+/**
+ * node:crypto's (algorithm, key) arguments for an alg: the one place that knows EdDSA takes no
+ * digest and ES256 is SHA-256 with r||s signatures.
+ */
+export function cryptoArgs(alg: SignatureAlg, key: KeyObject): [string | null, KeyObject | { key: KeyObject; dsaEncoding: "ieee-p1363" }] {
+  return alg === "EdDSA" ? [null, key] : ["sha256", { key, dsaEncoding: "ieee-p1363" }];
+}
+
 /** node:crypto's callback form: one job on libuv's thread pool per signature. The default. */
 export const threadPoolSignatures: SignatureService = {
   sign: (alg, key, data) => new Promise((resolve, reject) => {
-    const done = (e: Error | null, sig: Buffer) => (e ? reject(e) : resolve(sig));
-    if (alg === "EdDSA") cryptoSign(null, Buffer.from(data), key, done);
-    else cryptoSign("sha256", Buffer.from(data), { key, dsaEncoding: "ieee-p1363" }, done);
+    const [algorithm, k] = cryptoArgs(alg, key);
+    cryptoSign(algorithm, Buffer.from(data), k, (e, sig) => (e ? reject(e) : resolve(sig)));
   }),
   verify: (alg, key, data, signature) => new Promise((resolve) => {
     try {
-      const done = (e: Error | null, ok: boolean) => resolve(!e && ok);
-      if (alg === "EdDSA") cryptoVerify(null, Buffer.from(data), key, signature, done);
-      else cryptoVerify("sha256", Buffer.from(data), { key, dsaEncoding: "ieee-p1363" }, signature, done);
+      const [algorithm, k] = cryptoArgs(alg, key);
+      cryptoVerify(algorithm, Buffer.from(data), k, signature, (e, ok) => resolve(!e && ok));
     } catch {
       resolve(false);
     }

@@ -36,7 +36,7 @@
  */
 import { createHash, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import { AgentPayError, MAX_AMOUNT_MINOR, isAgentPayError, isId } from "../core/index.ts";
+import { AgentPayError, MAX_AMOUNT_MINOR, cryptoArgs, isAgentPayError, isId } from "../core/index.ts";
 import type { Amount } from "../core/index.ts";
 
 /** The `typ` header of every Token Pay token. */
@@ -173,16 +173,14 @@ export function headerB64Of(alg: TokenAlg, kid: string): string {
 }
 
 export function signRaw(alg: TokenAlg, privateKey: KeyObject, data: string): string {
-  const sig = alg === "EdDSA"
-    ? cryptoSign(null, Buffer.from(data), privateKey)
-    : cryptoSign("sha256", Buffer.from(data), { key: privateKey, dsaEncoding: "ieee-p1363" });
+  const [algorithm, key] = cryptoArgs(alg, privateKey);
+  const sig = cryptoSign(algorithm, Buffer.from(data), key);
   return sig.toString("base64url");
 }
 
 function verifyRaw(alg: TokenAlg, publicKey: KeyObject, data: string, sig: Buffer): boolean {
-  return alg === "EdDSA"
-    ? cryptoVerify(null, Buffer.from(data), publicKey, sig)
-    : cryptoVerify("sha256", Buffer.from(data), { key: publicKey, dsaEncoding: "ieee-p1363" }, sig);
+  const [algorithm, key] = cryptoArgs(alg, publicKey);
+  return cryptoVerify(algorithm, Buffer.from(data), key, sig);
 }
 
 // ---------------------------------------------------------------- validation
