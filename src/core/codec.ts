@@ -5,10 +5,14 @@ import { AgentPayError } from "./errors.ts";
  * the engine persists; the public wire uses plain decimal strings instead.
  */
 export function encodeJson(value: unknown): string {
-  // A direct walk: JSON.stringify with a replacer function is several times slower on the hot path.
-  const out = enc(value);
-  if (out === undefined) throw new TypeError("value cannot be encoded");
-  return out;
+  return encodeJsonBytes(value).toString("utf8");
+}
+
+/** encodeJson's text as UTF-8 bytes, without making the string (JsonBytes). */
+export function encodeJsonBytes(value: unknown): Buffer {
+  const w = new JsonBytes(256);
+  if (!w.value(value)) throw new TypeError("value cannot be encoded");
+  return w.buf.subarray(0, w.len);
 }
 
 // Strings that need no escaping (almost all of ours: ids, codes) are quoted directly.
@@ -28,33 +32,6 @@ function quoteKey(k: string): string {
     if (keyCache.size < MAX_CACHED_KEYS && k.length <= MAX_CACHED_KEY_LENGTH) keyCache.set(k, q);
   }
   return q;
-}
-
-function enc(v: unknown): string | undefined {
-  switch (typeof v) {
-    case "string": return quote(v);
-    case "number": return Number.isFinite(v) ? String(v) : "null";
-    case "boolean": return v ? "true" : "false";
-    case "bigint": return `{"$n":"${v.toString()}"}`;
-    case "undefined": case "function": case "symbol": return undefined;
-  }
-  if (v === null) return "null";
-  if (Array.isArray(v)) {
-    let s = "[";
-    for (let i = 0; i < v.length; i++) s += (i ? "," : "") + (enc(v[i]) ?? "null");
-    return s + "]";
-  }
-  if (typeof (v as { toJSON?: unknown }).toJSON === "function") return enc((v as { toJSON(): unknown }).toJSON());
-  let s = "{";
-  let first = true;
-  for (const k in v as Record<string, unknown>) {
-    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-    const e = enc((v as Record<string, unknown>)[k]);
-    if (e === undefined) continue;
-    s += (first ? "" : ",") + quoteKey(k) + e;
-    first = false;
-  }
-  return s + "}";
 }
 
 export function decodeJson<T = unknown>(text: string): T {
@@ -111,9 +88,9 @@ export function deepFreeze<T>(v: T): T {
 }
 
 /**
- * encodeJson written straight into UTF-8 bytes, with the same output byte for byte. On the
- * engine's hot path this skips building the text as a string, which then had to be flattened,
- * measured and transcoded before it could be written. Grows by doubling.
+ * The encoder behind encodeJson, writing UTF-8 bytes directly. On the engine's hot path
+ * (packRecords) this skips building the text as a string, which would then have to be
+ * flattened, measured and transcoded before it could be written. Grows by doubling.
  */
 export class JsonBytes {
   buf: Buffer;
@@ -158,7 +135,7 @@ export class JsonBytes {
     this.len = p;
   }
 
-  /** A JSON string literal, as encodeJson quotes it. */
+  /** A JSON string literal: escaped as JSON.stringify does, else as it is. */
   #quoted(s: string): void {
     const n = s.length;
     this.reserve(n + 2);
@@ -177,7 +154,11 @@ export class JsonBytes {
     this.len = p;
   }
 
-  /** Writes `v` as encodeJson would; false (and nothing written) when encodeJson gives nothing. */
+  /**
+   * Writes `v` as JSON.stringify would, but a bigint as {"$n":"…"} and object keys that start
+   * with "$" with one more; false (and nothing written) when there is nothing to write
+   * (undefined, a function, a symbol), and such members are left out.
+   */
   value(v: unknown): boolean {
     switch (typeof v) {
       case "string": this.#quoted(v); return true;
@@ -213,11 +194,4 @@ export class JsonBytes {
     this.text("}");
     return true;
   }
-}
-
-/** encodeJson's text as UTF-8 bytes. */
-export function encodeJsonBytes(value: unknown): Buffer {
-  const w = new JsonBytes(256);
-  if (!w.value(value)) throw new TypeError("value cannot be encoded");
-  return w.buf.subarray(0, w.len);
 }
