@@ -1,28 +1,6 @@
 import { expect } from "chai";
-import { RiskEngine, compileRuleSet, defaultRuleSet, type RiskDecision, type RiskIntent } from "../../src/risk/index.ts";
-import { FEATURE_COUNT, FEATURE_INDEX } from "../../src/risk/features.ts";
-import { DAY, HOUR, T0, intent, popular, rec } from "./helpers.ts";
-
-const codes = (d: RiskDecision) => d.reasons.map((r) => r.code);
-
-/** One default rule's condition, evaluated on a hand-made feature vector (every feature 0 unless given). */
-function fires(id: string, features: Record<string, number>, it: RiskIntent = intent()): boolean {
-  const rule = defaultRuleSet.rules.find((r) => r.id === id);
-  if (rule === undefined) throw new Error(`no rule ${id}`);
-  const c = compileRuleSet({ version: "one", thresholds: { review: 1, decline: 2 }, rules: [{ ...rule, enabled: true }] });
-  const fv = new Float64Array(FEATURE_COUNT);
-  for (const [k, v] of Object.entries(features)) {
-    const i = FEATURE_INDEX.get(k);
-    if (i === undefined) throw new Error(`no feature ${k}`);
-    fv[i] = v;
-  }
-  return [...c.hard, ...c.scored][0]!.test(fv, it);
-}
-
-function edges(id: string, base: Record<string, number>, misses: Array<Record<string, number>>): void {
-  expect(fires(id, base), `${id} base`).to.equal(true);
-  for (const m of misses) expect(fires(id, { ...base, ...m }), `${id} ${JSON.stringify(m)}`).to.equal(false);
-}
+import { RiskEngine, compileRuleSet, defaultRuleSet } from "../../src/risk/index.ts";
+import { DAY, HOUR, T0, codes, edges, fires, intent, popular, rec } from "./helpers.ts";
 
 describe("risk rules default-2026.6", () => {
   it("is the default set: one new rule that asks the person without adding score, five score rules lowered", () => {
