@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { AgentPayError, ManualClock } from "../../src/core/index.ts";
 import { Engine, LevelStore, LogStore } from "../../src/engine/index.ts";
 import type { Store, StoreOp } from "../../src/engine/index.ts";
+import { packOps } from "../../src/engine/packed-ops.ts";
 
 async function all(store: Store): Promise<Array<[string, string]>> {
   const out: Array<[string, string]> = [];
@@ -90,6 +91,21 @@ for (const [name, Kind] of kinds) describe(name, () => {
     await again.open();
     expect(await all(again)).to.deep.equal([["a", "1"]]);
     await again.write([{ type: "put", key: "c", value: "3" }]); // reopened: writes go through again
+    await again.close();
+  });
+
+  it("a packed write that cannot be sent to the worker fails and refuses later writes; the disk keeps the earlier ones", async () => {
+    const store = new Kind(dir);
+    await store.open();
+    await store.writePacked!(packOps([{ type: "put", key: "a", value: "1" }]));
+    const gone = packOps([{ type: "put", key: "b", value: "2" }]);
+    structuredClone(gone, { transfer: [gone] }); // detached: postMessage refuses it
+    expect(await store.writePacked!(gone).catch((e: unknown) => e)).to.be.instanceOf(Error);
+    expect(await store.write([{ type: "put", key: "c", value: "3" }]).catch((e: unknown) => e)).to.be.instanceOf(Error);
+    await store.close();
+    const again = new Kind(dir);
+    await again.open();
+    expect(await all(again)).to.deep.equal([["a", "1"]]);
     await again.close();
   });
 
