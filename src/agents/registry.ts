@@ -260,7 +260,7 @@ export class Agents {
     if (!agent || !key) throw new AgentPayError("INTENT_KEY_UNKNOWN", "the intent's key is not registered for this agent", { agentId, kid: header.kid });
     if (key.alg !== header.alg) throw new AgentPayError("INTENT_SIGNATURE_INVALID", "the intent's signature does not verify", { agentId, kid: key.kid });
     // parseIntent has checked the structure (three base64url segments, header members, alg):
-    // what is left is the signature over "header.payload", checked on libuv's thread pool.
+    // what is left is the signature over "header.payload", checked off this thread (the SignatureService).
     const ok = await verifySignature(this.#signatures, key.alg, this.#publicKey(key), jws);
     if (!ok) throw new AgentPayError("INTENT_SIGNATURE_INVALID", "the intent's signature does not verify", { agentId, kid: key.kid });
     // Re-read: the agent may have changed while the signature was being checked.
