@@ -23,7 +23,7 @@ export { TokenVerifier } from "./tokens/index.ts";
 export type { Jwks, VerifiedToken } from "./tokens/index.ts";
 export { EventDeliverer, verifyWebhookSignature } from "./events/index.ts";
 export type { Event } from "./events/index.ts";
-export { RiskEngine, defaultRuleSet } from "./risk/index.ts";
+export { RiskEngine, defaultRuleSet, enableRules } from "./risk/index.ts";
 export type { RiskDecision, RuleSet } from "./risk/index.ts";
 export { AgentClient, Payments, OnchainPayments } from "./payments/index.ts";
 export type { ChainBinding, BindSubWalletInput, ChainAnomaly, ReconcileDifference, ReconcileReport } from "./payments/index.ts";

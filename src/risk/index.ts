@@ -2,7 +2,7 @@
 export { RiskEngine } from "./engine.ts";
 export type { RiskEngineOptions } from "./engine.ts";
 export type { RiskIntent, RiskReason, RiskDecision, RiskOutcome, RiskEvent, RiskEventKind } from "./types.ts";
-export { defaultRuleSet, compileRuleSet, CASH_LIKE_CATEGORIES, RULE_LIMITS } from "./rules.ts";
+export { defaultRuleSet, compileRuleSet, enableRules, CASH_LIKE_CATEGORIES, RULE_LIMITS } from "./rules.ts";
 export type { RuleSet, Rule, RuleKind, Condition, ComparisonOp, SetOp } from "./rules.ts";
 export { defaultBreakerOptions } from "./breaker.ts";
 export type { BreakerOptions, BreakerStatus, BreakerTrip } from "./breaker.ts";

@@ -33,6 +33,8 @@ export interface Rule {
   /** A human sentence; `{feature.name}` placeholders are filled with the feature's value. */
   message: string;
   enabled?: boolean;
+  /** Free text for the operator (why the rule exists, what it was measured to do); not evaluated. */
+  note?: string;
 }
 
 export interface RuleSet {
@@ -253,7 +255,32 @@ const NOT_NEAR_LIMIT: Condition = { not: { all: [{ feature: "intent.nearLimitRat
 const NOT_COLD_START_NEW_GROUP: Condition = { any: [{ feature: "agent.txCount", op: ">=", value: 3 }, { feature: "agent.groupNew", op: "==", value: 0 }] };
 
 /**
+ * A copy of `ruleSet` with the rules named in `ids` switched on (e.g. the default set's optional
+ * `first-payment`). The copy's version names what was switched on, so every decision made under it
+ * says so. Throws RISK_RULES_INVALID for an id the set does not have; the input is not changed.
+ */
+export function enableRules(ruleSet: RuleSet, ids: readonly string[]): RuleSet {
+  if (!Array.isArray(ids) || ids.length === 0) fail("ids", "name at least one rule to enable");
+  const copy = JSON.parse(JSON.stringify(compileRuleSet(ruleSet).source)) as RuleSet;
+  const on: string[] = [];
+  for (const id of ids) {
+    const rule = typeof id === "string" ? copy.rules.find((r) => r.id === id) : undefined;
+    if (rule === undefined) fail("ids", `no rule "${String(id)}" in ${copy.version}`);
+    if (rule.enabled === false) {
+      rule.enabled = true;
+      on.push(id);
+    }
+  }
+  if (on.length > 0) copy.version = `${copy.version}:${on.join(":")}`;
+  compileRuleSet(copy);   // the version must still be valid (at most 64 characters)
+  return copy;
+}
+
+/**
  * The default rule set: sensible product rules that work out of the box.
+ * 2026.7: the same decisions as 2026.6, plus one optional rule, off by default: `first-payment` asks the
+ * person about an agent's first payment, when the engine knows nothing of the agent to judge it by
+ * (switch it on with `enableRules(defaultRuleSet, ["first-payment"])`; trade-off measured in its note).
  * 2026.6 (tuned on simulator seeds 11-20 only): adds single-purpose-branching-out (a young agent that has
  * kept to one kind of category pays in a different kind: ask the person), and lowers five score
  * rules that on those seeds were never needed to catch an attack but tipped legitimate payments into
@@ -261,7 +288,7 @@ const NOT_COLD_START_NEW_GROUP: Condition = { any: [{ feature: "agent.txCount", 
  * daily-outflow), which pays for the new rule's reviews.
  */
 export const defaultRuleSet: RuleSet = {
-  version: "default-2026.6",
+  version: "default-2026.7",
   thresholds: { review: 60, decline: 120 },
   rules: [
     // hard declines: unambiguous abuse
@@ -272,6 +299,14 @@ export const defaultRuleSet: RuleSet = {
       when: { feature: "agent.declines1h", op: ">=", value: 8 },
       message: "{agent.declines1h} of the agent's attempts were declined in the last hour" },
     // hard reviews: a person should look
+    // Optional (off by default). Most of the attack money the default rules miss in the simulator is paid by an
+    // agent the engine has no payment of to compare with; this asks the person about such a first payment,
+    // unless the grant is under a day old (the person has just set the agent up and expects it to pay).
+    { id: "first-payment", kind: "review", score: 0, code: "FIRST_PAYMENT", enabled: false,
+      when: { all: [{ feature: "agent.txCount", op: "==", value: 0 },
+        { any: [{ feature: "grant.ageMs", op: "<", value: 0 }, { feature: "grant.ageMs", op: ">=", value: DAY }] }] },
+      message: "The agent's first payment in this currency, under a grant unused for a day or more: no history to judge it by",
+      note: "Simulator seeds 11-20: attack money lost 5.43e-6 -> 1.24e-6 of all money asked for, legitimate reviews 0.83% -> 1.33%" },
     { id: "duplicate-payment", kind: "review", code: "DUPLICATE_PAYMENT",
       when: { feature: "agent.sameMerchantAmount10m", op: ">=", value: 1 },
       message: "The agent already paid this merchant the same amount {agent.sameMerchantAmount10m} time(s) in the last 10 minutes (possible runaway loop)" },

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { defaultRuleSet } from "../../src/index.ts";
+import { defaultRuleSet, enableRules } from "../../src/index.ts";
 import type { RuleSet } from "../../src/index.ts";
 import { rejectsWith } from "../ledger/helpers.ts";
 import { usd, world } from "./helpers.ts";
@@ -54,6 +54,29 @@ describe("payments with the risk engine plugged in", () => {
     const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd("25.00") });
     expect(r.decision.risk.ruleSetVersion).to.equal(defaultRuleSet.version);
     if (r.status === "pending_approval") expect(r.decision.risk.reasons.length).to.be.greaterThan(0);
+  });
+
+  it("with the optional first-payment rule on, an agent's first payment waits for the person; its next one does not", async () => {
+    const w = await world({ risk: { rules: enableRules(defaultRuleSet, ["first-payment"]) } });
+    // the world's own agent pays within minutes of its grant, as a person setting it up expects: not asked
+    const fresh = await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.hotel.merchant.id, amount: usd("20.00") });
+    expect(fresh.decision.risk.reasons.map((x) => x.code)).to.not.include("FIRST_PAYMENT");
+    // an agent whose grant has gone unused for two days
+    const { agent, privateKeyJwk } = await w.pay.agents.register({ name: "dormant" });
+    await w.pay.grants.create({ subWalletId: w.travel.id, agentId: agent.id, scopes: ["pay"], mode: "persistent" });
+    w.clock.advance(2 * 86_400_000);
+    const client = w.pay.agentClient({ agentId: agent.id, privateKeyJwk: privateKeyJwk! });
+    const before = w.pay.wallets.balance(w.travel.id);
+    const r = await client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd("25.00") });
+    if (r.status !== "pending_approval") throw new Error(`expected a review, got ${r.status}`);
+    expect(r.decision.risk.reasons.map((x) => x.code)).to.include("FIRST_PAYMENT");
+    expect(r.decision.risk.ruleSetVersion).to.equal("default-2026.7:first-payment");
+    expect(w.pay.wallets.balance(w.travel.id)).to.deep.equal(before);   // nothing held until the person says yes
+    const res = await w.pay.approvals.approve<{ status: string }>(r.approvalId, { by: "alice" });
+    expect(res.result!.status).to.equal("approved");
+    w.clock.advance(3_600_000);
+    const next = await client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd("26.00") });
+    expect(next.decision.risk.reasons.map((x) => x.code)).to.not.include("FIRST_PAYMENT");
   });
 
   it("risk features survive a restart: they are rebuilt from the committed payments", async () => {
