@@ -1,11 +1,12 @@
 // node scripts/bench/risk-seeds.ts — the tuning harness for the risk rules: runs the same simulation as
 // bench:risk on several seeds and prints per-seed and aggregate loss / recall / review / decline, plus where
 // the lost money went (attack kind) so a rule change can be judged on seeds that are NOT the reported one.
-// BENCH_SEEDS: "11-20" (default) or a list "11,12,15"; BENCH_AGENTS, BENCH_DAYS as in bench:risk;
-// BENCH_RULES: path to a JSON rule set to try instead of the default one.
+// BENCH_SEEDS: "11-20" (default) or a list "11,12,15"; BENCH_AGENTS, BENCH_DAYS, BENCH_WARMUP_DAYS as in bench:risk;
+// BENCH_RULES: path to a JSON rule set to try instead of the default one; BENCH_ENABLE_RULES: optional rules of
+// that set to switch on, comma-separated (e.g. first-payment).
 // Tune on these seeds only; seed 1 (bench:risk's default) is for reporting, never for tuning.
 import { readFileSync } from "node:fs";
-import { RiskEngine } from "../../src/risk/index.ts";
+import { RiskEngine, defaultRuleSet, enableRules, type RuleSet } from "../../src/risk/index.ts";
 import { ATTACK_KINDS, runSimulation, simulate, summarize } from "../../src/risk/sim/index.ts";
 
 function parseSeeds(s: string): number[] {
@@ -22,17 +23,21 @@ function parseSeeds(s: string): number[] {
 const seeds = parseSeeds(process.env.BENCH_SEEDS ?? "11-20");
 const agents = Number(process.env.BENCH_AGENTS ?? 11_000);
 const days = Number(process.env.BENCH_DAYS ?? 14);
-const rules = process.env.BENCH_RULES ? JSON.parse(readFileSync(process.env.BENCH_RULES, "utf8")) as unknown : undefined;
+const warmupDays = Number(process.env.BENCH_WARMUP_DAYS ?? 5);
+const enable = (process.env.BENCH_ENABLE_RULES ?? "").split(",").map((x) => x.trim()).filter((x) => x !== "");
+const base = process.env.BENCH_RULES ? JSON.parse(readFileSync(process.env.BENCH_RULES, "utf8")) as RuleSet : defaultRuleSet;
+const rules = enable.length > 0 ? enableRules(base, enable) : base;
 
 const fmtE = (x: number) => x.toExponential(2);
 const tot = { legit: 0, legitRev: 0, legitDec: 0, attack: 0, caught: 0, lost: 0, value: 0 };
 const lostByKind = new Map<string, number>();
 const losses: number[] = [];
+const byHistory = { none: 0, few: 0, established: 0 };
 let version = "";
 console.log("seed  loss_by_value  lost_usd  attack_recall  legit_review  legit_decline  lost_by_kind");
 for (const seed of seeds) {
-  const sim = simulate({ seed, agents, days });
-  const engine = new RiskEngine(rules === undefined ? {} : { rules });
+  const sim = simulate({ seed, agents, days, warmupDays });
+  const engine = new RiskEngine({ rules });
   version = engine.rules.version;
   const stats = runSimulation(engine, sim.payments, { measureFromMs: sim.measureFromMs });
   const s = summarize(stats);
@@ -49,6 +54,7 @@ for (const seed of seeds) {
       lostByKind.set(k, (lostByKind.get(k) ?? 0) + st.valueLostMinor);
     }
   }
+  for (const k of ["none", "few", "established"] as const) byHistory[k] += stats.lostByHistoryMinor[k];
   tot.legit += l.payments; tot.legitRev += l.reviewed; tot.legitDec += l.declined;
   tot.attack += s.attack_payments; tot.caught += caught; tot.lost += lost; tot.value += value;
   losses.push(s.loss_by_value);
@@ -61,4 +67,6 @@ console.log(`rules ${version}; aggregate over seeds ${seeds.join(",")}: loss_by_
   `seeds over 1e-5: ${losses.filter((x) => x > 1e-5).length}/${losses.length}), lost $${(tot.lost / 100).toFixed(0)}, ` +
   `attack_recall ${(tot.caught / tot.attack).toFixed(4)}, legit_review ${(tot.legitRev / tot.legit).toFixed(5)}, ` +
   `legit_decline ${(tot.legitDec / tot.legit).toFixed(5)}`);
+console.log(`lost by the victim agent's committed payments when its incident began: none $${(byHistory.none / 100).toFixed(0)}, ` +
+  `1-4 $${(byHistory.few / 100).toFixed(0)}, 5+ $${(byHistory.established / 100).toFixed(0)}`);
 console.log(`lost by kind: ${[...lostByKind].map(([k, v]) => `${k} $${(v / 100).toFixed(0)}`).join(", ") || "none"}`);

@@ -3,20 +3,23 @@
 // one JSON object with the figures the risk issue asks for.
 // BENCH_SEED (default 1, never tuned on: rules 2026.2 were tuned on seeds 11-14, checked on 11-20; 2026.5 and
 // 2026.6 were tuned on seeds 11-20 with scripts/bench/risk-seeds.ts),
-// BENCH_AGENTS (default 11000), BENCH_DAYS (default 14).
-import { RiskEngine } from "../../src/risk/index.ts";
+// BENCH_ENABLE_RULES: optional default rules to switch on, comma-separated (e.g. first-payment),
+// BENCH_AGENTS (default 11000), BENCH_DAYS (default 14), BENCH_WARMUP_DAYS (default 5: the history the engine
+// has seen before attacks begin).
+import { RiskEngine, defaultRuleSet, enableRules } from "../../src/risk/index.ts";
 import { formatTable, runSimulation, simulate, summarize } from "../../src/risk/sim/index.ts";
 
 const seed = Number(process.env.BENCH_SEED ?? 1);
 const agents = Number(process.env.BENCH_AGENTS ?? 11_000);
 const days = Number(process.env.BENCH_DAYS ?? 14);
+const warmupDays = Number(process.env.BENCH_WARMUP_DAYS ?? 5);
 
 function pct(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
 const g0 = performance.now();
-const sim = simulate({ seed, agents, days });
+const sim = simulate({ seed, agents, days, warmupDays });
 const genMs = performance.now() - g0;
 const n = sim.payments.length;
 
@@ -29,7 +32,8 @@ for (const p of sim.payments) {
 }
 const rawUs = ((performance.now() - r0) * 1000) / n;
 
-const engine = new RiskEngine();
+const enable = (process.env.BENCH_ENABLE_RULES ?? "").split(",").map((x) => x.trim()).filter((x) => x !== "");
+const engine = new RiskEngine(enable.length > 0 ? { rules: enableRules(defaultRuleSet, enable) } : {});
 const stats = runSimulation(engine, sim.payments, { measureFromMs: sim.measureFromMs });
 const lat = Float64Array.from(stats.latenciesUs).sort();
 let engineUs = 0;
@@ -39,12 +43,16 @@ const s = summarize(stats);
 console.log(`seed ${seed}: ${n} payments (${s.legit_payments} legitimate and ${s.attack_payments} attack payments measured ` +
   `after ${((sim.measureFromMs - sim.payments[0]!.intent.atMs) / 86_400_000).toFixed(1)} warm-up days), ` +
   `${sim.agents} agents of ${sim.owners} people, ${days} measured days`);
+console.log(`rules ${engine.rules.version}`);
 console.log(formatTable(stats));
 console.log(`breaker trips: ${stats.breakerTrips.filter((t) => t.scope === "global").length} global, ` +
   `${stats.breakerTrips.filter((t) => t.scope === "owner").length} per person; ` +
   `legitimate payments held by an open breaker: ${stats.legitHeldByBreaker}`);
 console.log(`attack value that moved: ${(s.attack_value_missed_share * 100).toFixed(2)}% of attack value; ` +
   `loss_by_value = attack money moved / all money asked for`);
+const lh = stats.lostByHistoryMinor;
+console.log(`attack money that moved, by the victim agent's committed payments when its incident began: ` +
+  `none $${(lh.none / 100).toFixed(2)}, 1-4 $${(lh.few / 100).toFixed(2)}, 5+ $${(lh.established / 100).toFixed(2)}`);
 console.log(`engine state: ${JSON.stringify(engine.stats())}`);
 console.log(`baselines: simulator generation ${((genMs * 1000) / n).toFixed(2)} µs/payment; ` +
   `raw loop (event object, no engine) ${rawUs.toFixed(3)} µs/payment; engine score+record mean ${(engineUs / n).toFixed(2)} µs ` +

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { RiskEngine } from "../../src/risk/index.ts";
 import { ATTACK_KINDS, Prng, formatTable, runSimulation, simulate, summarize } from "../../src/risk/sim/index.ts";
+import type { SimLabel, SimPayment } from "../../src/risk/sim/index.ts";
+import { HOUR, T0, intent } from "./helpers.ts";
 
 describe("risk simulator", () => {
   it("the PRNG is deterministic per seed", () => {
@@ -20,6 +22,29 @@ describe("risk simulator", () => {
     const labels = new Set(a.payments.map((p) => p.label));
     for (const k of ATTACK_KINDS) expect(labels.has(k), k).to.equal(true);
     for (const p of a.payments) if (p.label !== "legit") expect(p.intent.atMs).to.be.at.least(a.measureFromMs);
+  });
+
+  it("splits the attack money that moved by the victim's committed payments when its incident began", () => {
+    // allows everything except amounts of exactly 999 (declined)
+    const rules = { version: "t", thresholds: { review: 1, decline: 2 }, rules: [
+      { id: "d", kind: "decline", code: "D", message: "d", when: { feature: "intent.amountMinor", op: "==", value: 999 } }] };
+    let t = T0;
+    const pay = (agentId: string, amountMinor: bigint, label: SimLabel, incident: number, failsIfAllowed = false): SimPayment =>
+      ({ intent: intent({ agentId, subWalletId: `sub_${agentId}`, merchantId: `mch_${agentId}`, amountMinor, atMs: (t += HOUR) }), label, incident, failsIfAllowed });
+    const ps: SimPayment[] = [
+      pay("a", 100n, "scope_drift", 1), pay("a", 50n, "scope_drift", 1),            // none: both count, though a has paid once by the second
+      pay("b", 11n, "legit", 0, true), pay("b", 999n, "legit", 0),                  // a failed or declined attempt is no history
+      pay("b", 70n, "scope_drift", 2),                                              // none
+      pay("d", 10n, "legit", 0),
+      pay("d", 200n, "payee_swap", 4), pay("d", 999n, "payee_swap", 4),             // 1-4; the declined one moved nothing
+      ...Array.from({ length: 5 }, (_, i) => pay("c", BigInt(20 + i), "legit", 0)),
+      pay("c", 300n, "amount_spike", 3), pay("c", 300n, "amount_spike", 3, true),   // 5+; the failed one moved nothing
+    ];
+    const stats = runSimulation(new RiskEngine({ rules }), ps, { measureFromMs: 0 });
+    expect(stats.lostByHistoryMinor).to.deep.equal({ none: 220, few: 200, established: 300 });
+    let lost = 0;
+    for (const k of ATTACK_KINDS) lost += stats.byLabel.get(k)!.valueLostMinor;
+    expect(lost).to.equal(720);
   });
 
   it("measures detection: attacks are mostly caught, legitimate traffic mostly flows", () => {

@@ -23,7 +23,15 @@ export interface RunStats {
   /** Legitimate payments reviewed or declined because the breaker was open. */
   legitHeldByBreaker: number;
   reasonCounts: Map<string, { legit: number; attack: number }>;
+  /**
+   * Attack money that moved, by how many committed payments the victim agent had made when its incident
+   * began: none (nothing to compare the attack with), 1-4, or 5 and more.
+   */
+  lostByHistoryMinor: { none: number; few: number; established: number };
 }
+
+/** An agent with fewer committed payments than this, when an incident begins, has "few". */
+const ESTABLISHED_PAYMENTS = 5;
 
 export interface RunOptions {
   /** Payments before this time train the engine but are not counted. */
@@ -50,6 +58,9 @@ export function runSimulation(engine: RiskEngine, payments: readonly SimPayment[
   const reasonCounts = new Map<string, { legit: number; attack: number }>();
   let openSince = -1;
   let legitHeld = 0;
+  const committed = new Map<string, number>();       // agent → committed payments seen by the runner
+  const historyAtStart = new Map<number, number>();  // attack incident → its agent's committed payments then
+  const lostByHistory = { none: 0, few: 0, established: 0 };
   const t0 = performance.now();
   for (let i = 0; i < payments.length; i++) {
     const p = payments[i]!;
@@ -63,6 +74,8 @@ export function runSimulation(engine: RiskEngine, payments: readonly SimPayment[
     else kind = "declined";
     engine.record({ ...it, kind });
     lat[i] = (performance.now() - s) * 1000;
+    if (attack && !historyAtStart.has(p.incident)) historyAtStart.set(p.incident, committed.get(it.agentId) ?? 0);
+    if (kind === "authorized") committed.set(it.agentId, (committed.get(it.agentId) ?? 0) + 1);
 
     let breakerHit = false;
     for (const r of d.reasons) if (r.ruleId === "drain-breaker") breakerHit = true;
@@ -97,13 +110,19 @@ export function runSimulation(engine: RiskEngine, payments: readonly SimPayment[
         else c.legit++;
       }
     } else if (attack) {
-      if (kind === "authorized") st.valueLostMinor += amt;
+      if (kind === "authorized") {
+        st.valueLostMinor += amt;
+        const h = historyAtStart.get(p.incident)!;
+        if (h === 0) lostByHistory.none += amt;
+        else if (h < ESTABLISHED_PAYMENTS) lostByHistory.few += amt;
+        else lostByHistory.established += amt;
+      }
       st.incidentsMissedAny.add(p.incident);
     }
   }
   return {
     byLabel, latenciesUs: lat, decisions: payments.length, elapsedMs: performance.now() - t0,
-    breakerTrips: trips, legitHeldByBreaker: legitHeld, reasonCounts,
+    breakerTrips: trips, legitHeldByBreaker: legitHeld, reasonCounts, lostByHistoryMinor: lostByHistory,
   };
 }
 
