@@ -278,6 +278,12 @@ export function enableRules(ruleSet: RuleSet, ids: readonly string[]): RuleSet {
 
 /**
  * The default rule set: sensible product rules that work out of the box.
+ * 2026.8 (tuned on simulator seeds 11-40, checked on 41-60): 2026.6 had been tuned on seeds 11-20 and lost
+ * 4-5 times as much on seeds it had never seen; three rules that ask the person (adding no score) take
+ * back most of it: dormant-burst (a grant unused for days wakes up and the agent keeps paying in the one
+ * category it has started in), sparse-burst (the same for an agent with a few old payments, in a category
+ * that fits them badly), far-above-both (far above both the agent's usual and everyone's) and
+ * near-limit-far-above (just under the limit and far above both usuals).
  * 2026.7: the same decisions as 2026.6, plus one optional rule, off by default: `first-payment` asks the
  * person about an agent's first payment, when the engine knows nothing of the agent to judge it by
  * (switch it on with `enableRules(defaultRuleSet, ["first-payment"])`; trade-off measured in its note).
@@ -288,7 +294,7 @@ export function enableRules(ruleSet: RuleSet, ids: readonly string[]): RuleSet {
  * daily-outflow), which pays for the new rule's reviews.
  */
 export const defaultRuleSet: RuleSet = {
-  version: "default-2026.7",
+  version: "default-2026.8",
   thresholds: { review: 60, decline: 120 },
   rules: [
     // hard declines: unambiguous abuse
@@ -306,7 +312,7 @@ export const defaultRuleSet: RuleSet = {
       when: { all: [{ feature: "agent.txCount", op: "==", value: 0 },
         { any: [{ feature: "grant.ageMs", op: "<", value: 0 }, { feature: "grant.ageMs", op: ">=", value: DAY }] }] },
       message: "The agent's first payment in this currency, under a grant unused for a day or more: no history to judge it by",
-      note: "Simulator seeds 11-20: attack money lost 5.43e-6 -> 1.24e-6 of all money asked for, legitimate reviews 0.83% -> 1.33%" },
+      note: "On top of default-2026.8, held-out simulator seeds 41-60: attack money lost 1.64e-5 -> 8.0e-6 of all money asked for, legitimate reviews 0.97% -> 1.48%" },
     { id: "duplicate-payment", kind: "review", code: "DUPLICATE_PAYMENT",
       when: { feature: "agent.sameMerchantAmount10m", op: ">=", value: 1 },
       message: "The agent already paid this merchant the same amount {agent.sameMerchantAmount10m} time(s) in the last 10 minutes (possible runaway loop)" },
@@ -391,6 +397,23 @@ export const defaultRuleSet: RuleSet = {
       when: { all: [{ feature: "agent.categoryAgeMs", op: ">=", value: 0 }, { feature: "agent.categoryAgeMs", op: "<", value: 24 * HOUR },
         { feature: "agent.categoryTxCount", op: "<", value: 3 }, { feature: "agent.txCount", op: ">=", value: 10 }] },
       message: "The agent only started paying in category {intent.category} in the last day, after {agent.txCount} payments elsewhere" },
+    // A grant that went unused for days wakes up: the agent made its first payment under 12 hours ago and pays
+    // again in the one category it has paid in, at another merchant or the same. A taken-over dormant agent
+    // looks like this; a person's newly used agent mostly pays once, or in a session of different kinds.
+    { id: "dormant-burst", kind: "review", score: 0, code: "DORMANT_GRANT_BURST",
+      when: { all: [{ feature: "agent.txCount", op: ">=", value: 1 }, { feature: "agent.txCount", op: "<=", value: 4 },
+        { feature: "agent.ageMs", op: "<", value: 12 * HOUR }, { feature: "grant.ageMs", op: ">=", value: 3 * DAY },
+        { feature: "agent.categoryNew", op: "==", value: 0 }, { feature: "agent.categoryCount", op: "==", value: 1 }] },
+      message: "The agent's grant went unused for days; it began paying under 12 hours ago and, after {agent.txCount} payment(s) in category {intent.category}, pays there again" },
+    // The same with a little history: an agent whose first payment is over a day old, with few payments, began
+    // paying under 12 hours ago in a category that fits its others badly, and pays there again at a new merchant.
+    { id: "sparse-burst", kind: "review", score: 0, code: "SPARSE_AGENT_NEW_CATEGORY_BURST",
+      when: { all: [{ feature: "agent.txCount", op: ">=", value: 1 }, { feature: "agent.txCount", op: "<=", value: 5 },
+        { feature: "agent.ageMs", op: ">=", value: DAY }, { feature: "grant.ageMs", op: ">=", value: 3 * DAY },
+        { feature: "agent.categoryTxCount", op: ">=", value: 1 }, { feature: "agent.categoryAgeMs", op: ">=", value: 0 },
+        { feature: "agent.categoryAgeMs", op: "<", value: 12 * HOUR }, { feature: "agent.categoryAffinity", op: "<", value: 0.3 },
+        { feature: "agent.merchantNew", op: "==", value: 1 }] },
+      message: "An agent with only {agent.txCount} payments began paying in category {intent.category}, which fits its others badly, under 12 hours ago, and pays there again at a new merchant" },
     // after a decline (a person denied a payment, or the engine refused one): the same direction again
     { id: "recently-declined-here", kind: "review", score: 45, code: "RECENTLY_DECLINED_HERE",
       when: { any: [
@@ -405,6 +428,12 @@ export const defaultRuleSet: RuleSet = {
     { id: "amount-spike", kind: "score", score: 60, code: "AMOUNT_SPIKE",
       when: { feature: "amount.priorZ", op: ">=", value: 4 },
       message: "Amount is far outside what this agent, and agents in general, pay in this category ({amount.priorRatio}x usual, {amount.priorZ} standard deviations)" },
+    // far above what this agent pays here AND what everyone pays here, and a new high for the agent (or its
+    // first payment in the category): asks the person whatever the spread of the category's amounts
+    { id: "far-above-both", kind: "review", score: 0, code: "FAR_ABOVE_AGENT_AND_CATEGORY",
+      when: { all: [{ feature: "amount.priorRatio", op: ">=", value: 5 }, { feature: "amount.popRatio", op: ">=", value: 5 },
+        { any: [{ feature: "agent.maxRatio", op: ">=", value: 1.5 }, { feature: "agent.categoryTxCount", op: "==", value: 0 }] }] },
+      message: "Amount is {amount.priorRatio}x this agent's usual in category {intent.category} and {amount.popRatio}x what agents usually pay there" },
     { id: "amount-high-thin-history", kind: "score", score: 30, code: "AMOUNT_ABOVE_USUAL_LITTLE_HISTORY",
       when: { all: [{ feature: "amount.priorZ", op: ">=", value: 2.5 }, { feature: "amount.priorZ", op: "<", value: 4 },
         { feature: "agent.categoryTxCount", op: "<", value: 3 }, { feature: "amount.priorRatio", op: ">=", value: 4 }, NOT_NEAR_LIMIT] },
@@ -419,6 +448,11 @@ export const defaultRuleSet: RuleSet = {
       when: { all: [{ feature: "agent.repeatShare", op: ">=", value: 0.8 }, { feature: "agent.amountRepeats", op: "==", value: 0 },
         { feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 }] },
       message: "The agent pays the same few amounts ({agent.repeatShare} of its payments repeat one), but this one is new and just under the sub-wallet's limit ({intent.nearLimitRatio} of it)" },
+    // just under the limit, where a z-score is blunted by a category whose amounts vary widely: the ratios speak
+    { id: "near-limit-far-above", kind: "review", score: 0, code: "JUST_UNDER_LIMIT_FAR_ABOVE_USUAL",
+      when: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 },
+        { feature: "amount.priorRatio", op: ">=", value: 4 }, { feature: "amount.popRatio", op: ">=", value: 4 }] },
+      message: "Just under the sub-wallet's limit ({intent.nearLimitRatio} of it), {amount.priorRatio}x this agent's usual and {amount.popRatio}x what agents usually pay in category {intent.category}" },
     { id: "near-limit", kind: "score", score: 20, code: "JUST_UNDER_LIMIT",
       when: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 }] },
       message: "Amount is just under the sub-wallet's limit ({intent.nearLimitRatio} of it)" },

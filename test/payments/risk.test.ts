@@ -70,7 +70,7 @@ describe("payments with the risk engine plugged in", () => {
     const r = await client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd("25.00") });
     if (r.status !== "pending_approval") throw new Error(`expected a review, got ${r.status}`);
     expect(r.decision.risk.reasons.map((x) => x.code)).to.include("FIRST_PAYMENT");
-    expect(r.decision.risk.ruleSetVersion).to.equal("default-2026.7:first-payment");
+    expect(r.decision.risk.ruleSetVersion).to.equal(`${defaultRuleSet.version}:first-payment`);
     expect(w.pay.wallets.balance(w.travel.id)).to.deep.equal(before);   // nothing held until the person says yes
     const res = await w.pay.approvals.approve<{ status: string }>(r.approvalId, { by: "alice" });
     expect(res.result!.status).to.equal("approved");
