@@ -134,7 +134,8 @@ describe("LogStore: crash recovery, damage and compaction", function () {
     await s.open();
     mkdirSync(blocker);
     // Writes go on until a later compaction has succeeded (a snapshot past the blocked one).
-    const done = () => snaps(dir).some((n) => n !== "snap-0000000002.aps");
+    // (a finished snapshot only: the blocked compaction's own .tmp also starts with "snap-")
+    const done = () => snaps(dir).some((n) => n.endsWith(".aps") && n !== "snap-0000000002.aps");
     const deadline = Date.now() + 20_000;
     for (let i = 0; !done(); i++) {
       expect(Date.now(), "a later compaction succeeds").to.be.below(deadline);
