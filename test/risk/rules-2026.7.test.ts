@@ -1,18 +1,7 @@
 import { expect } from "chai";
-import { isAgentPayError } from "../../src/core/index.ts";
 import { RiskEngine, compileRuleSet, defaultRuleSet, enableRules, type RuleSet } from "../../src/risk/index.ts";
+import { throwsCode } from "../tokens/helpers.ts";
 import { DAY, HOUR, T0, codes, edges, fires, intent, popular, rec } from "./helpers.ts";
-
-function throwsCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(isAgentPayError(e), String(e)).to.equal(true);
-    expect((e as { code: string }).code).to.equal(code);
-    return;
-  }
-  expect.fail(`expected ${code}`);
-}
 
 describe("risk rules default-2026.7", () => {
   it("its optional first-payment rule (kept in 2026.8) is off by default", () => {
