@@ -68,6 +68,6 @@ console.log(`rules ${version}; aggregate over seeds ${seeds.join(",")}: loss_by_
   `seeds over 1e-5: ${losses.filter((x) => x > 1e-5).length}/${losses.length}), lost $${(tot.lost / 100).toFixed(0)}, ` +
   `attack_recall ${(tot.caught / tot.attack).toFixed(4)}, legit_review ${(tot.legitRev / tot.legit).toFixed(5)}, ` +
   `legit_decline ${(tot.legitDec / tot.legit).toFixed(5)}`);
-console.log(`lost by the victim agent's committed payments when its incident began: none $${(byHistory.none / 100).toFixed(0)}, ` +
+console.log(`lost by the victim agent's committed payments when its incident reached it: none $${(byHistory.none / 100).toFixed(0)}, ` +
   `1-4 $${(byHistory.few / 100).toFixed(0)}, 5+ $${(byHistory.established / 100).toFixed(0)}`);
 console.log(`lost by kind: ${[...lostByKind].map(([k, v]) => `${k} $${(v / 100).toFixed(0)}`).join(", ") || "none"}`);

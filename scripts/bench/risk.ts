@@ -51,7 +51,7 @@ console.log(`breaker trips: ${stats.breakerTrips.filter((t) => t.scope === "glob
 console.log(`attack value that moved: ${(s.attack_value_missed_share * 100).toFixed(2)}% of attack value; ` +
   `loss_by_value = attack money moved / all money asked for`);
 const lh = stats.lostByHistoryMinor;
-console.log(`attack money that moved, by the victim agent's committed payments when its incident began: ` +
+console.log(`attack money that moved, by the victim agent's committed payments when its incident reached it: ` +
   `none $${(lh.none / 100).toFixed(2)}, 1-4 $${(lh.few / 100).toFixed(2)}, 5+ $${(lh.established / 100).toFixed(2)}`);
 console.log(`engine state: ${JSON.stringify(engine.stats())}`);
 console.log(`baselines: simulator generation ${((genMs * 1000) / n).toFixed(2)} µs/payment; ` +

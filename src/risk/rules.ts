@@ -279,11 +279,11 @@ export function enableRules(ruleSet: RuleSet, ids: readonly string[]): RuleSet {
 /**
  * The default rule set: sensible product rules that work out of the box.
  * 2026.8 (tuned on simulator seeds 11-40, checked on 41-60): 2026.6 had been tuned on seeds 11-20 and lost
- * 4-5 times as much on seeds it had never seen; three rules that ask the person (adding no score) take
- * back most of it: dormant-burst (a grant unused for days wakes up and the agent keeps paying in the one
+ * 4-5 times as much on seeds it had never seen; rules that ask the person (adding no score) take back about
+ * half of it: dormant-burst (a grant unused for days wakes up and the agent keeps paying in the one
  * category it has started in), sparse-burst (the same for an agent with a few old payments, in a category
- * that fits them badly), far-above-both (far above both the agent's usual and everyone's) and
- * near-limit-far-above (just under the limit and far above both usuals).
+ * that fits them badly), far-above-both and far-above-category-first (far above both the agent's usual and
+ * everyone's) and near-limit-far-above (just under the limit and far above both usuals).
  * 2026.7: the same decisions as 2026.6, plus one optional rule, off by default: `first-payment` asks the
  * person about an agent's first payment, when the engine knows nothing of the agent to judge it by
  * (switch it on with `enableRules(defaultRuleSet, ["first-payment"])`; trade-off measured in its note).
@@ -305,13 +305,14 @@ export const defaultRuleSet: RuleSet = {
       when: { feature: "agent.declines1h", op: ">=", value: 8 },
       message: "{agent.declines1h} of the agent's attempts were declined in the last hour" },
     // hard reviews: a person should look
-    // Optional (off by default). Most of the attack money the default rules miss in the simulator is paid by an
-    // agent the engine has no payment of to compare with; this asks the person about such a first payment,
-    // unless the grant is under a day old (the person has just set the agent up and expects it to pay).
+    // Optional (off by default). About half of the attack money the default rules miss in the simulator is paid
+    // by an agent the engine has no payment of to compare with; this asks the person about such a first
+    // payment, unless the grant is under a day old (the person has just set the agent up and expects it to pay).
+    // An agent the engine has forgotten (beyond limits.maxAgents) counts as new here, as in dormant-burst.
     { id: "first-payment", kind: "review", score: 0, code: "FIRST_PAYMENT", enabled: false,
       when: { all: [{ feature: "agent.txCount", op: "==", value: 0 },
         { any: [{ feature: "grant.ageMs", op: "<", value: 0 }, { feature: "grant.ageMs", op: ">=", value: DAY }] }] },
-      message: "The agent's first payment in this currency, under a grant unused for a day or more: no history to judge it by",
+      message: "The agent's first payment in this currency, under a grant a day old or more (or of unknown age): no history to judge it by",
       note: "On top of default-2026.8, held-out simulator seeds 41-60: attack money lost 1.64e-5 -> 8.0e-6 of all money asked for, legitimate reviews 0.97% -> 1.48%" },
     { id: "duplicate-payment", kind: "review", code: "DUPLICATE_PAYMENT",
       when: { feature: "agent.sameMerchantAmount10m", op: ">=", value: 1 },
@@ -406,14 +407,15 @@ export const defaultRuleSet: RuleSet = {
         { feature: "agent.categoryNew", op: "==", value: 0 }, { feature: "agent.categoryCount", op: "==", value: 1 }] },
       message: "The agent's grant went unused for days; it began paying under 12 hours ago and, after {agent.txCount} payment(s) in category {intent.category}, pays there again" },
     // The same with a little history: an agent whose first payment is over a day old, with few payments, began
-    // paying under 12 hours ago in a category that fits its others badly, and pays there again at a new merchant.
+    // paying under 12 hours ago in a category that fits its others badly (or that nothing shows to fit: no
+    // other category of its has 30 payers), and pays there again at a new merchant.
     { id: "sparse-burst", kind: "review", score: 0, code: "SPARSE_AGENT_NEW_CATEGORY_BURST",
       when: { all: [{ feature: "agent.txCount", op: ">=", value: 1 }, { feature: "agent.txCount", op: "<=", value: 5 },
         { feature: "agent.ageMs", op: ">=", value: DAY }, { feature: "grant.ageMs", op: ">=", value: 3 * DAY },
         { feature: "agent.categoryTxCount", op: ">=", value: 1 }, { feature: "agent.categoryAgeMs", op: ">=", value: 0 },
         { feature: "agent.categoryAgeMs", op: "<", value: 12 * HOUR }, { feature: "agent.categoryAffinity", op: "<", value: 0.3 },
         { feature: "agent.merchantNew", op: "==", value: 1 }] },
-      message: "An agent with only {agent.txCount} payments began paying in category {intent.category}, which fits its others badly, under 12 hours ago, and pays there again at a new merchant" },
+      message: "An agent with only {agent.txCount} payments began paying in category {intent.category} under 12 hours ago, and pays there again at a new merchant; agents that pay where it paid before seldom pay there" },
     // after a decline (a person denied a payment, or the engine refused one): the same direction again
     { id: "recently-declined-here", kind: "review", score: 45, code: "RECENTLY_DECLINED_HERE",
       when: { any: [
@@ -428,12 +430,17 @@ export const defaultRuleSet: RuleSet = {
     { id: "amount-spike", kind: "score", score: 60, code: "AMOUNT_SPIKE",
       when: { feature: "amount.priorZ", op: ">=", value: 4 },
       message: "Amount is far outside what this agent, and agents in general, pay in this category ({amount.priorRatio}x usual, {amount.priorZ} standard deviations)" },
-    // far above what this agent pays here AND what everyone pays here, and a new high for the agent (or its
-    // first payment in the category): asks the person whatever the spread of the category's amounts
+    // far above what this agent pays here AND what everyone pays here, and a new high for the agent: asks the
+    // person whatever the spread of the category's amounts
     { id: "far-above-both", kind: "review", score: 0, code: "FAR_ABOVE_AGENT_AND_CATEGORY",
       when: { all: [{ feature: "amount.priorRatio", op: ">=", value: 5 }, { feature: "amount.popRatio", op: ">=", value: 5 },
-        { any: [{ feature: "agent.maxRatio", op: ">=", value: 1.5 }, { feature: "agent.categoryTxCount", op: "==", value: 0 }] }] },
+        { feature: "agent.maxRatio", op: ">=", value: 1.5 }, { feature: "agent.categoryTxCount", op: ">=", value: 1 }] },
       message: "Amount is {amount.priorRatio}x this agent's usual in category {intent.category} and {amount.popRatio}x what agents usually pay there" },
+    // the same for the agent's first payment in a category, where its own usual is everyone's
+    { id: "far-above-category-first", kind: "review", score: 0, code: "FIRST_IN_CATEGORY_FAR_ABOVE_USUAL",
+      when: { all: [{ feature: "agent.categoryTxCount", op: "==", value: 0 }, { feature: "amount.popRatio", op: ">=", value: 5 },
+        { feature: "amount.priorRatio", op: ">=", value: 5 }] },
+      message: "The agent's first payment in category {intent.category}, at {amount.popRatio}x what agents usually pay there" },
     { id: "amount-high-thin-history", kind: "score", score: 30, code: "AMOUNT_ABOVE_USUAL_LITTLE_HISTORY",
       when: { all: [{ feature: "amount.priorZ", op: ">=", value: 2.5 }, { feature: "amount.priorZ", op: "<", value: 4 },
         { feature: "agent.categoryTxCount", op: "<", value: 3 }, { feature: "amount.priorRatio", op: ">=", value: 4 }, NOT_NEAR_LIMIT] },
@@ -452,7 +459,7 @@ export const defaultRuleSet: RuleSet = {
     { id: "near-limit-far-above", kind: "review", score: 0, code: "JUST_UNDER_LIMIT_FAR_ABOVE_USUAL",
       when: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 },
         { feature: "amount.priorRatio", op: ">=", value: 4 }, { feature: "amount.popRatio", op: ">=", value: 4 }] },
-      message: "Just under the sub-wallet's limit ({intent.nearLimitRatio} of it), {amount.priorRatio}x this agent's usual and {amount.popRatio}x what agents usually pay in category {intent.category}" },
+      message: "Just under the sub-wallet's limit ({intent.nearLimitRatio} of it) and far above the usual in category {intent.category}: {amount.priorRatio}x this agent's (its history blended with everyone's), {amount.popRatio}x everyone's" },
     { id: "near-limit", kind: "score", score: 20, code: "JUST_UNDER_LIMIT",
       when: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 }] },
       message: "Amount is just under the sub-wallet's limit ({intent.nearLimitRatio} of it)" },

@@ -2,12 +2,12 @@ import { expect } from "chai";
 import { RiskEngine, compileRuleSet, defaultRuleSet } from "../../src/risk/index.ts";
 import { DAY, HOUR, MIN, T0, codes, edges, fires, intent, popular, rec } from "./helpers.ts";
 
-const NEW = ["dormant-burst", "sparse-burst", "far-above-both", "near-limit-far-above"];
+const NEW = ["dormant-burst", "sparse-burst", "far-above-both", "far-above-category-first", "near-limit-far-above"];
 
 describe("risk rules default-2026.8", () => {
-  it("is the default set: 2026.7's rules plus four that ask the person without adding score", () => {
+  it("is the default set: 2026.7's rules plus five that ask the person without adding score", () => {
     expect(defaultRuleSet.version).to.equal("default-2026.8");
-    expect(defaultRuleSet.rules).to.have.length(47);
+    expect(defaultRuleSet.rules).to.have.length(48);
     for (const id of NEW) {
       const r = defaultRuleSet.rules.find((x) => x.id === id)!;
       expect([r.kind, r.score, r.enabled], id).to.deep.equal(["review", 0, undefined]);
@@ -37,11 +37,15 @@ describe("risk rules default-2026.8", () => {
     expect(fires("sparse-burst", { ...base, "agent.txCount": 5, "agent.categoryAffinity": -1 })).to.equal(true);
   });
 
-  it("far-above-both: threshold edges", () => {
-    const base = { "amount.priorRatio": 5, "amount.popRatio": 5, "agent.maxRatio": 1.5, "agent.categoryTxCount": 3 };
-    edges("far-above-both", base, [{ "amount.priorRatio": 4.99 }, { "amount.popRatio": 4.99 }, { "agent.maxRatio": 1.49 }]);
-    // a first payment in the category has no high to beat
-    expect(fires("far-above-both", { ...base, "agent.maxRatio": 1, "agent.categoryTxCount": 0 })).to.equal(true);
+  it("far-above-both and far-above-category-first: threshold edges; together they cover a first payment in a category", () => {
+    const base = { "amount.priorRatio": 5, "amount.popRatio": 5, "agent.maxRatio": 1.5, "agent.categoryTxCount": 1 };
+    edges("far-above-both", base, [
+      { "amount.priorRatio": 4.99 }, { "amount.popRatio": 4.99 }, { "agent.maxRatio": 1.49 }, { "agent.categoryTxCount": 0 },
+    ]);
+    // a first payment in the category has no high to beat, and its own usual is everyone's
+    const first = { "amount.priorRatio": 5, "amount.popRatio": 5, "agent.maxRatio": 1, "agent.categoryTxCount": 0 };
+    edges("far-above-category-first", first, [{ "amount.priorRatio": 4.99 }, { "amount.popRatio": 4.99 }, { "agent.categoryTxCount": 1 }]);
+    expect(fires("far-above-both", first)).to.equal(false);
   });
 
   it("near-limit-far-above: threshold edges", () => {

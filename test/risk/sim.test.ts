@@ -39,12 +39,14 @@ describe("risk simulator", () => {
       pay("d", 200n, "payee_swap", 4), pay("d", 999n, "payee_swap", 4),             // 1-4; the declined one moved nothing
       ...Array.from({ length: 5 }, (_, i) => pay("c", BigInt(20 + i), "legit", 0)),
       pay("c", 300n, "amount_spike", 3), pay("c", 300n, "amount_spike", 3, true),   // 5+; the failed one moved nothing
+      // one incident across agents (a mass compromise): each victim is judged by its own history
+      pay("d", 40n, "mass_compromise", 5), pay("e", 30n, "mass_compromise", 5), pay("c", 20n, "mass_compromise", 5),
     ];
     const stats = runSimulation(new RiskEngine({ rules }), ps, { measureFromMs: 0 });
-    expect(stats.lostByHistoryMinor).to.deep.equal({ none: 220, few: 200, established: 300 });
+    expect(stats.lostByHistoryMinor).to.deep.equal({ none: 250, few: 240, established: 320 });
     let lost = 0;
     for (const k of ATTACK_KINDS) lost += stats.byLabel.get(k)!.valueLostMinor;
-    expect(lost).to.equal(720);
+    expect(lost).to.equal(810);
   });
 
   it("measures detection: attacks are mostly caught, legitimate traffic mostly flows", () => {

@@ -25,7 +25,7 @@ export interface RunStats {
   reasonCounts: Map<string, { legit: number; attack: number }>;
   /**
    * Attack money that moved, by how many committed payments the victim agent had made when its incident
-   * began: none (nothing to compare the attack with), 1-4, or 5 and more.
+   * first reached it: none (nothing to compare the attack with), 1-4, or 5 and more.
    */
   lostByHistoryMinor: { none: number; few: number; established: number };
 }
@@ -59,7 +59,8 @@ export function runSimulation(engine: RiskEngine, payments: readonly SimPayment[
   let openSince = -1;
   let legitHeld = 0;
   const committed = new Map<string, number>();       // agent → committed payments seen by the runner
-  const historyAtStart = new Map<number, number>();  // attack incident → its agent's committed payments then
+  // attack incident and agent (a mass compromise hits many agents at once) → the agent's committed payments then
+  const historyAtStart = new Map<string, number>();
   const lostByHistory = { none: 0, few: 0, established: 0 };
   const t0 = performance.now();
   for (let i = 0; i < payments.length; i++) {
@@ -74,7 +75,8 @@ export function runSimulation(engine: RiskEngine, payments: readonly SimPayment[
     else kind = "declined";
     engine.record({ ...it, kind });
     lat[i] = (performance.now() - s) * 1000;
-    if (attack && !historyAtStart.has(p.incident)) historyAtStart.set(p.incident, committed.get(it.agentId) ?? 0);
+    const victim = `${p.incident}\u0000${it.agentId}`;
+    if (attack && !historyAtStart.has(victim)) historyAtStart.set(victim, committed.get(it.agentId) ?? 0);
     if (kind === "authorized") committed.set(it.agentId, (committed.get(it.agentId) ?? 0) + 1);
 
     let breakerHit = false;
@@ -112,7 +114,7 @@ export function runSimulation(engine: RiskEngine, payments: readonly SimPayment[
     } else if (attack) {
       if (kind === "authorized") {
         st.valueLostMinor += amt;
-        const h = historyAtStart.get(p.incident)!;
+        const h = historyAtStart.get(victim)!;
         if (h === 0) lostByHistory.none += amt;
         else if (h < ESTABLISHED_PAYMENTS) lostByHistory.few += amt;
         else lostByHistory.established += amt;
