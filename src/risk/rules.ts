@@ -249,7 +249,9 @@ export const CASH_LIKE_CATEGORIES = ["4829", "6051", "6540", "7995", "5947", "62
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const NOT_NEAR_LIMIT: Condition = { not: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 }] } };
+/** Just under the smaller of the per-payment cap and the approval threshold. */
+const NEAR_LIMIT: Condition = { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 }] };
+const NOT_NEAR_LIMIT: Condition = { not: NEAR_LIMIT };
 
 /** Not one of a new agent's first payments in a new kind of category (cold-start-large judges those). */
 const NOT_COLD_START_NEW_GROUP: Condition = { any: [{ feature: "agent.txCount", op: ">=", value: 3 }, { feature: "agent.groupNew", op: "==", value: 0 }] };
@@ -261,7 +263,7 @@ const NOT_COLD_START_NEW_GROUP: Condition = { any: [{ feature: "agent.txCount", 
  */
 export function enableRules(ruleSet: RuleSet, ids: readonly string[]): RuleSet {
   if (!Array.isArray(ids) || ids.length === 0) fail("ids", "name at least one rule to enable");
-  const copy = JSON.parse(JSON.stringify(compileRuleSet(ruleSet).source)) as RuleSet;
+  const copy = compileRuleSet(ruleSet).source;   // validated, and already a private deep copy
   const on: string[] = [];
   for (const id of ids) {
     const rule = typeof id === "string" ? copy.rules.find((r) => r.id === id) : undefined;
@@ -457,8 +459,7 @@ export const defaultRuleSet: RuleSet = {
       message: "The agent pays the same few amounts ({agent.repeatShare} of its payments repeat one), but this one is new and just under the sub-wallet's limit ({intent.nearLimitRatio} of it)" },
     // just under the limit, where a z-score is blunted by a category whose amounts vary widely: the ratios speak
     { id: "near-limit-far-above", kind: "review", score: 0, code: "JUST_UNDER_LIMIT_FAR_ABOVE_USUAL",
-      when: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 },
-        { feature: "amount.priorRatio", op: ">=", value: 4 }, { feature: "amount.popRatio", op: ">=", value: 4 }] },
+      when: { all: [NEAR_LIMIT, { feature: "amount.priorRatio", op: ">=", value: 4 }, { feature: "amount.popRatio", op: ">=", value: 4 }] },
       message: "Just under the sub-wallet's limit ({intent.nearLimitRatio} of it) and far above the usual in category {intent.category}: {amount.priorRatio}x this agent's (its history blended with everyone's), {amount.popRatio}x everyone's" },
     { id: "near-limit", kind: "score", score: 20, code: "JUST_UNDER_LIMIT",
       when: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.85 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 }] },
