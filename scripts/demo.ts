@@ -57,7 +57,7 @@ export async function runDemo(opts: { quiet?: boolean } = {}): Promise<void> {
     pay.currencies.registerAsset("USDC", 6);
 
     act(1, "Alice funds her AI wallet", "Deposits come from outside; the idempotency key makes a retried deposit harmless.");
-    const wallet = await pay.wallets.create({ owner: "alice", currency: "USD", timeZone: "Europe/Paris" });
+    const wallet = await pay.wallets.create({ ownerId: "alice", currency: "USD", timeZone: "Europe/Paris" });
     await pay.wallets.deposit(wallet.id, usd("500.00"), { idempotencyKey: "bank-transfer-1" });
     await pay.wallets.deposit(wallet.id, usd("500.00"), { idempotencyKey: "bank-transfer-1" });
     check(pay.wallets.balance(wallet.id).postedMinor === 50000n, `the wallet holds ${$(pay.wallets.balance(wallet.id).postedMinor)} after the deposit was sent twice`);
@@ -82,14 +82,14 @@ export async function runDemo(opts: { quiet?: boolean } = {}): Promise<void> {
     const stable = await chain.viem.deployContract("TestStablecoin");
     await stable.write.mint([aliceEoa.account.address, 1_000_000_000n]);
     const settlement = deployed.settlement;
-    const usdcWallet = await pay.wallets.create({ owner: "alice", currency: "USDC" });
+    const usdcWallet = await pay.wallets.create({ ownerId: "alice", currency: "USDC" });
     const credits = await pay.wallets.createSubWallet(usdcWallet.id, { name: "api-credits", policy: { perPayment: "25.00", daily: "100.00" } });
     const creditsBot = await pay.agents.register({ name: "credits-bot" });
     await pay.grants.create({ subWalletId: credits.id, agentId: creditsBot.agent.id, scopes: ["pay"], mode: "persistent" });
     const computeCo = await pay.merchants.register({ name: "ComputeCo", category: "5734", settlement: "chain", chainAddress: computeEoa.account.address });
     const botAddress = await pay.chain.agentAddress(creditsBot.agent.id);
     const chainId = await publicClient.getChainId();
-    await pay.chain.bind({ subWallet: credits.id, agent: creditsBot.agent.id, owner: aliceEoa.account.address, token: stable.address, chainId, settlement });
+    await pay.chain.bind({ subWalletId: credits.id, agentId: creditsBot.agent.id, owner: aliceEoa.account.address, token: stable.address, chainId, settlement });
     const aliceOnChain = pay.chain.client({ publicClient, walletClient: aliceEoa, address: settlement });
     await aliceOnChain.approveToken(stable.address, 100_000_000n);
     await aliceOnChain.deposit(stable.address, botAddress, 100_000_000n);
@@ -104,7 +104,7 @@ export async function runDemo(opts: { quiet?: boolean } = {}): Promise<void> {
     act(4, "The API-credits agent buys 12 USDC of compute from ComputeCo, on-chain",
       "It gets a token AND an EIP-712 voucher signed by its own chain key; the token's vh claim is the voucher's digest. ComputeCo redeems on-chain; the watcher posts it to the ledger.");
     clock.set(await chainTimeMs());
-    const rb = await agentB.requestPayment({ subWallet: credits.id, merchant: computeCo.merchant.id, amount: amount(12_000_000n, "USDC", pay.currencies) });
+    const rb = await agentB.requestPayment({ subWalletId: credits.id, merchantId: computeCo.merchant.id, amount: amount(12_000_000n, "USDC", pay.currencies) });
     check(rb.status === "pending_approval", "ComputeCo is new to everyone: Alice is asked first");
     if (rb.status !== "pending_approval") return;
     await pay.approvals.approve(rb.approvalId, { by: "alice" });
@@ -125,7 +125,7 @@ export async function runDemo(opts: { quiet?: boolean } = {}): Promise<void> {
 
     act(5, "The flight: $80.00 at SkyAir, from the travel sub-wallet",
       "The trip planner signs an intent with its own key. The grant, the policy and the risk engine decide in one engine command.");
-    const r1 = await agentA.requestPayment({ subWallet: travel.id, merchant: skyair.merchant.id, amount: usd("80.00"), reference: "flight-PAR-LIS" });
+    const r1 = await agentA.requestPayment({ subWalletId: travel.id, merchantId: skyair.merchant.id, amount: usd("80.00"), reference: "flight-PAR-LIS" });
     check(r1.status === "pending_approval", "nobody has ever paid SkyAir through agentpay, so the risk engine asks Alice instead of deciding alone");
     for (const reason of r1.decision.risk.reasons) out(`     risk: ${reason.code}: ${reason.message}`);
     check(pay.wallets.balance(travel.id).pendingDebitsMinor === 0n, "nothing is held while Alice decides");
@@ -141,20 +141,20 @@ export async function runDemo(opts: { quiet?: boolean } = {}): Promise<void> {
     act(7, "SkyAir checks the token offline and redeems $78.50", "The token is a JWS any JOSE library verifies against the JWKS; only the issuer can redeem it, once.");
     const claims = verifyTokenOffline(token, pay.tokens.jwks(), { audience: skyair.merchant.id, nowMs: clock.nowMs() });
     check(claims.amount.minor === 8000n && claims.merchantId === skyair.merchant.id, `the token names SkyAir, caps ${$(claims.amount.minor)} and expires in ${(claims.expiresAtMs - clock.nowMs()) / 60_000} minutes`);
-    const receipt = await pay.payments.redeem({ token, merchant: skyair.merchant.id, amount: usd("78.50"), idempotencyKey: "skyair-cap-1" });
+    const receipt = await pay.payments.redeem({ token, merchantId: skyair.merchant.id, amount: usd("78.50"), idempotencyKey: "skyair-cap-1" });
     check(receipt.capturedMinor === 7850n && receipt.releasedMinor === 150n, `captured ${$(receipt.capturedMinor)}; the other ${$(receipt.releasedMinor)} went back to the budget`);
 
     act(8, "Someone replays the token", "A copy of a used token is worth nothing: redemption is one engine command, so exactly one ever wins.");
-    await refused(pay.payments.redeem({ token, merchant: skyair.merchant.id, amount: usd("78.50"), idempotencyKey: "replay" }), "TOKEN_ALREADY_REDEEMED");
+    await refused(pay.payments.redeem({ token, merchantId: skyair.merchant.id, amount: usd("78.50"), idempotencyKey: "replay" }), "TOKEN_ALREADY_REDEEMED");
     check(true, "refused with TOKEN_ALREADY_REDEEMED; nothing moved");
 
     clock.advance(2 * 3_600_000);
     act(9, "Two hours later, the hotel: $90.00 at Hotel Nord", "Within every limit, but new to everyone and just under Alice's $100 threshold: she is asked again, and says yes.");
-    const r2 = await agentA.requestPayment({ subWallet: travel.id, merchant: hotel.merchant.id, amount: usd("90.00"), reference: "hotel-LIS-2n" });
+    const r2 = await agentA.requestPayment({ subWalletId: travel.id, merchantId: hotel.merchant.id, amount: usd("90.00"), reference: "hotel-LIS-2n" });
     check(r2.status === "pending_approval", `review: ${r2.decision.risk.reasons.map((x) => x.code).join(", ")}`);
     if (r2.status !== "pending_approval") return;
     const approved = await pay.approvals.approve<{ status: string; token: string }>(r2.approvalId, { by: "alice" });
-    const hotelReceipt = await pay.payments.redeem({ token: approved.result!.token, merchant: hotel.merchant.id, amount: usd("90.00"), idempotencyKey: "hotel-1" });
+    const hotelReceipt = await pay.payments.redeem({ token: approved.result!.token, merchantId: hotel.merchant.id, amount: usd("90.00"), idempotencyKey: "hotel-1" });
     check(hotelReceipt.capturedMinor === 9000n, `Hotel Nord captured ${$(hotelReceipt.capturedMinor)}`);
 
     act(10, "A prompt-injected loop: the agent buys the same $20.00 seat again and again",
@@ -163,7 +163,7 @@ export async function runDemo(opts: { quiet?: boolean } = {}): Promise<void> {
     let declineReasons: Array<{ code: string; message: string }> = [];
     for (let i = 0; i < 12; i++) {
       try {
-        const r = await agentA.requestPayment({ subWallet: travel.id, merchant: skyair.merchant.id, amount: usd("20.00") });
+        const r = await agentA.requestPayment({ subWalletId: travel.id, merchantId: skyair.merchant.id, amount: usd("20.00") });
         loop.push(r.status);
       } catch (e) {
         if (!isAgentPayError(e, "PAYMENT_DECLINED")) throw e;
@@ -182,8 +182,8 @@ export async function runDemo(opts: { quiet?: boolean } = {}): Promise<void> {
 
     act(11, "SkyAir refunds $18.50 of the flight", "Never more than was captured; the refund also gives the budget back.");
     const usedBefore = pay.wallets.budget(travel.id).daily.usedMinor;
-    await pay.payments.refund({ payment: r1.paymentId, merchant: skyair.merchant.id, amount: usd("18.50"), idempotencyKey: "skyair-refund-1" });
-    await refused(pay.payments.refund({ payment: r1.paymentId, merchant: skyair.merchant.id, amount: usd("60.01"), idempotencyKey: "skyair-refund-2" }), "REFUND_EXCEEDS_CAPTURE");
+    await pay.payments.refund({ paymentId: r1.paymentId, merchantId: skyair.merchant.id, amount: usd("18.50"), idempotencyKey: "skyair-refund-1" });
+    await refused(pay.payments.refund({ paymentId: r1.paymentId, merchantId: skyair.merchant.id, amount: usd("60.01"), idempotencyKey: "skyair-refund-2" }), "REFUND_EXCEEDS_CAPTURE");
     check(pay.wallets.budget(travel.id).daily.usedMinor === usedBefore - 1850n, "refunded; a second refund beyond the capture is refused (REFUND_EXCEEDS_CAPTURE)");
 
     clock.advance(11 * 60_000);

@@ -47,7 +47,7 @@ try {
   const agents: AgentCtx[] = [];
   for (let a = 0; a < AGENTS; a++) {
     // One person per agent, as in real traffic (a person's outflow is watched by the drain breaker).
-    const wallet = await pay.wallets.create({ owner: `person-${a}`, currency: "USD" });
+    const wallet = await pay.wallets.create({ ownerId: `person-${a}`, currency: "USD" });
     await pay.wallets.deposit(wallet.id, amount("100000.00", "USD"), { idempotencyKey: "seed" });
     const sw = await pay.wallets.createSubWallet(wallet.id, { name: `agent ${a}`, budget: amount("100000.00", "USD") });
     const { agent, privateKeyJwk } = await pay.agents.register({ name: `agent-${a}` });
@@ -67,7 +67,7 @@ try {
     for (const [ai, a] of agents.entries()) {
       for (let i = 0; i < 3; i++) {
         const res = await pay.payments.authorize(await a.signer({
-          action: "pay", subWallet: a.sw, merchant: mine(ai, i), amount: price(ai, i), currency: "USD", idempotencyKey: `warm-${seq++}`,
+          action: "pay", subWalletId: a.sw, merchantId: mine(ai, i), amount: price(ai, i), currency: "USD", idempotencyKey: `warm-${seq++}`,
         }, { nowMs: Date.now() }));
         if (res.status === "pending_approval") await pay.approvals.approve(res.approvalId);
       }
@@ -79,7 +79,7 @@ try {
     for (let i = 0; i < perAgent; i++) {
       const m = mine(ai, i);
       a.queue.push([m, await a.signer({
-        action: "pay", subWallet: a.sw, merchant: m, amount: price(ai, i), currency: "USD", idempotencyKey: `p${seq++}`,
+        action: "pay", subWalletId: a.sw, merchantId: m, amount: price(ai, i), currency: "USD", idempotencyKey: `p${seq++}`,
       }, { nowMs: Date.now() })]);
     }
   }
@@ -119,7 +119,7 @@ try {
         }
         // The merchant redeems for what it charges (the token is verified inside redeem).
         const p = pay.payments.get(r.paymentId);
-        await pay.payments.redeem({ token: r.token, merchant, amount: amount(p.amountMinor, "USD"), idempotencyKey: `r-${r.paymentId}` });
+        await pay.payments.redeem({ token: r.token, merchantId: merchant, amount: amount(p.amountMinor, "USD"), idempotencyKey: `r-${r.paymentId}` });
         redeemMs.push(performance.now() - t1);
         done++;
       } catch (e) {

@@ -4,24 +4,24 @@ import type { Amount, CurrencyRegistry } from "../core/index.ts";
 /** What an agent signs to ask for a payment (amounts as decimal strings). */
 export interface PayRequestBody {
   action: "pay";
-  subWallet: string;
-  merchant: string;
+  subWalletId: string;
+  merchantId: string;
   amount: string;
   currency: string;
   reference?: string;
   idempotencyKey: string;
   /** A specific grant; default the agent's best active grant on the sub-wallet. */
-  grant?: string;
+  grantId?: string;
 }
 
 export interface VoidRequestBody {
   action: "void";
-  payment: string;
+  paymentId: string;
 }
 
 export interface FetchTokenBody {
   action: "fetch_token";
-  payment: string;
+  paymentId: string;
 }
 
 export interface ParsedPay {
@@ -34,7 +34,7 @@ export interface ParsedPay {
 }
 
 const REF_RE = /^[\x20-\x7e]{1,128}$/;
-const PAY_KEYS = new Set(["action", "subWallet", "merchant", "amount", "currency", "reference", "idempotencyKey", "grant"]);
+const PAY_KEYS = new Set(["action", "subWalletId", "merchantId", "amount", "currency", "reference", "idempotencyKey", "grantId"]);
 
 function obj(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
@@ -53,18 +53,18 @@ export function parsePayBody(body: unknown, registry: CurrencyRegistry): ParsedP
     throw new AgentPayError("INVALID_INPUT", "reference must be 1-128 printable ASCII characters", { field: "reference" });
   }
   return {
-    subWalletId: validateId(b.subWallet, "sw", "subWallet"),
-    merchantId: validateId(b.merchant, "mer", "merchant"),
+    subWalletId: validateId(b.subWalletId, "sw", "subWalletId"),
+    merchantId: validateId(b.merchantId, "mer", "merchantId"),
     amount,
     idempotencyKey: validateKey(b.idempotencyKey, "idempotencyKey"),
     ...(b.reference !== undefined ? { reference: b.reference as string } : {}),
-    ...(b.grant !== undefined ? { grantId: validateId(b.grant, "gnt", "grant") } : {}),
+    ...(b.grantId !== undefined ? { grantId: validateId(b.grantId, "gnt", "grantId") } : {}),
   };
 }
 
 export function parsePaymentRef(body: unknown, action: "void" | "fetch_token"): string {
   const b = obj(body);
   if (b.action !== action) throw new AgentPayError("INVALID_INPUT", `action must be ${action}`, { field: "action" });
-  for (const k of Object.keys(b)) if (k !== "action" && k !== "payment") throw new AgentPayError("INVALID_INPUT", "unknown field in the intent", { field: k });
-  return validateId(b.payment, "pay", "payment");
+  for (const k of Object.keys(b)) if (k !== "action" && k !== "paymentId") throw new AgentPayError("INVALID_INPUT", "unknown field in the intent", { field: k });
+  return validateId(b.paymentId, "pay", "paymentId");
 }

@@ -13,13 +13,13 @@ export interface AgentClientOptions {
 }
 
 export interface RequestPaymentInput {
-  subWallet: string;
-  merchant: string;
+  subWalletId: string;
+  merchantId: string;
   amount: Amount;
   reference?: string;
   /** Default: a new random key (a retry should pass the same one). */
   idempotencyKey?: string;
-  grant?: string;
+  grantId?: string;
 }
 
 /**
@@ -51,20 +51,20 @@ export class AgentClient {
     if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "payment input must be an object");
     validateAmount(input.amount, { positive: true, registry: this.#currencies });
     const body = {
-      action: "pay", subWallet: input.subWallet, merchant: input.merchant,
+      action: "pay", subWalletId: input.subWalletId, merchantId: input.merchantId,
       amount: formatAmount(input.amount, this.#currencies), currency: input.amount.currency,
       idempotencyKey: input.idempotencyKey ?? newId("idem"),
       ...(input.reference !== undefined ? { reference: input.reference } : {}),
-      ...(input.grant !== undefined ? { grant: input.grant } : {}),
+      ...(input.grantId !== undefined ? { grantId: input.grantId } : {}),
     };
     return this.#payments.authorize(await this.sign(body));
   }
 
   async voidPayment(paymentId: string): Promise<Payment> {
-    return this.#payments.voidByAgent(await this.sign({ action: "void", payment: paymentId }));
+    return this.#payments.voidByAgent(await this.sign({ action: "void", paymentId }));
   }
 
   async fetchToken(paymentId: string): ReturnType<Payments["fetchToken"]> {
-    return this.#payments.fetchToken(await this.sign({ action: "fetch_token", payment: paymentId }));
+    return this.#payments.fetchToken(await this.sign({ action: "fetch_token", paymentId }));
   }
 }

@@ -56,9 +56,9 @@ export interface ChainBinding {
 }
 
 export interface BindSubWalletInput {
-  subWallet: string;
+  subWalletId: string;
   /** The agent (agt_…) whose voucher key signs: generated and kept by agentpay unless useSigner gave one. */
-  agent: string;
+  agentId: string;
   /** The owner's address (the person's account that deposits into the escrow). */
   owner: Address;
   /** The ERC-20 the sub-wallet's currency is. */
@@ -255,8 +255,8 @@ export class OnchainPayments implements VoucherPreparer {
    */
   async bind(input: BindSubWalletInput): Promise<ChainBinding> {
     if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "bind input must be an object");
-    const subWalletId = validateId(input.subWallet, "sw", "subWallet");
-    const agentId = validateId(input.agent, "agt", "agent");
+    const subWalletId = validateId(input.subWalletId, "sw", "subWalletId");
+    const agentId = validateId(input.agentId, "agt", "agentId");
     const owner = checkAddress(input.owner, "owner");
     const token = checkAddress(input.token, "token");
     const settlement = checkAddress(input.settlement, "settlement");

@@ -20,24 +20,31 @@ export interface RedeemInput {
   /** The Token Pay token the agent handed over. */
   token: string;
   /** The merchant redeeming: must be the token's audience. */
-  merchant: string;
+  merchantId: string;
   /** Up to the token's cap; less releases the rest. */
   amount: Amount;
   idempotencyKey: string;
 }
 
 export interface RefundInput {
-  payment: string;
-  merchant: string;
+  paymentId: string;
+  merchantId: string;
   amount: Amount;
   idempotencyKey: string;
   reason?: string;
 }
 
+export interface VoidByMerchantInput {
+  merchantId: string;
+  /** The payment to release; or give the `token` instead. */
+  paymentId?: string;
+  token?: string;
+}
+
 export interface ListPaymentsQuery {
-  subWallet?: string;
-  agent?: string;
-  merchant?: string;
+  subWalletId?: string;
+  agentId?: string;
+  merchantId?: string;
   limit?: number;
 }
 
@@ -175,13 +182,13 @@ export class Payments {
 
   /** The merchant captures up to the token's cap. Exactly once, whatever the concurrency. */
   async redeem(input: RedeemInput): Promise<Receipt> {
-    expectObject<RedeemInput>(input, ["token", "merchant", "amount", "idempotencyKey"], "redeem input");
-    const merchantId = validateId(input.merchant, "mer", "merchant");
+    expectObject<RedeemInput>(input, ["token", "merchantId", "amount", "idempotencyKey"], "redeem input");
+    const merchantId = validateId(input.merchantId, "mer", "merchantId");
     const amount = validateAmount(input.amount, { positive: true, registry: this.#ctx.currencies });
     const idempotencyKey = validateKey(input.idempotencyKey, "idempotencyKey");
     // Authenticated against the issuer's own record of the token (no public-key work on the
     // hot path); the command then re-reads the token's state, so only one redemption wins.
-    const verified = this.#ctx.issuer.checkIssued(input.token, { merchant: merchantId },
+    const verified = this.#ctx.issuer.checkIssued(input.token, { merchantId },
       (tokenId) => this.#ctx.engine.read<string>(issuedTokenKey(tokenId)));
     return this.#ctx.engine.submit((tx) => redeemIn(tx, this.#ctx, {
       verified, merchantId, amountMinor: amount.minor, currency: amount.currency, idempotencyKey,
@@ -189,16 +196,16 @@ export class Payments {
   }
 
   /** The merchant releases an unredeemed payment (by its token or id). */
-  async voidByMerchant(input: { merchant: string; payment?: string; token?: string }): Promise<Payment> {
-    expectObject<{ merchant: string; payment?: string; token?: string }>(input, ["merchant", "payment", "token"], "void input");
-    const merchantId = validateId(input.merchant, "mer", "merchant");
+  async voidByMerchant(input: VoidByMerchantInput): Promise<Payment> {
+    expectObject<VoidByMerchantInput>(input, ["merchantId", "paymentId", "token"], "void input");
+    const merchantId = validateId(input.merchantId, "mer", "merchantId");
     let paymentId: string;
     if (input.token !== undefined) {
-      const v = this.#ctx.issuer.verify(input.token, { merchant: merchantId });
+      const v = this.#ctx.issuer.verify(input.token, { merchantId });
       // A token whose payment does not carry it is not ours: PAYMENT_NOT_FOUND below.
       paymentId = paymentOfToken((k) => this.#ctx.engine.read<Payment>(k), v)?.id ?? "";
     } else {
-      paymentId = validateId(input.payment, "pay", "payment");
+      paymentId = validateId(input.paymentId, "pay", "paymentId");
     }
     return this.#ctx.engine.submit((tx) => {
       const p = tx.get<Payment>(paymentKey(paymentId));
@@ -207,7 +214,7 @@ export class Payments {
     });
   }
 
-  /** The agent releases its own unredeemed payment (a signed intent `{ action: "void", payment }`). */
+  /** The agent releases its own unredeemed payment (a signed intent `{ action: "void", paymentId }`). */
   async voidByAgent(intentJws: string): Promise<Payment> {
     return this.#agents.receiveIntent(intentJws, (tx, intent) => {
       const paymentId = parsePaymentRef(intent.body, "void");
@@ -231,9 +238,9 @@ export class Payments {
 
   /** The merchant refunds part or all of a captured payment. Idempotent. */
   async refund(input: RefundInput): Promise<Refund> {
-    expectObject<RefundInput>(input, ["payment", "merchant", "amount", "idempotencyKey", "reason"], "refund input");
-    const paymentId = validateId(input.payment, "pay", "payment");
-    const merchantId = validateId(input.merchant, "mer", "merchant");
+    expectObject<RefundInput>(input, ["paymentId", "merchantId", "amount", "idempotencyKey", "reason"], "refund input");
+    const paymentId = validateId(input.paymentId, "pay", "paymentId");
+    const merchantId = validateId(input.merchantId, "mer", "merchantId");
     const amount = validateAmount(input.amount, { positive: true, registry: this.#ctx.currencies });
     const idempotencyKey = validateKey(input.idempotencyKey, "idempotencyKey");
     if (input.reason !== undefined && (typeof input.reason !== "string" || input.reason.length > 500)) {
@@ -257,10 +264,10 @@ export class Payments {
     const limit = q.limit ?? 100;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST) throw new AgentPayError("INVALID_INPUT", `limit must be 1-${MAX_LIST}`, { field: "limit" });
     const lists: string[][] = [];
-    if (q.subWallet !== undefined) lists.push(this.#bySubWallet.get(validateId(q.subWallet, "sw", "subWallet")) ?? []);
-    if (q.agent !== undefined) lists.push(this.#byAgent.get(validateId(q.agent, "agt", "agent")) ?? []);
-    if (q.merchant !== undefined) lists.push(this.#byMerchant.get(validateId(q.merchant, "mer", "merchant")) ?? []);
-    if (lists.length === 0) throw new AgentPayError("INVALID_INPUT", "give subWallet, agent or merchant");
+    if (q.subWalletId !== undefined) lists.push(this.#bySubWallet.get(validateId(q.subWalletId, "sw", "subWalletId")) ?? []);
+    if (q.agentId !== undefined) lists.push(this.#byAgent.get(validateId(q.agentId, "agt", "agentId")) ?? []);
+    if (q.merchantId !== undefined) lists.push(this.#byMerchant.get(validateId(q.merchantId, "mer", "merchantId")) ?? []);
+    if (lists.length === 0) throw new AgentPayError("INVALID_INPUT", "give subWalletId, agentId or merchantId");
     const [first, ...rest] = lists.sort((a, b) => a.length - b.length);
     const others = rest.map((l) => new Set(l));
     const out: Payment[] = [];

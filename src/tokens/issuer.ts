@@ -49,7 +49,7 @@ export interface MintedToken extends VerifiedToken {
 
 export interface IssuerVerifyOptions {
   /** The merchant redeeming or checking the token: must be the token's audience. */
-  merchant: string;
+  merchantId: string;
   nowMs?: number;
   /** Default 0: the issuer judges by its own clock. At most 5 minutes. */
   clockToleranceMs?: number;
@@ -202,7 +202,7 @@ export class TokenIssuer {
    */
   verify(token: unknown, opts: IssuerVerifyOptions): VerifiedToken {
     if (opts === null || typeof opts !== "object") bad("options", "verify options must be an object");
-    const merchant = checkId(opts.merchant, "merchant");
+    const merchant = checkId(opts.merchantId, "merchantId");
     const nowMs = opts.nowMs === undefined ? this.#clock.nowMs() : checkNowMs(opts.nowMs);
     const clockToleranceMs = opts.clockToleranceMs === undefined ? 0 : checkToleranceMs(opts.clockToleranceMs);
     const ring = this.#ring;
@@ -223,7 +223,7 @@ export class TokenIssuer {
   checkIssued(token: unknown, opts: IssuerVerifyOptions, issued: (tokenId: string) => string | undefined): VerifiedToken {
     if (opts === null || typeof opts !== "object") bad("options", "verify options must be an object");
     if (typeof issued !== "function") bad("issued", "issued must be a lookup function");
-    const merchant = checkId(opts.merchant, "merchant");
+    const merchant = checkId(opts.merchantId, "merchantId");
     const nowMs = opts.nowMs === undefined ? this.#clock.nowMs() : checkNowMs(opts.nowMs);
     const clockToleranceMs = opts.clockToleranceMs === undefined ? 0 : checkToleranceMs(opts.clockToleranceMs);
     const ring = this.#ring;

@@ -13,7 +13,7 @@ import { getSubWalletIn, getWalletIn } from "./spend.ts";
 
 export interface CreateWalletInput {
   /** The person this wallet belongs to (your user id). */
-  owner: string;
+  ownerId: string;
   currency: string;
   /** IANA time zone for calendar budgets. Default "UTC". */
   timeZone?: string;
@@ -84,12 +84,12 @@ export class Wallets {
 
   create(input: CreateWalletInput): Promise<Wallet> {
     try {
-      expectObject<CreateWalletInput>(input, ["owner", "currency", "timeZone"], "wallet input");
+      expectObject<CreateWalletInput>(input, ["ownerId", "currency", "timeZone"], "wallet input");
     } catch (e) {
       return Promise.reject(e);
     }
     return this.#run((tx) => {
-      const ownerId = validateKey(input.owner, "owner");
+      const ownerId = validateKey(input.ownerId, "ownerId");
       this.#currencies.exponent(input.currency);
       const timeZone = input.timeZone === undefined ? "UTC" : validateTimeZone(input.timeZone);
       const id = newId("wal");
@@ -109,8 +109,8 @@ export class Wallets {
     return w;
   }
 
-  list(opts: { owner: string }): Wallet[] {
-    const ids = this.#byOwner.get(validateKey(opts?.owner, "owner")) ?? new Set<string>();
+  list(opts: { ownerId: string }): Wallet[] {
+    const ids = this.#byOwner.get(validateKey(opts?.ownerId, "ownerId")) ?? new Set<string>();
     return [...ids].map((id) => this.get(id));
   }
 

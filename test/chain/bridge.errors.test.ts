@@ -28,7 +28,7 @@ describe("chain bridge: errors, bad input, secrets", () => {
     await mine(w);
     await w.watcher.catchUp();
     await w.syncClock();
-    const r = await w.client.requestPayment({ subWallet: w.sub.id, merchant: w.shop.id, amount: usdc("3.00") });
+    const r = await w.client.requestPayment({ subWalletId: w.sub.id, merchantId: w.shop.id, amount: usdc("3.00") });
     if (r.status !== "approved") throw new Error("expected approved");
     const v = r.voucher!;
     const over = await rejectsWith(w.merchantClient.redeem({ voucher: v.voucher, signature: v.signature, amount: 3_000_001n }), "CHAIN_OVER_CAP");
@@ -59,11 +59,11 @@ describe("chain bridge: errors, bad input, secrets", () => {
     const base = { owner: w.chain.owner.account.address, token: w.token.address, chainId: w.chainId, settlement: w.settlement.address };
     const sub2 = await pay.wallets.createSubWallet(w.wallet.id, { name: "second" });
     const n = pay.engine.stats.records;
-    await rejectsWith(pay.chain.bind({ ...base, subWallet: sub2.id, agent: w.agent.id, owner: "0x1234" as Hex }), "INVALID_INPUT");
-    await rejectsWith(pay.chain.bind({ ...base, subWallet: sub2.id, agent: w.agent.id, chainId: -1 }), "INVALID_INPUT");
-    await rejectsWith(pay.chain.bind({ ...base, subWallet: sub2.id, agent: "agt_00000000000000000000000000" }), "AGENT_NOT_FOUND");
-    await rejectsWith(pay.chain.bind({ ...base, subWallet: sub2.id, agent: w.agent.id }), "CHAIN_ALREADY_BOUND"); // that bucket is taken
-    await rejectsWith(pay.chain.bind({ ...base, subWallet: w.sub.id, agent: w.agent.id, token: w.settlement.address }), "CHAIN_ALREADY_BOUND");
+    await rejectsWith(pay.chain.bind({ ...base, subWalletId: sub2.id, agentId: w.agent.id, owner: "0x1234" as Hex }), "INVALID_INPUT");
+    await rejectsWith(pay.chain.bind({ ...base, subWalletId: sub2.id, agentId: w.agent.id, chainId: -1 }), "INVALID_INPUT");
+    await rejectsWith(pay.chain.bind({ ...base, subWalletId: sub2.id, agentId: "agt_00000000000000000000000000" }), "AGENT_NOT_FOUND");
+    await rejectsWith(pay.chain.bind({ ...base, subWalletId: sub2.id, agentId: w.agent.id }), "CHAIN_ALREADY_BOUND"); // that bucket is taken
+    await rejectsWith(pay.chain.bind({ ...base, subWalletId: w.sub.id, agentId: w.agent.id, token: w.settlement.address }), "CHAIN_ALREADY_BOUND");
     expect(pay.engine.stats.records).to.equal(n);
     void records;
 
@@ -71,12 +71,12 @@ describe("chain bridge: errors, bad input, secrets", () => {
     // only the bound agent signs for its bucket.
     const rails = (await pay.merchants.register({ name: "Rails Shop", category: "5734" })).merchant;
     await w.syncClock();
-    await rejectsWith(w.client.requestPayment({ subWallet: w.sub.id, merchant: rails.id, amount: usdc("1.00") }), "CHAIN_SETTLEMENT_REQUIRED");
+    await rejectsWith(w.client.requestPayment({ subWalletId: w.sub.id, merchantId: rails.id, amount: usdc("1.00") }), "CHAIN_SETTLEMENT_REQUIRED");
     await pay.grants.create({ subWalletId: sub2.id, agentId: w.agent.id, scopes: ["pay"], mode: "persistent" });
-    await rejectsWith(w.client.requestPayment({ subWallet: sub2.id, merchant: w.shop.id, amount: usdc("1.00") }), "CHAIN_NOT_BOUND");
+    await rejectsWith(w.client.requestPayment({ subWalletId: sub2.id, merchantId: w.shop.id, amount: usdc("1.00") }), "CHAIN_NOT_BOUND");
     const { agent: intruder, privateKeyJwk } = await pay.agents.register({ name: "intruder" });
     await pay.grants.create({ subWalletId: w.sub.id, agentId: intruder.id, scopes: ["pay"], mode: "persistent" });
-    await rejectsWith(pay.agentClient({ agentId: intruder.id, privateKeyJwk: privateKeyJwk! }).requestPayment({ subWallet: w.sub.id, merchant: w.shop.id, amount: usdc("1.00") }), "CHAIN_AGENT_MISMATCH");
+    await rejectsWith(pay.agentClient({ agentId: intruder.id, privateKeyJwk: privateKeyJwk! }).requestPayment({ subWalletId: w.sub.id, merchantId: w.shop.id, amount: usdc("1.00") }), "CHAIN_AGENT_MISMATCH");
 
     // The packed encoding and the voucher builder validate.
     expect(() => buildVoucher({ owner: zeroAddress, agent: w.agentAddress, merchant: w.agentAddress, token: w.token.address, cap: 1n, deadline: 1n, nonce: 1n })).to.throw(/zero address/);
@@ -106,24 +106,24 @@ describe("chain bridge: errors, bad input, secrets", () => {
     await rejectsWith(pay.chain.useSigner(liar.id, other), "CHAIN_AGENT_KEY_EXISTS");
     const sub = await pay.wallets.createSubWallet(w.wallet.id, { name: "liar" });
     await pay.grants.create({ subWalletId: sub.id, agentId: liar.id, scopes: ["pay"], mode: "persistent" });
-    await pay.chain.bind({ subWallet: sub.id, agent: liar.id, owner: w.chain.owner.account.address, token: w.token.address, chainId: w.chainId, settlement: w.settlement.address });
+    await pay.chain.bind({ subWalletId: sub.id, agentId: liar.id, owner: w.chain.owner.account.address, token: w.token.address, chainId: w.chainId, settlement: w.settlement.address });
     await w.ownerClient.deposit(w.token.address, real.address, 5_000_000n);
     await mine(w);
     await w.watcher.catchUp();
     await w.syncClock();
     const liarClient = pay.agentClient({ agentId: liar.id, privateKeyJwk: privateKeyJwk! });
-    const err = await rejectsWith(liarClient.requestPayment({ subWallet: sub.id, merchant: w.shop.id, amount: usdc("1.00") }), "CHAIN_INVALID_SIGNATURE");
+    const err = await rejectsWith(liarClient.requestPayment({ subWalletId: sub.id, merchantId: w.shop.id, amount: usdc("1.00") }), "CHAIN_INVALID_SIGNATURE");
     expect(JSON.stringify(err.toJSON())).to.not.include(secretHex);
-    expect(pay.payments.list({ subWallet: sub.id })).to.deep.equal([]);
+    expect(pay.payments.list({ subWalletId: sub.id })).to.deep.equal([]);
 
     // After a restart the host key is gone until supplied again.
     await pay.close();
     const pay2 = await openPay(w.store, w.clock);
     await w.syncClock();
     const c2 = pay2.agentClient({ agentId: liar.id, privateKeyJwk: privateKeyJwk! });
-    await rejectsWith(c2.requestPayment({ subWallet: sub.id, merchant: w.shop.id, amount: usdc("1.00") }), "CHAIN_SIGNER_MISSING");
+    await rejectsWith(c2.requestPayment({ subWalletId: sub.id, merchantId: w.shop.id, amount: usdc("1.00") }), "CHAIN_SIGNER_MISSING");
     await pay2.chain.useSigner(liar.id, real);
-    const ok = await c2.requestPayment({ subWallet: sub.id, merchant: w.shop.id, amount: usdc("1.00") });
+    const ok = await c2.requestPayment({ subWalletId: sub.id, merchantId: w.shop.id, amount: usdc("1.00") });
     expect(ok.status).to.equal("approved");
     await pay2.close();
   });
@@ -135,7 +135,7 @@ describe("chain bridge: errors, bad input, secrets", () => {
     const { agent } = await pay.agents.register({ name: "own-key" });
     await pay.chain.useSigner(agent.id, key);
     const sub = await pay.wallets.createSubWallet(w.wallet.id, { name: "own" });
-    const b = await pay.chain.bind({ subWallet: sub.id, agent: agent.id, owner: w.chain.owner.account.address, token: w.token.address, chainId: w.chainId, settlement: w.settlement.address });
+    const b = await pay.chain.bind({ subWalletId: sub.id, agentId: agent.id, owner: w.chain.owner.account.address, token: w.token.address, chainId: w.chainId, settlement: w.settlement.address });
     await w.ownerClient.deposit(w.token.address, b.agent, 9_000_000n);
     // The agent signs a voucher on its own, outside agentpay.
     const domain = settlementDomain(w.chainId, w.settlement.address);

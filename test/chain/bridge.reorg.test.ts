@@ -12,7 +12,7 @@ describe("chain bridge: reorgs and reconcile", () => {
     await mine(w);
     await w.watcher.catchUp();
     await w.syncClock();
-    const r = await w.client.requestPayment({ subWallet: w.sub.id, merchant: w.shop.id, amount: usdc("10.00") });
+    const r = await w.client.requestPayment({ subWalletId: w.sub.id, merchantId: w.shop.id, amount: usdc("10.00") });
     if (r.status !== "approved") throw new Error("expected approved");
     const snap = await w.chain.networkHelpers.takeSnapshot();
 

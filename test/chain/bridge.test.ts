@@ -20,7 +20,7 @@ describe("chain bridge: on-chain payments end to end", () => {
     await expectReconciled(w);
 
     await w.syncClock();
-    const r = await w.client.requestPayment({ subWallet: w.sub.id, merchant: w.shop.id, amount: usdc("10.00"), reference: "order-1" });
+    const r = await w.client.requestPayment({ subWalletId: w.sub.id, merchantId: w.shop.id, amount: usdc("10.00"), reference: "order-1" });
     if (r.status !== "approved") throw new Error("expected approved");
     const v = r.voucher!;
     expect(v).to.not.equal(undefined);
@@ -33,8 +33,8 @@ describe("chain bridge: on-chain payments end to end", () => {
     expect(pay.payments.get(r.paymentId).chain).to.include({ digest: v.digest, chainId: w.chainId });
     expect(pay.wallets.balance(w.sub.id)).to.include({ postedMinor: 100_000_000n, pendingDebitsMinor: 10_000_000n });
     // An idempotent retry gets the same voucher; the off-chain paths refuse an on-chain payment.
-    await rejectsWith(pay.payments.redeem({ token: r.token, merchant: w.shop.id, amount: usdc("1.00"), idempotencyKey: "x" }), "CHAIN_PAYMENT_ON_CHAIN");
-    await rejectsWith(pay.payments.voidByMerchant({ merchant: w.shop.id, payment: r.paymentId }), "CHAIN_VOUCHER_OUTSTANDING");
+    await rejectsWith(pay.payments.redeem({ token: r.token, merchantId: w.shop.id, amount: usdc("1.00"), idempotencyKey: "x" }), "CHAIN_PAYMENT_ON_CHAIN");
+    await rejectsWith(pay.payments.voidByMerchant({ merchantId: w.shop.id, paymentId: r.paymentId }), "CHAIN_VOUCHER_OUTSTANDING");
 
     // The merchant redeems 7.50 of the 10.00 on-chain.
     const tx = await w.merchantClient.redeem({ voucher: v.voucher, signature: v.signature, amount: 7_500_000n });
@@ -81,7 +81,7 @@ describe("chain bridge: on-chain payments end to end", () => {
     const nonces: bigint[] = [];
     for (let i = 0; i < 3; i++) {
       await w.syncClock();
-      const r = await w.client.requestPayment({ subWallet: w.sub.id, merchant: w.shop.id, amount: usdc("1.00") });
+      const r = await w.client.requestPayment({ subWalletId: w.sub.id, merchantId: w.shop.id, amount: usdc("1.00") });
       if (r.status !== "approved") throw new Error("expected approved");
       nonces.push(r.voucher!.voucher.nonce);
       gas.push((await w.merchantClient.redeem({ voucher: r.voucher!.voucher, signature: r.voucher!.signature })).gasUsed);
@@ -101,7 +101,7 @@ describe("chain bridge: on-chain payments end to end", () => {
     await mine(w);
     await w.watcher.catchUp();
     await w.syncClock();
-    const r = await w.client.requestPayment({ subWallet: w.sub.id, merchant: w.shop.id, amount: usdc("5.00") });
+    const r = await w.client.requestPayment({ subWalletId: w.sub.id, merchantId: w.shop.id, amount: usdc("5.00") });
     if (r.status !== "approved") throw new Error("expected approved");
     // The off-chain sweeper leaves on-chain payments alone (the voucher is still redeemable).
     w.clock.advance(3_600_000);
@@ -123,7 +123,7 @@ describe("chain bridge: on-chain payments end to end", () => {
     await mine(w);
     await w.watcher.catchUp();
     await w.syncClock();
-    const r = await w.client.requestPayment({ subWallet: w.sub.id, merchant: w.shop.id, amount: usdc("5.00") });
+    const r = await w.client.requestPayment({ subWalletId: w.sub.id, merchantId: w.shop.id, amount: usdc("5.00") });
     if (r.status !== "approved") throw new Error("expected approved");
     await w.ownerClient.cancel(r.voucher!.voucher.owner, r.voucher!.voucher.agent, [r.voucher!.voucher.nonce]);
     await mine(w);
@@ -143,14 +143,14 @@ describe("chain bridge: on-chain payments end to end", () => {
     expect(info).to.include({ address: ethersAgent.address.toLowerCase(), source: "host" });
     const sub = await pay.wallets.createSubWallet(w.wallet.id, { name: "ethers" });
     await pay.grants.create({ subWalletId: sub.id, agentId: agent.id, scopes: ["pay"], mode: "persistent" });
-    const b = await pay.chain.bind({ subWallet: sub.id, agent: agent.id, owner: w.chain.owner.account.address, token: w.token.address, chainId: w.chainId, settlement: w.settlement.address });
+    const b = await pay.chain.bind({ subWalletId: sub.id, agentId: agent.id, owner: w.chain.owner.account.address, token: w.token.address, chainId: w.chainId, settlement: w.settlement.address });
     expect(b.agent).to.equal(ethersAgent.address.toLowerCase());
     await w.ownerClient.deposit(w.token.address, b.agent, 20_000_000n);
     await mine(w);
     await w.watcher.catchUp();
     await w.syncClock();
     const client = pay.agentClient({ agentId: agent.id, privateKeyJwk: privateKeyJwk! });
-    const r = await client.requestPayment({ subWallet: sub.id, merchant: w.shop.id, amount: usdc("12.34") });
+    const r = await client.requestPayment({ subWalletId: sub.id, merchantId: w.shop.id, amount: usdc("12.34") });
     if (r.status !== "approved") throw new Error("expected approved");
     await w.merchantClient.redeem({ voucher: r.voucher!.voucher, signature: r.voucher!.signature });
     await mine(w);
@@ -167,7 +167,7 @@ describe("chain bridge: on-chain payments end to end", () => {
     await mine(w);
     await w.watcher.catchUp();
     await w.syncClock();
-    const r = await w.client.requestPayment({ subWallet: w.sub.id, merchant: w.shop.id, amount: usdc("4.00") });
+    const r = await w.client.requestPayment({ subWalletId: w.sub.id, merchantId: w.shop.id, amount: usdc("4.00") });
     if (r.status !== "approved") throw new Error("expected approved");
     await w.merchantClient.redeem({ voucher: r.voucher!.voucher, signature: r.voucher!.signature });
     await w.ownerClient.deposit(w.token.address, w.agentAddress, 1_000_000n);
@@ -193,7 +193,7 @@ describe("chain bridge: on-chain payments end to end", () => {
     // A library-held agent key survives the restart: the agent can still pay on-chain.
     await w.syncClock();
     const client2 = pay2.agentClient({ agentId: w.agent.id, privateKeyJwk: w.privateKeyJwk });
-    const r2 = await client2.requestPayment({ subWallet: w.sub.id, merchant: w.shop.id, amount: usdc("1.00") });
+    const r2 = await client2.requestPayment({ subWalletId: w.sub.id, merchantId: w.shop.id, amount: usdc("1.00") });
     expect(r2.status).to.equal("approved");
     await pay2.close();
   });
@@ -206,7 +206,7 @@ describe("chain bridge: on-chain payments end to end", () => {
     await mine(w);
     await w.watcher.catchUp();
     await w.syncClock();
-    const r = await w.client.requestPayment({ subWallet: w.sub.id, merchant: w.shop.id, amount: usdc("8.00") });
+    const r = await w.client.requestPayment({ subWalletId: w.sub.id, merchantId: w.shop.id, amount: usdc("8.00") });
     if (r.status !== "pending_approval") throw new Error("expected pending_approval");
     expect(pay.chain.voucher(r.paymentId)).to.equal(undefined);
     await pay.approvals.approve(r.approvalId, { by: "alice" });

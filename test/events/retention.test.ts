@@ -5,9 +5,9 @@ describe("events: retention", () => {
   it("prunes finished events after the retention time, keeps webhooks that are still retrying", async () => {
     const w = await world();
     const { pay, client, clock } = w;
-    const r = await client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd("10.00") });
+    const r = await client.requestPayment({ subWalletId: w.travel.id, merchantId: w.air.merchant.id, amount: usd("10.00") });
     if (r.status !== "approved") throw new Error("expected approval");
-    await pay.payments.redeem({ token: r.token, merchant: w.air.merchant.id, amount: usd("10.00"), idempotencyKey: "c" });
+    await pay.payments.redeem({ token: r.token, merchantId: w.air.merchant.id, amount: usd("10.00"), idempotencyKey: "c" });
     const count = (p: string) => [...pay.engine.scan(p)].length;
     const events = count("ev/");
     expect(events).to.be.greaterThan(1);

@@ -37,13 +37,13 @@ describe("merchants", () => {
   it("a disabled merchant gets no new payments and cannot redeem", async () => {
     const w = await world();
     const air = w.air.merchant.id;
-    const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: air, amount: usd("10.00") });
+    const r = await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: air, amount: usd("10.00") });
     if (r.status !== "approved") throw new Error("expected approval");
     await w.pay.merchants.setStatus(air, "disabled");
-    await rejectsWith(w.client.requestPayment({ subWallet: w.travel.id, merchant: air, amount: usd("10.00") }), "MERCHANT_DISABLED");
-    await rejectsWith(w.pay.payments.redeem({ token: r.token, merchant: air, amount: usd("10.00"), idempotencyKey: "k" }), "MERCHANT_DISABLED");
+    await rejectsWith(w.client.requestPayment({ subWalletId: w.travel.id, merchantId: air, amount: usd("10.00") }), "MERCHANT_DISABLED");
+    await rejectsWith(w.pay.payments.redeem({ token: r.token, merchantId: air, amount: usd("10.00"), idempotencyKey: "k" }), "MERCHANT_DISABLED");
     await w.pay.merchants.setStatus(air, "active");
-    await w.pay.payments.redeem({ token: r.token, merchant: air, amount: usd("10.00"), idempotencyKey: "k" });
+    await w.pay.payments.redeem({ token: r.token, merchantId: air, amount: usd("10.00"), idempotencyKey: "k" });
     expect(w.pay.merchants.balanceMinor(air, "USD")).to.equal(1000n);
   });
 });

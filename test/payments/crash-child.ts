@@ -12,7 +12,7 @@ let setup: { subWallet: string; merchant: string; agentId: string; jwk: Record<s
 if (existsSync(setupFile)) {
   setup = JSON.parse(readFileSync(setupFile, "utf8"));
 } else {
-  const wallet = await pay.wallets.create({ owner: "crash", currency: "USD" });
+  const wallet = await pay.wallets.create({ ownerId: "crash", currency: "USD" });
   await pay.wallets.deposit(wallet.id, amount("1000000.00", "USD"), { idempotencyKey: "seed" });
   const sw = await pay.wallets.createSubWallet(wallet.id, { name: "load", budget: amount("1000000.00", "USD") });
   const { agent, privateKeyJwk } = await pay.agents.register({ name: "crash-agent" });
@@ -28,11 +28,11 @@ const worker = async () => {
   for (;;) {
     const k = n++;
     try {
-      const r = await client.requestPayment({ subWallet: setup.subWallet, merchant: setup.merchant, amount: amount(100n + BigInt(k % 50), "USD"), idempotencyKey: `${runId}-${k}` });
+      const r = await client.requestPayment({ subWalletId: setup.subWallet, merchantId: setup.merchant, amount: amount(100n + BigInt(k % 50), "USD"), idempotencyKey: `${runId}-${k}` });
       if (r.status !== "approved") continue;
       process.stdout.write(`ack ${r.paymentId} authorized\n`);
       if (k % 4 === 0) continue; // some stay authorized (holds) across the crash
-      await pay.payments.redeem({ token: r.token, merchant: setup.merchant, amount: amount(90n, "USD"), idempotencyKey: `cap-${r.paymentId}` });
+      await pay.payments.redeem({ token: r.token, merchantId: setup.merchant, amount: amount(90n, "USD"), idempotencyKey: `cap-${r.paymentId}` });
       process.stdout.write(`ack ${r.paymentId} captured\n`);
     } catch (e) {
       process.stdout.write(`err ${(e as { code?: string }).code}\n`);

@@ -16,17 +16,17 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     const hotel = w.hotel.merchant.id;
 
     // 1. Below the approval threshold: a token at once.
-    const r1 = await client.requestPayment({ subWallet: travel.id, merchant: air, amount: usd("80.00"), reference: "flight-1" });
+    const r1 = await client.requestPayment({ subWalletId: travel.id, merchantId: air, amount: usd("80.00"), reference: "flight-1" });
     expect(r1.status).to.equal("approved");
     if (r1.status !== "approved") throw new Error("unreachable");
     const claims = verifyTokenOffline(r1.token, pay.tokens.jwks(), { audience: air, nowMs: pay.clock.nowMs() });
     expect(claims.amount).to.deep.equal(usd("80.00"));
     expect(pay.wallets.balance(travel.id)).to.include({ availableMinor: 12000n, pendingDebitsMinor: 8000n });
-    const receipt = await pay.payments.redeem({ token: r1.token, merchant: air, amount: usd("78.50"), idempotencyKey: "cap-1" });
+    const receipt = await pay.payments.redeem({ token: r1.token, merchantId: air, amount: usd("78.50"), idempotencyKey: "cap-1" });
     expect(receipt).to.include({ capturedMinor: 7850n, releasedMinor: 150n });
 
     // 2. Above the threshold: the person approves, the agent fetches its token.
-    const r2 = await client.requestPayment({ subWallet: travel.id, merchant: hotel, amount: usd("110.00"), reference: "hotel-1" });
+    const r2 = await client.requestPayment({ subWalletId: travel.id, merchantId: hotel, amount: usd("110.00"), reference: "hotel-1" });
     expect(r2.status).to.equal("pending_approval");
     if (r2.status !== "pending_approval") throw new Error("unreachable");
     expect(r2.decision.policy.reasons.map((r) => r.code)).to.deep.equal(["APPROVAL_THRESHOLD"]);
@@ -36,16 +36,16 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     expect(approved.approval.status).to.equal("approved");
     const fetched = await client.fetchToken(r2.paymentId);
     expect(fetched.status).to.equal("authorized");
-    await pay.payments.redeem({ token: fetched.token!, merchant: hotel, amount: usd("110.00"), idempotencyKey: "cap-2" });
+    await pay.payments.redeem({ token: fetched.token!, merchantId: hotel, amount: usd("110.00"), idempotencyKey: "cap-2" });
 
     // 3. A category the policy does not allow: declined with reasons, nothing moves.
     const before = pay.wallets.balance(travel.id);
-    const err = await rejectsWith(client.requestPayment({ subWallet: travel.id, merchant: w.casino.merchant.id, amount: usd("10.00") }), "PAYMENT_DECLINED");
+    const err = await rejectsWith(client.requestPayment({ subWalletId: travel.id, merchantId: w.casino.merchant.id, amount: usd("10.00") }), "PAYMENT_DECLINED");
     expect((err.details.reasons as Array<{ code: string }>).map((r) => r.code)).to.deep.equal(["POLICY_CATEGORY_NOT_ALLOWED"]);
     expect(pay.wallets.balance(travel.id)).to.deep.equal(before);
 
     // 4. The airline refunds part of its capture.
-    await pay.payments.refund({ payment: r1.paymentId, merchant: air, amount: usd("18.50"), idempotencyKey: "rf-1" });
+    await pay.payments.refund({ paymentId: r1.paymentId, merchantId: air, amount: usd("18.50"), idempotencyKey: "rf-1" });
 
     // Reconcile to the minor unit: 200.00 budget − 78.50 − 110.00 + 18.50 = 30.00.
     expect(pay.wallets.balance(travel.id)).to.include({ postedMinor: 3000n, pendingDebitsMinor: 0n, availableMinor: 3000n });
@@ -58,7 +58,7 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     expect(statement[statement.length - 1]!.balanceAfterMinor).to.equal(3000n);
     // The daily budget counts what was really spent: 78.50 + 110.00 − 18.50 refunded.
     expect(pay.wallets.budget(travel.id).daily.usedMinor).to.equal(17000n);
-    const payments = pay.payments.list({ subWallet: travel.id });
+    const payments = pay.payments.list({ subWalletId: travel.id });
     expect(payments.map((p) => p.status).sort()).to.deep.equal(["captured", "captured", "declined"]);
     expect(pay.payments.get(r1.paymentId).refundedMinor).to.equal(1850n);
     expect(pay.ledger.check().problems).to.deep.equal([]);
@@ -67,10 +67,10 @@ describe("payments: authorize → token → redeem, void, refund", () => {
 
   it("200 concurrent redemptions of one token: exactly one capture", async () => {
     const w = await world();
-    const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd("50.00") });
+    const r = await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: w.air.merchant.id, amount: usd("50.00") });
     if (r.status !== "approved") throw new Error("expected approval");
     const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) =>
-      w.pay.payments.redeem({ token: r.token, merchant: w.air.merchant.id, amount: usd("50.00"), idempotencyKey: `k-${i}` })));
+      w.pay.payments.redeem({ token: r.token, merchantId: w.air.merchant.id, amount: usd("50.00"), idempotencyKey: `k-${i}` })));
     const ok = results.filter((x) => x.status === "fulfilled");
     expect(ok).to.have.length(1);
     for (const x of results) if (x.status === "rejected") expect(x.reason.code).to.equal("TOKEN_ALREADY_REDEEMED");
@@ -80,15 +80,15 @@ describe("payments: authorize → token → redeem, void, refund", () => {
 
   it("a redemption retried across a restart returns the original receipt; a new key is refused", async () => {
     const w = await world();
-    const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd("50.00") });
+    const r = await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: w.air.merchant.id, amount: usd("50.00") });
     if (r.status !== "approved") throw new Error("expected approval");
-    const first = await w.pay.payments.redeem({ token: r.token, merchant: w.air.merchant.id, amount: usd("40.00"), idempotencyKey: "cap" });
+    const first = await w.pay.payments.redeem({ token: r.token, merchantId: w.air.merchant.id, amount: usd("40.00"), idempotencyKey: "cap" });
     await w.pay.close();
     const again = await AgentPay.open({ store: w.store, clock: w.clock, delivery: false, background: false, risk: "off" });
-    const retry = await again.payments.redeem({ token: r.token, merchant: w.air.merchant.id, amount: usd("40.00"), idempotencyKey: "cap" });
+    const retry = await again.payments.redeem({ token: r.token, merchantId: w.air.merchant.id, amount: usd("40.00"), idempotencyKey: "cap" });
     expect(retry).to.deep.equal(first);
-    await rejectsWith(again.payments.redeem({ token: r.token, merchant: w.air.merchant.id, amount: usd("40.00"), idempotencyKey: "other" }), "TOKEN_ALREADY_REDEEMED");
-    await rejectsWith(again.payments.redeem({ token: r.token, merchant: w.air.merchant.id, amount: usd("39.00"), idempotencyKey: "cap" }), "IDEMPOTENCY_CONFLICT");
+    await rejectsWith(again.payments.redeem({ token: r.token, merchantId: w.air.merchant.id, amount: usd("40.00"), idempotencyKey: "other" }), "TOKEN_ALREADY_REDEEMED");
+    await rejectsWith(again.payments.redeem({ token: r.token, merchantId: w.air.merchant.id, amount: usd("39.00"), idempotencyKey: "cap" }), "IDEMPOTENCY_CONFLICT");
     expect(again.merchants.balanceMinor(w.air.merchant.id, "USD")).to.equal(4000n);
     await again.close();
   });
@@ -97,11 +97,11 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     const w = await world();
     const { pay, client, travel } = w;
     const air = w.air.merchant.id;
-    const r = await client.requestPayment({ subWallet: travel.id, merchant: air, amount: usd("50.00") });
+    const r = await client.requestPayment({ subWalletId: travel.id, merchantId: air, amount: usd("50.00") });
     if (r.status !== "approved") throw new Error("expected approval");
     const before = snapshot(pay);
     const redeem = (token: string, merchant = air, amt = usd("50.00"), key = `k${Math.random()}`) =>
-      pay.payments.redeem({ token, merchant, amount: amt, idempotencyKey: key });
+      pay.payments.redeem({ token, merchantId: merchant, amount: amt, idempotencyKey: key });
     const [h, p, s] = r.token.split(".") as [string, string, string];
     const flip = (x: string) => (x[5] === "A" ? `${x.slice(0, 5)}B${x.slice(6)}` : `${x.slice(0, 5)}A${x.slice(6)}`);
     const none = Buffer.from(JSON.stringify({ alg: "none", typ: "agentpay-token+jwt", kid: "x" })).toString("base64url");
@@ -115,7 +115,7 @@ describe("payments: authorize → token → redeem, void, refund", () => {
       ["TOKEN_SIGNATURE_INVALID", redeem(`${h}.${p}.${flip(s)}`)],
       ["TOKEN_AUDIENCE_MISMATCH", redeem(r.token, w.hotel.merchant.id)],
       ["TOKEN_AMOUNT_EXCEEDED", redeem(r.token, air, usd("50.01"))],
-      ["CURRENCY_MISMATCH", pay.payments.redeem({ token: r.token, merchant: air, amount: { minor: 100n, currency: "EUR" }, idempotencyKey: "e" })],
+      ["CURRENCY_MISMATCH", pay.payments.redeem({ token: r.token, merchantId: air, amount: { minor: 100n, currency: "EUR" }, idempotencyKey: "e" })],
       ["INVALID_AMOUNT", redeem(r.token, air, usd("0.00"))],
       ["INVALID_ID", redeem(r.token, "mer_bad id")],
     ];
@@ -131,14 +131,14 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     const w = await world();
     const { pay, client, travel } = w;
     const air = w.air.merchant.id;
-    const a = await client.requestPayment({ subWallet: travel.id, merchant: air, amount: usd("30.00") });
-    const b = await client.requestPayment({ subWallet: travel.id, merchant: air, amount: usd("20.00") });
-    const c = await client.requestPayment({ subWallet: travel.id, merchant: air, amount: usd("10.00") });
+    const a = await client.requestPayment({ subWalletId: travel.id, merchantId: air, amount: usd("30.00") });
+    const b = await client.requestPayment({ subWalletId: travel.id, merchantId: air, amount: usd("20.00") });
+    const c = await client.requestPayment({ subWalletId: travel.id, merchantId: air, amount: usd("10.00") });
     if (a.status !== "approved" || b.status !== "approved" || c.status !== "approved") throw new Error("expected approvals");
     expect(pay.wallets.budget(travel.id).daily.usedMinor).to.equal(6000n);
     expect((await client.voidPayment(a.paymentId)).status).to.equal("voided");
-    expect((await pay.payments.voidByMerchant({ merchant: air, token: b.token })).status).to.equal("voided");
-    await rejectsWith(pay.payments.redeem({ token: a.token, merchant: air, amount: usd("30.00"), idempotencyKey: "x" }), "TOKEN_VOIDED");
+    expect((await pay.payments.voidByMerchant({ merchantId: air, token: b.token })).status).to.equal("voided");
+    await rejectsWith(pay.payments.redeem({ token: a.token, merchantId: air, amount: usd("30.00"), idempotencyKey: "x" }), "TOKEN_VOIDED");
     expect(pay.wallets.budget(travel.id).daily.usedMinor).to.equal(1000n);
     w.clock.advance(10 * 60_000 + 60_000 - 1);
     expect(await pay.payments.expireDue()).to.equal(0);
@@ -154,8 +154,8 @@ describe("payments: authorize → token → redeem, void, refund", () => {
   it("the sweeper isolates a payment it cannot void: the other expired holds are still released", async () => {
     const w = await world();
     const { pay, client, travel } = w;
-    const good = await client.requestPayment({ subWallet: travel.id, merchant: w.air.merchant.id, amount: usd("10.00") });
-    const bad = await client.requestPayment({ subWallet: travel.id, merchant: w.hotel.merchant.id, amount: usd("20.00") });
+    const good = await client.requestPayment({ subWalletId: travel.id, merchantId: w.air.merchant.id, amount: usd("10.00") });
+    const bad = await client.requestPayment({ subWalletId: travel.id, merchantId: w.hotel.merchant.id, amount: usd("20.00") });
     // A record the flow cannot act on (as a corrupt or legacy merchant record would be): its void's
     // callback event is refused, so voiding that one payment throws.
     const { merchantKey } = await import("../../src/merchants/index.ts");
@@ -175,15 +175,15 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     const w = await world();
     const { pay, client, travel } = w;
     const air = w.air.merchant.id;
-    const r = await client.requestPayment({ subWallet: travel.id, merchant: air, amount: usd("60.00") });
+    const r = await client.requestPayment({ subWalletId: travel.id, merchantId: air, amount: usd("60.00") });
     if (r.status !== "approved") throw new Error("expected approval");
-    await rejectsWith(pay.payments.refund({ payment: r.paymentId, merchant: air, amount: usd("1.00"), idempotencyKey: "early" }), "PAYMENT_NOT_CAPTURED");
-    await pay.payments.redeem({ token: r.token, merchant: air, amount: usd("60.00"), idempotencyKey: "cap" });
-    const one = await pay.payments.refund({ payment: r.paymentId, merchant: air, amount: usd("40.00"), idempotencyKey: "r1" });
-    expect(await pay.payments.refund({ payment: r.paymentId, merchant: air, amount: usd("40.00"), idempotencyKey: "r1" })).to.deep.equal(one);
-    await rejectsWith(pay.payments.refund({ payment: r.paymentId, merchant: air, amount: usd("20.01"), idempotencyKey: "r2" }), "REFUND_EXCEEDS_CAPTURE");
-    await rejectsWith(pay.payments.refund({ payment: r.paymentId, merchant: w.hotel.merchant.id, amount: usd("1.00"), idempotencyKey: "r3" }), "PAYMENT_NOT_FOUND");
-    await pay.payments.refund({ payment: r.paymentId, merchant: air, amount: usd("20.00"), idempotencyKey: "r4" });
+    await rejectsWith(pay.payments.refund({ paymentId: r.paymentId, merchantId: air, amount: usd("1.00"), idempotencyKey: "early" }), "PAYMENT_NOT_CAPTURED");
+    await pay.payments.redeem({ token: r.token, merchantId: air, amount: usd("60.00"), idempotencyKey: "cap" });
+    const one = await pay.payments.refund({ paymentId: r.paymentId, merchantId: air, amount: usd("40.00"), idempotencyKey: "r1" });
+    expect(await pay.payments.refund({ paymentId: r.paymentId, merchantId: air, amount: usd("40.00"), idempotencyKey: "r1" })).to.deep.equal(one);
+    await rejectsWith(pay.payments.refund({ paymentId: r.paymentId, merchantId: air, amount: usd("20.01"), idempotencyKey: "r2" }), "REFUND_EXCEEDS_CAPTURE");
+    await rejectsWith(pay.payments.refund({ paymentId: r.paymentId, merchantId: w.hotel.merchant.id, amount: usd("1.00"), idempotencyKey: "r3" }), "PAYMENT_NOT_FOUND");
+    await pay.payments.refund({ paymentId: r.paymentId, merchantId: air, amount: usd("20.00"), idempotencyKey: "r4" });
     expect(pay.wallets.balance(travel.id).postedMinor).to.equal(20000n);
     expect(pay.wallets.budget(travel.id).daily.usedMinor).to.equal(0n);
     expect(pay.ledger.check().ok).to.equal(true);
@@ -192,12 +192,12 @@ describe("payments: authorize → token → redeem, void, refund", () => {
   it("a refund after the sub-wallet was closed goes back to the wallet", async () => {
     const w = await world();
     const air = w.air.merchant.id;
-    const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: air, amount: usd("30.00") });
+    const r = await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: air, amount: usd("30.00") });
     if (r.status !== "approved") throw new Error("expected approval");
-    await w.pay.payments.redeem({ token: r.token, merchant: air, amount: usd("30.00"), idempotencyKey: "c" });
+    await w.pay.payments.redeem({ token: r.token, merchantId: air, amount: usd("30.00"), idempotencyKey: "c" });
     await w.pay.wallets.close(w.travel.id);
     const walletBefore = w.pay.wallets.balance(w.wallet.id).postedMinor;
-    await w.pay.payments.refund({ payment: r.paymentId, merchant: air, amount: usd("10.00"), idempotencyKey: "r" });
+    await w.pay.payments.refund({ paymentId: r.paymentId, merchantId: air, amount: usd("10.00"), idempotencyKey: "r" });
     expect(w.pay.wallets.balance(w.wallet.id).postedMinor).to.equal(walletBefore + 1000n);
     expect(w.pay.ledger.check().ok).to.equal(true);
   });
@@ -206,7 +206,7 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     const w = await world();
     const { pay, client, travel } = w;
     const air = w.air.merchant.id;
-    const body = { action: "pay", subWallet: travel.id, merchant: air, amount: "10.00", currency: "USD", idempotencyKey: "same" };
+    const body = { action: "pay", subWalletId: travel.id, merchantId: air, amount: "10.00", currency: "USD", idempotencyKey: "same" };
     const jws = await client.sign(body);
     const first = await pay.payments.authorize(jws);
     // A resent JWS is a replay: it never hands out the token again.
@@ -214,7 +214,7 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     // An honest retry signs a fresh intent with the same key and gets the original result.
     expect(await pay.payments.authorize(await client.sign(body))).to.deep.equal(first);
     await rejectsWith(pay.payments.authorize(await client.sign({ ...body, amount: "11.00" })), "IDEMPOTENCY_CONFLICT");
-    expect(pay.payments.list({ agent: w.agent.id })).to.have.length(1);
+    expect(pay.payments.list({ agentId: w.agent.id })).to.have.length(1);
     // Once the payment has moved on, a retry says so instead of returning a dead token.
     await client.voidPayment(first.paymentId);
     const retried = await pay.payments.authorize(await client.sign(body));
@@ -223,9 +223,9 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     // After revocation a retry gets nothing, not even the old result.
     await pay.grants.revoke(w.grant.id);
     await rejectsWith(pay.payments.authorize(await client.sign(body)), "GRANT_REVOKED");
-    await rejectsWith(client.requestPayment({ subWallet: travel.id, merchant: air, amount: usd("1.00") }), "GRANT_REVOKED");
+    await rejectsWith(client.requestPayment({ subWalletId: travel.id, merchantId: air, amount: usd("1.00") }), "GRANT_REVOKED");
     await pay.wallets.freeze(travel.id);
-    await rejectsWith(client.requestPayment({ subWallet: travel.id, merchant: air, amount: usd("1.00") }), "SUBWALLET_FROZEN");
+    await rejectsWith(client.requestPayment({ subWalletId: travel.id, merchantId: air, amount: usd("1.00") }), "SUBWALLET_FROZEN");
   });
 
 
@@ -234,7 +234,7 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     const { pay, client, travel } = w;
     const air = w.air.merchant.id;
     const before = snapshot(pay);
-    const base = { action: "pay", subWallet: travel.id, merchant: air, amount: "10.00", currency: "USD", idempotencyKey: "k" };
+    const base = { action: "pay", subWalletId: travel.id, merchantId: air, amount: "10.00", currency: "USD", idempotencyKey: "k" };
     const cases: Array<[string, unknown]> = [
       ["INVALID_AMOUNT", { ...base, amount: "-1.00" }],
       ["INVALID_AMOUNT", { ...base, amount: "0.001" }],
@@ -244,9 +244,9 @@ describe("payments: authorize → token → redeem, void, refund", () => {
       ["UNKNOWN_CURRENCY", { ...base, currency: "XXX" }],
       ["INVALID_INPUT", { ...base, extra: 1 }],
       ["INVALID_INPUT", { ...base, action: "steal" }],
-      ["INVALID_ID", { ...base, merchant: "skyair" }],
+      ["INVALID_ID", { ...base, merchantId: "skyair" }],
       ["INVALID_ID", { ...base, idempotencyKey: "" }],
-      ["MERCHANT_NOT_FOUND", { ...base, merchant: "mer_00000000000000" }],
+      ["MERCHANT_NOT_FOUND", { ...base, merchantId: "mer_00000000000000" }],
       ["INVALID_INPUT", "just a string"],
     ];
     for (const [code, body] of cases) {
@@ -262,9 +262,9 @@ describe("payments: authorize → token → redeem, void, refund", () => {
   it("merchant callbacks are queued with agent-initiated headers, and notifications per the person's rules", async () => {
     const w = await world();
     const { pay, client, travel } = w;
-    const r = await client.requestPayment({ subWallet: travel.id, merchant: w.air.merchant.id, amount: usd("10.00") });
+    const r = await client.requestPayment({ subWalletId: travel.id, merchantId: w.air.merchant.id, amount: usd("10.00") });
     if (r.status !== "approved") throw new Error("expected approval");
-    await pay.payments.redeem({ token: r.token, merchant: w.air.merchant.id, amount: usd("10.00"), idempotencyKey: "c" });
+    await pay.payments.redeem({ token: r.token, merchantId: w.air.merchant.id, amount: usd("10.00"), idempotencyKey: "c" });
     const events = [...pay.engine.scan<{ type: string; deliveryIds: string[]; subject: Record<string, string> }>("ev/")].map(([, e]) => e);
     const captured = events.find((e) => e.type === "payment.captured")!;
     expect(captured.subject).to.include({ agentId: w.agent.id, grantId: w.grant.id, merchantId: w.air.merchant.id });
@@ -279,11 +279,11 @@ describe("payments: authorize → token → redeem, void, refund", () => {
 
   it("errors are AgentPayErrors and never carry the token", async () => {
     const w = await world();
-    const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd("5.00") });
+    const r = await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: w.air.merchant.id, amount: usd("5.00") });
     if (r.status !== "approved") throw new Error("expected approval");
-    await w.pay.payments.redeem({ token: r.token, merchant: w.air.merchant.id, amount: usd("5.00"), idempotencyKey: "a" });
+    await w.pay.payments.redeem({ token: r.token, merchantId: w.air.merchant.id, amount: usd("5.00"), idempotencyKey: "a" });
     try {
-      await w.pay.payments.redeem({ token: r.token, merchant: w.air.merchant.id, amount: usd("5.00"), idempotencyKey: "b" });
+      await w.pay.payments.redeem({ token: r.token, merchantId: w.air.merchant.id, amount: usd("5.00"), idempotencyKey: "b" });
       expect.fail("should have thrown");
     } catch (e) {
       expect(e).to.be.instanceOf(AgentPayError);
@@ -302,7 +302,7 @@ describe("payments: revocation races", () => {
     w.pay.engine.observe("gr/", (_k, _b, a) => { if ((a as { status: string }).status === "revoked") order.push("revoked"); });
     await w.pay.wallets.fundSubWallet(w.travel.id, usd("150.00"), { idempotencyKey: "more" });
     const intents = await Promise.all(Array.from({ length: 100 }, (_, i) => w.client.sign({
-      action: "pay", subWallet: w.travel.id, merchant: w.air.merchant.id, amount: "1.00", currency: "USD", idempotencyKey: `q${i}`,
+      action: "pay", subWalletId: w.travel.id, merchantId: w.air.merchant.id, amount: "1.00", currency: "USD", idempotencyKey: `q${i}`,
     })));
     const results = Promise.allSettled(intents.map((jws, i) =>
       i === 50 ? w.pay.grants.revoke(w.grant.id).then(() => w.pay.payments.authorize(jws)) : w.pay.payments.authorize(jws)));

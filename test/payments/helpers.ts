@@ -12,7 +12,7 @@ export async function world(opts: Partial<AgentPayOptions> = {}) {
   const store = (opts.store as MemoryStore | undefined) ?? new MemoryStore();
   const clock = (opts.clock as ManualClock | undefined) ?? new ManualClock(Date.UTC(2026, 5, 10, 15, 0));
   const pay = await AgentPay.open({ delivery: false, background: false, risk: "off", ...opts, store, clock });
-  const wallet = await pay.wallets.create({ owner: "alice", currency: "USD", timeZone: "Europe/Paris" });
+  const wallet = await pay.wallets.create({ ownerId: "alice", currency: "USD", timeZone: "Europe/Paris" });
   await pay.wallets.deposit(wallet.id, usd("500.00"), { idempotencyKey: "dep-1" });
   const travel = await pay.wallets.createSubWallet(wallet.id, {
     name: "travel", budget: usd("200.00"),

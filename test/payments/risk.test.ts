@@ -21,7 +21,7 @@ describe("payments with the risk engine plugged in", () => {
     const w = await world({ risk: { rules } });
     const { pay, client, travel } = w;
     const before = { sw: pay.wallets.balance(travel.id), records: pay.engine.stats.records };
-    const err = await rejectsWith(client.requestPayment({ subWallet: travel.id, merchant: w.air.merchant.id, amount: usd("95.00") }), "PAYMENT_DECLINED");
+    const err = await rejectsWith(client.requestPayment({ subWalletId: travel.id, merchantId: w.air.merchant.id, amount: usd("95.00") }), "PAYMENT_DECLINED");
     const details = err.details as { reasons: Array<{ code: string; message: string }>; risk: { outcome: string; ruleSetVersion: string } };
     expect(details.reasons.map((r) => r.code)).to.deep.equal(["BIG_AIRFARE"]);
     expect(details.reasons[0]!.message).to.contain("9500");
@@ -29,7 +29,7 @@ describe("payments with the risk engine plugged in", () => {
     expect(pay.wallets.balance(travel.id)).to.deep.equal(before.sw);
     expect(pay.ledger.check().ok).to.equal(true);
     // The decline is recorded (with its decision), nothing else.
-    const declined = pay.payments.list({ subWallet: travel.id });
+    const declined = pay.payments.list({ subWalletId: travel.id });
     expect(declined).to.have.length(1);
     expect(declined[0]!.status).to.equal("declined");
     expect(declined[0]!.decision.risk.reasons.map((r) => r.code)).to.deep.equal(["BIG_AIRFARE"]);
@@ -37,7 +37,7 @@ describe("payments with the risk engine plugged in", () => {
 
   it("a risk review becomes an approval request; approving it issues the token", async () => {
     const w = await world({ risk: { rules } });
-    const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.hotel.merchant.id, amount: usd("45.00") });
+    const r = await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: w.hotel.merchant.id, amount: usd("45.00") });
     expect(r.status).to.equal("pending_approval");
     if (r.status !== "pending_approval") throw new Error("unreachable");
     expect(r.decision.risk.reasons.map((x) => x.code)).to.deep.equal(["BIG_HOTEL"]);
@@ -51,7 +51,7 @@ describe("payments with the risk engine plugged in", () => {
   it("the default rule set is in force and explains what it flags", async () => {
     const w = await world({ risk: {} });
     expect(w.pay.risk!.rules.version).to.equal(defaultRuleSet.version);
-    const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd("25.00") });
+    const r = await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: w.air.merchant.id, amount: usd("25.00") });
     expect(r.decision.risk.ruleSetVersion).to.equal(defaultRuleSet.version);
     if (r.status === "pending_approval") expect(r.decision.risk.reasons.length).to.be.greaterThan(0);
   });
@@ -59,7 +59,7 @@ describe("payments with the risk engine plugged in", () => {
   it("with the optional first-payment rule on, an agent's first payment waits for the person; its next one does not", async () => {
     const w = await world({ risk: { rules: enableRules(defaultRuleSet, ["first-payment"]) } });
     // the world's own agent pays within minutes of its grant, as a person setting it up expects: not asked
-    const fresh = await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.hotel.merchant.id, amount: usd("20.00") });
+    const fresh = await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: w.hotel.merchant.id, amount: usd("20.00") });
     expect(fresh.decision.risk.reasons.map((x) => x.code)).to.not.include("FIRST_PAYMENT");
     // an agent whose grant has gone unused for two days
     const { agent, privateKeyJwk } = await w.pay.agents.register({ name: "dormant" });
@@ -67,7 +67,7 @@ describe("payments with the risk engine plugged in", () => {
     w.clock.advance(2 * 86_400_000);
     const client = w.pay.agentClient({ agentId: agent.id, privateKeyJwk: privateKeyJwk! });
     const before = w.pay.wallets.balance(w.travel.id);
-    const r = await client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd("25.00") });
+    const r = await client.requestPayment({ subWalletId: w.travel.id, merchantId: w.air.merchant.id, amount: usd("25.00") });
     if (r.status !== "pending_approval") throw new Error(`expected a review, got ${r.status}`);
     expect(r.decision.risk.reasons.map((x) => x.code)).to.include("FIRST_PAYMENT");
     expect(r.decision.risk.ruleSetVersion).to.equal(`${defaultRuleSet.version}:first-payment`);
@@ -75,20 +75,20 @@ describe("payments with the risk engine plugged in", () => {
     const res = await w.pay.approvals.approve<{ status: string }>(r.approvalId, { by: "alice" });
     expect(res.result!.status).to.equal("approved");
     w.clock.advance(3_600_000);
-    const next = await client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd("26.00") });
+    const next = await client.requestPayment({ subWalletId: w.travel.id, merchantId: w.air.merchant.id, amount: usd("26.00") });
     expect(next.decision.risk.reasons.map((x) => x.code)).to.not.include("FIRST_PAYMENT");
   });
 
   it("risk features survive a restart: they are rebuilt from the committed payments", async () => {
     const w = await world({ risk: {} });
     for (let i = 0; i < 3; i++) {
-      const r = await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd(`${10 + i}.00`) });
+      const r = await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: w.air.merchant.id, amount: usd(`${10 + i}.00`) });
       const token = r.status === "approved" ? r.token
         : r.status === "pending_approval" ? ((await w.pay.approvals.approve<{ token: string }>(r.approvalId)).result!.token) : undefined;
       w.clock.advance(60_000);
-      const receipt = await w.pay.payments.redeem({ token: token!, merchant: w.air.merchant.id, amount: usd("9.00"), idempotencyKey: `c${i}` });
+      const receipt = await w.pay.payments.redeem({ token: token!, merchantId: w.air.merchant.id, amount: usd("9.00"), idempotencyKey: `c${i}` });
       w.clock.advance(60_000);
-      await w.pay.payments.refund({ payment: receipt.paymentId, merchant: w.air.merchant.id, amount: usd("1.00"), idempotencyKey: `r${i}` });
+      await w.pay.payments.refund({ paymentId: receipt.paymentId, merchantId: w.air.merchant.id, amount: usd("1.00"), idempotencyKey: `r${i}` });
     }
     const before = JSON.stringify(w.pay.risk!.exportState(), (_k, v) => (typeof v === "bigint" ? `${v}` : v));
     await w.pay.close();
@@ -104,7 +104,7 @@ describe("payments with the risk engine plugged in", () => {
     const outcomes: string[] = [];
     for (let i = 0; i < 11; i++) {
       try {
-        outcomes.push((await w.client.requestPayment({ subWallet: w.travel.id, merchant: w.air.merchant.id, amount: usd("5.00") })).status);
+        outcomes.push((await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: w.air.merchant.id, amount: usd("5.00") })).status);
       } catch (e) {
         outcomes.push((e as { code: string }).code);
       }

@@ -47,8 +47,8 @@ describe("tokens: parser fuzz", function () {
     cases += 1;
     let n = 0;
     const attempts = [
-      () => ed.issuer.verify(candidate, { merchant: ids.merchant }),
-      () => es.issuer.verify(candidate, { merchant: ids.merchant }),
+      () => ed.issuer.verify(candidate, { merchantId: ids.merchant }),
+      () => es.issuer.verify(candidate, { merchantId: ids.merchant }),
       () => offline.verify(candidate, { audience: ids.merchant, nowMs: NOW_MS + 1_000 }),
     ];
     for (const attempt of attempts) {

@@ -39,7 +39,7 @@ describe("tokens: key ring", () => {
     expect(jwk).to.include({ kty: "EC", crv: "P-256", alg: "ES256", use: "sig" });
     const t = s.issuer.mint(mintInput());
     expect(JSON.parse(Buffer.from(t.token.split(".")[0]!, "base64url").toString()).alg).to.equal("ES256");
-    expect(s.issuer.verify(t.token, { merchant: ids.merchant }).alg).to.equal("ES256");
+    expect(s.issuer.verify(t.token, { merchantId: ids.merchant }).alg).to.equal("ES256");
   });
 
   it("concurrent init creates exactly one key", async () => {
@@ -91,17 +91,17 @@ describe("tokens: key ring", () => {
 
       // still verifying, both at the issuer and offline from the published JWKS
       s.clock.set(NOW_MS + HOUR - 1);
-      expect(s.issuer.verify(oldToken, { merchant: ids.merchant }).kid).to.equal(oldKid);
+      expect(s.issuer.verify(oldToken, { merchantId: ids.merchant }).kid).to.equal(oldKid);
       expect(verifyTokenOffline(oldToken, s.ring.jwks(), { audience: ids.merchant, nowMs: s.clock.nowMs() }).kid).to.equal(oldKid);
       s.clock.set(NOW_MS + HOUR);
-      throwsCode(() => s.issuer.verify(oldToken, { merchant: ids.merchant }), "TOKEN_EXPIRED");
+      throwsCode(() => s.issuer.verify(oldToken, { merchantId: ids.merchant }), "TOKEN_EXPIRED");
 
       // once retireAfterMs has passed the key is gone from the JWKS and resolves nothing
       s.clock.set(rotatedAt + HOUR + GRACE - 1);
       expect(s.ring.jwks().keys.map((k) => k.kid)).to.deep.equal([fresh.kid, oldKid]);
       s.clock.set(rotatedAt + HOUR + GRACE);
       expect(s.ring.jwks().keys.map((k) => k.kid)).to.deep.equal([fresh.kid]);
-      throwsCode(() => s.issuer.verify(oldToken, { merchant: ids.merchant }), "TOKEN_KEY_UNKNOWN");
+      throwsCode(() => s.issuer.verify(oldToken, { merchantId: ids.merchant }), "TOKEN_KEY_UNKNOWN");
       throwsCode(() => verifyTokenOffline(oldToken, s.ring.jwks(), { audience: ids.merchant, nowMs: NOW_MS + 1_000 }), "TOKEN_KEY_UNKNOWN");
       // the active key never retires, however old
       s.clock.advance(365 * 24 * HOUR);
@@ -115,7 +115,7 @@ describe("tokens: key ring", () => {
       const es = await s.ring.rotate({ alg: "ES256" });
       expect(es.alg).to.equal("ES256");
       expect(s.ring.keys().find((k) => k.kid === first)!.retireAfterMs).to.equal(NOW_MS + 600_000);
-      expect(s.issuer.verify(t, { merchant: ids.merchant }).alg).to.equal("EdDSA");
+      expect(s.issuer.verify(t, { merchantId: ids.merchant }).alg).to.equal("EdDSA");
       expect(s.issuer.mint(mintInput()).alg).to.equal("ES256");
       await Promise.all([s.ring.rotate(), s.ring.rotate()]);
       expect(s.ring.keys()).to.have.length(4);
@@ -159,12 +159,12 @@ describe("tokens: key ring", () => {
       expect(b.ring.active().kid).to.equal(activeKid);
       expect(b.ring.keys()).to.deep.equal(keysBefore);
       expect(JSON.stringify(b.ring.jwks())).to.equal(jwksBefore);
-      expect(b.issuer.verify(before, { merchant: ids.merchant }).kid).to.equal(firstKid);
-      expect(b.issuer.verify(after, { merchant: ids.merchant }).kid).to.equal(activeKid);
+      expect(b.issuer.verify(before, { merchantId: ids.merchant }).kid).to.equal(firstKid);
+      expect(b.issuer.verify(after, { merchantId: ids.merchant }).kid).to.equal(activeKid);
       // and it keeps signing with the same key
       const again = b.issuer.mint(mintInput());
       expect(again.kid).to.equal(activeKid);
-      expect(a.issuer.verify(again.token, { merchant: ids.merchant }).kid).to.equal(activeKid);
+      expect(a.issuer.verify(again.token, { merchantId: ids.merchant }).kid).to.equal(activeKid);
       expect(store.size).to.equal(3); // two keys and the active pointer
     });
 
@@ -182,7 +182,7 @@ describe("tokens: key ring", () => {
       await c.ring.rotate();
       expect(c.ring.keys().find((k) => k.kid === kid)!.retireAfterMs).to.equal(NOW_MS + HOUR);
       clock.set(NOW_MS + HOUR - 1);
-      expect(c.issuer.verify(long.token, { merchant: ids.merchant }).kid).to.equal(kid);
+      expect(c.issuer.verify(long.token, { merchantId: ids.merchant }).kid).to.equal(kid);
     });
 
     it("a reopened ring signs nothing until init() has run", async () => {
@@ -227,9 +227,9 @@ describe("tokens: key ring", () => {
       const minted = s.issuer.mint(mintInput());
       const errors: unknown[] = [];
       for (const attempt of [
-        () => s.issuer.verify(minted.token, { merchant: ids.otherMerchant }),
-        () => s.issuer.verify(minted.token.slice(0, -4) + "AAAA", { merchant: ids.merchant }),
-        () => s.issuer.verify("garbage", { merchant: ids.merchant }),
+        () => s.issuer.verify(minted.token, { merchantId: ids.otherMerchant }),
+        () => s.issuer.verify(minted.token.slice(0, -4) + "AAAA", { merchantId: ids.merchant }),
+        () => s.issuer.verify("garbage", { merchantId: ids.merchant }),
         () => s.issuer.mint(mintInput({ category: "x" })),
         () => new TokenKeyRing(s.engine, { alg: "x" as never }),
       ]) {

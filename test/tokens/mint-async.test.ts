@@ -22,7 +22,7 @@ describe("tokens: mintAsync", () => {
       expect(b.token.split(".").slice(0, 2)).to.deep.equal(a.token.split(".").slice(0, 2));
       const v = verifyTokenOffline(b.token, issuer.jwks(), { audience: input.merchantId, nowMs: clock.nowMs() });
       expect(v.amount.minor).to.equal(1234n);
-      expect(issuer.verify(b.token, { merchant: input.merchantId }).tokenId).to.equal("tok_dddddddddddd");
+      expect(issuer.verify(b.token, { merchantId: input.merchantId }).tokenId).to.equal("tok_dddddddddddd");
     });
   }
 });

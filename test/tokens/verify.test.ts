@@ -44,14 +44,14 @@ describe("tokens: mint and verify", () => {
       const paymentId = newId("pay");
       const t = s.issuer.mint(mintInput({ agentKeyThumbprint: jkt, voucherHash: vh, paymentId, tokenId, ttlMs: 60_000 }));
       expect(t.claims).to.deep.include({ cnf: { jkt }, vh, pay: paymentId, jti: tokenId, exp: NOW_S + 60 });
-      const v = s.issuer.verify(t.token, { merchant: ids.merchant });
+      const v = s.issuer.verify(t.token, { merchantId: ids.merchant });
       expect(v).to.deep.include({ agentKeyThumbprint: jkt, voucherHash: vh, paymentId, tokenId, expiresAtMs: NOW_MS + 60_000 });
       expect(v.claims).to.deep.equal(t.claims);
     });
 
     it("verifies what it minted, by the issuer and offline from the JWKS alone", () => {
       const t = s.issuer.mint(mintInput());
-      const v = s.issuer.verify(t.token, { merchant: ids.merchant });
+      const v = s.issuer.verify(t.token, { merchantId: ids.merchant });
       expect(v).to.deep.include({
         tokenId: t.tokenId, issuer: ISSUER, agentId: ids.agent, merchantId: ids.merchant, subWalletId: ids.subWallet,
         category: "4511", issuedAtMs: NOW_MS, notBeforeMs: NOW_MS, expiresAtMs: NOW_MS + 600_000, alg: "EdDSA",
@@ -103,7 +103,7 @@ describe("tokens: mint and verify", () => {
       token = s.issuer.mint(mintInput()).token;
       parts = token.split(".") as [string, string, string];
     });
-    const verify = (t: unknown, merchant = ids.merchant) => () => s.issuer.verify(t, { merchant });
+    const verify = (t: unknown, merchant = ids.merchant) => () => s.issuer.verify(t, { merchantId: merchant });
     const withHeader = (h: unknown) => `${b64u(h)}.${parts[1]}.${parts[2]}`;
 
     afterEach(() => {
@@ -201,38 +201,38 @@ describe("tokens: mint and verify", () => {
 
     it("TOKEN_ISSUER_MISMATCH: an issuer with the same keys but another name", () => {
       const other = new TokenIssuer(s.ring, { issuer: "https://other.example" });
-      throwsCode(() => other.verify(token, { merchant: ids.merchant }), "TOKEN_ISSUER_MISMATCH");
+      throwsCode(() => other.verify(token, { merchantId: ids.merchant }), "TOKEN_ISSUER_MISMATCH");
       throwsCode(() => verifyTokenOffline(token, s.issuer.jwks(), { audience: ids.merchant, issuer: "x", nowMs: NOW_MS }), "TOKEN_ISSUER_MISMATCH");
     });
 
     it("TOKEN_EXPIRED: at exp and after; valid one millisecond before", () => {
       s.clock.set(NOW_MS + 600_000 - 1);
-      expect(s.issuer.verify(token, { merchant: ids.merchant }).tokenId).to.be.a("string");
+      expect(s.issuer.verify(token, { merchantId: ids.merchant }).tokenId).to.be.a("string");
       s.clock.set(NOW_MS + 600_000);
       throwsCode(verify(token), "TOKEN_EXPIRED");
-      throwsCode(() => s.issuer.verify(token, { merchant: ids.merchant, nowMs: NOW_MS + 86_400_000 }), "TOKEN_EXPIRED");
+      throwsCode(() => s.issuer.verify(token, { merchantId: ids.merchant, nowMs: NOW_MS + 86_400_000 }), "TOKEN_EXPIRED");
       // a tolerance, when asked for, forgives a little skew and no more
-      expect(s.issuer.verify(token, { merchant: ids.merchant, clockToleranceMs: 1_000 }).tokenId).to.be.a("string");
-      throwsCode(() => s.issuer.verify(token, { merchant: ids.merchant, nowMs: NOW_MS + 601_000, clockToleranceMs: 1_000 }), "TOKEN_EXPIRED");
+      expect(s.issuer.verify(token, { merchantId: ids.merchant, clockToleranceMs: 1_000 }).tokenId).to.be.a("string");
+      throwsCode(() => s.issuer.verify(token, { merchantId: ids.merchant, nowMs: NOW_MS + 601_000, clockToleranceMs: 1_000 }), "TOKEN_EXPIRED");
     });
 
     it("TOKEN_NOT_YET_VALID: before nbf/iat", () => {
-      throwsCode(() => s.issuer.verify(token, { merchant: ids.merchant, nowMs: NOW_MS - 1 }), "TOKEN_NOT_YET_VALID");
-      expect(s.issuer.verify(token, { merchant: ids.merchant, nowMs: NOW_MS - 1, clockToleranceMs: 1 }).tokenId).to.be.a("string");
+      throwsCode(() => s.issuer.verify(token, { merchantId: ids.merchant, nowMs: NOW_MS - 1 }), "TOKEN_NOT_YET_VALID");
+      expect(s.issuer.verify(token, { merchantId: ids.merchant, nowMs: NOW_MS - 1, clockToleranceMs: 1 }).tokenId).to.be.a("string");
     });
 
     it("bad verify options are INVALID_ID / INVALID_INPUT, still AgentPayErrors", () => {
-      throwsCode(() => s.issuer.verify(token, { merchant: "SkyAir" }), "INVALID_ID");
-      throwsCode(() => s.issuer.verify(token, { merchant: undefined as never }), "INVALID_ID");
+      throwsCode(() => s.issuer.verify(token, { merchantId: "SkyAir" }), "INVALID_ID");
+      throwsCode(() => s.issuer.verify(token, { merchantId: undefined as never }), "INVALID_ID");
       throwsCode(() => s.issuer.verify(token, null as never), "INVALID_INPUT");
-      throwsCode(() => s.issuer.verify(token, { merchant: ids.merchant, nowMs: Number.NaN }), "INVALID_INPUT");
-      throwsCode(() => s.issuer.verify(token, { merchant: ids.merchant, clockToleranceMs: 3_600_000 }), "INVALID_INPUT");
+      throwsCode(() => s.issuer.verify(token, { merchantId: ids.merchant, nowMs: Number.NaN }), "INVALID_INPUT");
+      throwsCode(() => s.issuer.verify(token, { merchantId: ids.merchant, clockToleranceMs: 3_600_000 }), "INVALID_INPUT");
     });
 
     it("errors never carry the token", () => {
       for (const [t, m] of [[token, ids.otherMerchant], [token.slice(0, -3) + "AAA", ids.merchant]] as const) {
         try {
-          s.issuer.verify(t, { merchant: m });
+          s.issuer.verify(t, { merchantId: m });
           expect.fail("accepted");
         } catch (e) {
           expect(JSON.stringify(e)).not.to.include(parts[1]);

@@ -9,7 +9,7 @@ async function setup() {
   const store = new MemoryStore();
   const clock = new ManualClock(Date.UTC(2026, 2, 10, 15, 0));
   const pay = await AgentPay.open({ store, clock });
-  const wallet = await pay.wallets.create({ owner: "alice", currency: "USD", timeZone: "America/New_York" });
+  const wallet = await pay.wallets.create({ ownerId: "alice", currency: "USD", timeZone: "America/New_York" });
   await pay.wallets.deposit(wallet.id, usd("500.00"), { idempotencyKey: "dep-1" });
   return { pay, wallet, store, clock };
 }
@@ -40,7 +40,7 @@ describe("wallets", () => {
     expect(updated.policy.version).to.equal(2);
     expect(pay.wallets.policyOf(travel.id)).to.deep.include({ perPayment: "50.00", version: 2 });
     expect(pay.wallets.listSubWallets(wallet.id).map((s) => s.id)).to.deep.equal([travel.id]);
-    expect(pay.wallets.list({ owner: "alice" }).map((w) => w.id)).to.deep.equal([wallet.id]);
+    expect(pay.wallets.list({ ownerId: "alice" }).map((w) => w.id)).to.deep.equal([wallet.id]);
   });
 
   it("refuses a sub-wallet budget larger than the wallet: nothing is created", async () => {
@@ -79,9 +79,9 @@ describe("wallets", () => {
   it("validates input and changes nothing on bad input", async () => {
     const { pay, wallet } = await setup();
     const records = pay.engine.stats.records;
-    await rejectsWith(pay.wallets.create({ owner: "bob", currency: "XXX" }), "UNKNOWN_CURRENCY");
-    await rejectsWith(pay.wallets.create({ owner: "bob", currency: "USD", timeZone: "Mars/Olympus" }), "INVALID_INPUT");
-    await rejectsWith(pay.wallets.create({ owner: "", currency: "USD" }), "INVALID_ID");
+    await rejectsWith(pay.wallets.create({ ownerId: "bob", currency: "XXX" }), "UNKNOWN_CURRENCY");
+    await rejectsWith(pay.wallets.create({ ownerId: "bob", currency: "USD", timeZone: "Mars/Olympus" }), "INVALID_INPUT");
+    await rejectsWith(pay.wallets.create({ ownerId: "", currency: "USD" }), "INVALID_ID");
     await rejectsWith(pay.wallets.deposit(wallet.id, amount("1.00", "EUR"), { idempotencyKey: "e" }), "CURRENCY_MISMATCH");
     await rejectsWith(pay.wallets.deposit(wallet.id, { minor: -5n, currency: "USD" }, { idempotencyKey: "n" }), "INVALID_AMOUNT");
     await rejectsWith(pay.wallets.deposit(wallet.id, usd("1.00"), {} as never), "INVALID_ID");

@@ -38,14 +38,14 @@ export async function bridgeWorld() {
   const syncClock = async () => clock.set(Number((await chain.publicClient.getBlock()).timestamp) * 1000);
   await syncClock();
 
-  const wallet = await pay.wallets.create({ owner: "alice", currency: "USDC" });
+  const wallet = await pay.wallets.create({ ownerId: "alice", currency: "USDC" });
   const sub = await pay.wallets.createSubWallet(wallet.id, { name: "shopping", policy: { perPayment: "50.00" } });
   const { agent, privateKeyJwk } = await pay.agents.register({ name: "shopper" });
   await pay.grants.create({ subWalletId: sub.id, agentId: agent.id, scopes: ["pay"], mode: "persistent" });
   const shop = (await pay.merchants.register({ name: "Chain Shop", category: "5734", settlement: "chain", chainAddress: chain.merchant.account.address })).merchant;
   const agentAddress = await pay.chain.agentAddress(agent.id);
   const binding = await pay.chain.bind({
-    subWallet: sub.id, agent: agent.id, owner: chain.owner.account.address, token: token.address, chainId, settlement: settlement.address,
+    subWalletId: sub.id, agentId: agent.id, owner: chain.owner.account.address, token: token.address, chainId, settlement: settlement.address,
   });
   const client = pay.agentClient({ agentId: agent.id, privateKeyJwk: must(privateKeyJwk) });
   const ownerClient = pay.chain.client({ publicClient: chain.publicClient, walletClient: chain.owner, address: settlement.address });
