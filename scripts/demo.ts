@@ -53,7 +53,7 @@ export async function runDemo(opts: { quiet?: boolean } = {}): Promise<void> {
   const chainTimeMs = async () => Number((await publicClient.getBlock()).timestamp) * 1000;
   const clock = new ManualClock(await chainTimeMs());
   try {
-    const pay = await AgentPay.open({ dir, clock, delivery: false, background: false });
+    const pay = await AgentPay.open({ dir, clock, delivery: false, background: false, chain: true });
     pay.currencies.registerAsset("USDC", 6);
 
     act(1, "Alice funds her AI wallet", "Deposits come from outside; the idempotency key makes a retried deposit harmless.");
@@ -82,7 +82,7 @@ export async function runDemo(opts: { quiet?: boolean } = {}): Promise<void> {
     const stable = await chain.viem.deployContract("TestStablecoin");
     await stable.write.mint([aliceEoa.account.address, 1_000_000_000n]);
     const settlement = deployed.settlement;
-    const usdcWallet = await pay.wallets.create({ ownerId: "alice", currency: "USDC" });
+    const usdcWallet = await pay.wallets.create({ ownerId: "alice", currency: "USDC", timeZone: "UTC" });
     const credits = await pay.wallets.createSubWallet(usdcWallet.id, { name: "api-credits", policy: { perPayment: "25.00", daily: "100.00" } });
     const creditsBot = await pay.agents.register({ name: "credits-bot" });
     await pay.grants.create({ subWalletId: credits.id, agentId: creditsBot.agent.id, scopes: ["pay"], mode: "persistent" });
@@ -153,7 +153,7 @@ export async function runDemo(opts: { quiet?: boolean } = {}): Promise<void> {
     const r2 = await agentA.requestPayment({ subWalletId: travel.id, merchantId: hotel.merchant.id, amount: usd("90.00"), reference: "hotel-LIS-2n" });
     check(r2.status === "pending_approval", `review: ${r2.decision.risk.reasons.map((x) => x.code).join(", ")}`);
     if (r2.status !== "pending_approval") return;
-    const approved = await pay.approvals.approve<{ status: string; token: string }>(r2.approvalId, { by: "alice" });
+    const approved = await pay.approvals.approve(r2.approvalId, { by: "alice" });
     const hotelReceipt = await pay.payments.redeem({ token: approved.result!.token, merchantId: hotel.merchant.id, amount: usd("90.00"), idempotencyKey: "hotel-1" });
     check(hotelReceipt.capturedMinor === 9000n, `Hotel Nord captured ${$(hotelReceipt.capturedMinor)}`);
 
@@ -193,7 +193,7 @@ export async function runDemo(opts: { quiet?: boolean } = {}): Promise<void> {
 
     act(13, "Close, reopen, and reconcile", "Everything acknowledged is on disk; the ledger proves Σ debits = Σ credits and every balance from its transfers.");
     await pay.close();
-    const again = await AgentPay.open({ dir, clock, delivery: false, background: false });
+    const again = await AgentPay.open({ dir, clock, delivery: false, background: false, chain: true });
     again.currencies.registerAsset("USDC", 6);
     out("   the travel sub-wallet's statement:");
     for (const e of again.wallets.statement(travel.id).entries) {

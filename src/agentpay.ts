@@ -5,6 +5,7 @@ import type { Store } from "./engine/index.ts";
 import { Ledger } from "./ledger/index.ts";
 import { Wallets, subWalletKey } from "./wallets/index.ts";
 import { Approvals } from "./approvals/index.ts";
+import type { ApprovalRequest, ResolveOptions } from "./approvals/index.ts";
 import { Agents, Grants } from "./agents/index.ts";
 import { EventDeliverer, validateNotificationRules } from "./events/index.ts";
 import type { EventDelivererOptions } from "./events/index.ts";
@@ -13,10 +14,10 @@ import { RiskEngine } from "./risk/index.ts";
 import type { RiskEngineOptions } from "./risk/index.ts";
 import { TokenIssuer, TokenKeyRing, verifyTokenOffline } from "./tokens/index.ts";
 import type { IssuerVerifyOptions, Jwks, TokenAlg, VerifiedToken } from "./tokens/index.ts";
-import { AgentClient, OnchainPayments, Payments, allowAllRisk, notifyExpiringGrants } from "./payments/index.ts";
-import type { PaymentsContext } from "./payments/index.ts";
-import { ChainKeys } from "./chain/index.ts";
-import type { AgentClientOptions, RiskHook } from "./payments/index.ts";
+import { AgentClient, CHAIN_BINDING_PREFIX, Payments, allowAllRisk, notifyExpiringGrants } from "./payments/index.ts";
+import type { AgentClientOptions, ApprovedPayment, PaymentsContext, RiskHook } from "./payments/index.ts";
+// Types only: the bridge (and viem) load with `{ chain: true }`, never with the core.
+import type { OnchainPayments } from "./chain-bridge/index.ts";
 
 export interface AgentPayOptions {
   /** Directory of the embedded store. */
@@ -49,6 +50,17 @@ export interface AgentPayOptions {
   background?: boolean;
   /** How long finished events and their delivery logs are kept. Default 7 days. */
   eventRetentionMs?: number;
+  /**
+   * Load the chain bridge (`pay.chain`: on-chain buckets, vouchers, the settlement watcher). Off by
+   * default, so a ledger-only program never loads viem. A directory that holds chain bindings is
+   * refused without it (CHAIN_NOT_ENABLED), so on-chain payments are never handled half-way.
+   */
+  chain?: boolean;
+}
+
+/** The person's inbox of approval requests; approving a payment returns its token. */
+export interface PaymentApprovals extends Omit<Approvals, "approve"> {
+  approve(approvalId: string, opts?: ResolveOptions): Promise<{ readonly approval: ApprovalRequest; readonly result: ApprovedPayment }>;
 }
 
 /** A token view for merchants: verify offline-capable, and the issuer's public keys. */
@@ -63,7 +75,7 @@ export interface TokensApi {
 interface Parts {
   engine: Engine; ledger: Ledger; wallets: Wallets; approvals: Approvals; agents: Agents; grants: Grants;
   merchants: Merchants; payments: Payments; tokens: TokensApi; events: EventDeliverer; risk: RiskEngine | undefined;
-  currencies: CurrencyRegistry; clock: Clock; chain: OnchainPayments;
+  currencies: CurrencyRegistry; clock: Clock; chain: OnchainPayments | undefined;
 }
 
 function isRiskHook(r: unknown): r is RiskHook {
@@ -78,7 +90,7 @@ export class AgentPay {
   readonly engine: Engine;
   readonly ledger: Ledger;
   readonly wallets: Wallets;
-  readonly approvals: Approvals;
+  readonly approvals: PaymentApprovals;
   readonly agents: Agents;
   readonly grants: Grants;
   readonly merchants: Merchants;
@@ -89,11 +101,7 @@ export class AgentPay {
   readonly risk: RiskEngine | undefined;
   readonly currencies: CurrencyRegistry;
   readonly clock: Clock;
-  /**
-   * The chain bridge: agents' voucher keys, binding sub-wallets to on-chain buckets, settlement
-   * clients, the event watcher and reconcile. Inert until a sub-wallet is bound.
-   */
-  readonly chain: OnchainPayments;
+  readonly #chain: OnchainPayments | undefined;
   readonly #background: boolean;
   /** Intent checks and token signatures, batched on a thread of their own. */
   readonly #signatures: SignatureWorker;
@@ -105,7 +113,7 @@ export class AgentPay {
     this.engine = p.engine;
     this.ledger = p.ledger;
     this.wallets = p.wallets;
-    this.approvals = p.approvals;
+    this.approvals = p.approvals as unknown as PaymentApprovals; // the only subject kind is "payment"
     this.agents = p.agents;
     this.grants = p.grants;
     this.merchants = p.merchants;
@@ -115,7 +123,7 @@ export class AgentPay {
     this.risk = p.risk;
     this.currencies = p.currencies;
     this.clock = p.clock;
-    this.chain = p.chain;
+    this.#chain = p.chain;
     this.#background = background;
   }
 
@@ -155,10 +163,19 @@ export class AgentPay {
     if (options.risk === "off") riskHook = allowAllRisk;
     else if (isRiskHook(options.risk)) riskHook = options.risk;
     else riskHook = risk = new RiskEngine({ currencies, ...(options.risk ?? {}) });
-    const chain = new OnchainPayments({ engine, ledger, keys: new ChainKeys(engine) });
-    const paymentsCtx: PaymentsContext = { engine, ledger, issuer, currencies, risk: riskHook, vouchers: chain };
+    if (options.chain !== undefined && typeof options.chain !== "boolean") {
+      throw new AgentPayError("INVALID_INPUT", "chain must be a boolean", { field: "chain" });
+    }
+    let chain: OnchainPayments | undefined;
+    if (options.chain) {
+      const bridge = await import("./chain-bridge/index.ts");
+      chain = new bridge.OnchainPayments({ engine, ledger });
+    }
+    let chainState = false;
+    if (!chain) engine.observe(CHAIN_BINDING_PREFIX, () => { chainState = true; });
+    const paymentsCtx: PaymentsContext = { engine, ledger, issuer, currencies, risk: riskHook, ...(chain ? { vouchers: chain } : {}) };
     const payments = new Payments(paymentsCtx, agents, approvals);
-    chain.attach(paymentsCtx);
+    chain?.attach(paymentsCtx);
     const events = new EventDeliverer(engine, {
       resolveSecret: (ref) => {
         // Merchant callback secrets live in the merchant record, never in the event.
@@ -168,6 +185,10 @@ export class AgentPay {
       ...(options.delivery || {}),
     });
     await engine.load();
+    if (chainState) {
+      await engine.close();
+      throw new AgentPayError("CHAIN_NOT_ENABLED", "this store holds on-chain bindings: open it with { chain: true }");
+    }
     payments.finishLoad();
     await keyRing.init();
     const tokens: TokensApi = {
@@ -204,6 +225,15 @@ export class AgentPay {
   /** Queues "grant about to expire" notifications per the sub-wallets' rules (the background runs it every minute). */
   notifyExpiringGrants(): Promise<number> {
     return notifyExpiringGrants(this.engine, this.grants);
+  }
+
+  /**
+   * The chain bridge: agents' voucher keys, binding sub-wallets to on-chain buckets, settlement
+   * clients, the event watcher and reconcile. Needs `AgentPay.open({ chain: true })`.
+   */
+  get chain(): OnchainPayments {
+    if (!this.#chain) throw new AgentPayError("CHAIN_NOT_ENABLED", "the chain bridge is off: open agentpay with { chain: true }");
+    return this.#chain;
   }
 
   /** The agent's side of the library: signs intents with the agent's key and asks to pay. */

@@ -1,5 +1,5 @@
 export { AgentPay, verifyTokenOffline } from "./agentpay.ts";
-export type { AgentPayOptions, TokensApi } from "./agentpay.ts";
+export type { AgentPayOptions, TokensApi, PaymentApprovals } from "./agentpay.ts";
 export {
   AgentPayError, ErrorCodes, isAgentPayError, amount, parseAmount, formatAmount, CurrencyRegistry, ManualClock,
 } from "./core/index.ts";
@@ -25,11 +25,11 @@ export { EventDeliverer, verifyWebhookSignature } from "./events/index.ts";
 export type { Event } from "./events/index.ts";
 export { RiskEngine, defaultRuleSet, enableRules } from "./risk/index.ts";
 export type { RiskDecision, RuleSet } from "./risk/index.ts";
-export { AgentClient, Payments, OnchainPayments } from "./payments/index.ts";
-export type { ChainBinding, BindSubWalletInput, ChainAnomaly, ReconcileDifference, ReconcileReport } from "./payments/index.ts";
-export {
-  SettlementClient, ChainWatcher, ChainKeys, agentPaySettlementAbi, agentPaySettlementBytecode, buildVoucher, hashVoucher, encodeEntry,
-  encodeBatch, settlementDomain, decodeChainError, ChainErrorCodes,
-} from "./chain/index.ts";
-export type { Voucher, SignedVoucher, Entry, SettlementDomain, ChainLog, LogHandler, PollResult, WatcherStatus, HostSigner } from "./chain/index.ts";
-export type { AuthorizeResult, Decision, Payment, PaymentStatus, Receipt, Refund, RiskHook } from "./payments/index.ts";
+export { AgentClient, Payments } from "./payments/index.ts";
+export type {
+  AuthorizeResult, ApprovedPayment, Decision, Payment, PaymentStatus, Receipt, Refund, RiskHook, RequestPaymentInput, RedeemInput,
+  RefundInput, VoidByMerchantInput, ListPaymentsQuery, PayRequestBody,
+} from "./payments/index.ts";
+// The on-chain side is the `agentpay/chain` entry point; its types are named here for `pay.chain`.
+export type { OnchainPayments, ChainBinding, BindSubWalletInput, ChainAnomaly, ReconcileReport } from "./chain-bridge/index.ts";
+export type { SignedVoucher, Voucher } from "./chain/index.ts";

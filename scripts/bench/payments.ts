@@ -47,7 +47,7 @@ try {
   const agents: AgentCtx[] = [];
   for (let a = 0; a < AGENTS; a++) {
     // One person per agent, as in real traffic (a person's outflow is watched by the drain breaker).
-    const wallet = await pay.wallets.create({ ownerId: `person-${a}`, currency: "USD" });
+    const wallet = await pay.wallets.create({ ownerId: `person-${a}`, currency: "USD", timeZone: "UTC" });
     await pay.wallets.deposit(wallet.id, amount("100000.00", "USD"), { idempotencyKey: "seed" });
     const sw = await pay.wallets.createSubWallet(wallet.id, { name: `agent ${a}`, budget: amount("100000.00", "USD") });
     const { agent, privateKeyJwk } = await pay.agents.register({ name: `agent-${a}` });

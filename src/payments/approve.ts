@@ -6,9 +6,8 @@ import { getMerchantIn } from "../merchants/index.ts";
 import type { MintedToken } from "../tokens/index.ts";
 import { activeSubWalletIn, evaluateIn } from "../wallets/index.ts";
 import { authorizeMoneyIn, resultOf } from "./authorize.ts";
-import type { AuthorizeResult } from "./authorize.ts";
-import type { PaymentsContext } from "./context.ts";
-import type { PreparedVoucher } from "./onchain.ts";
+import type { ApprovedPayment } from "./authorize.ts";
+import type { PaymentsContext, PreparedVoucher } from "./context.ts";
 import { emitPaymentEvent } from "./effects.ts";
 import { paymentKey } from "./records.ts";
 import type { Payment } from "./records.ts";
@@ -49,7 +48,7 @@ export async function prepareApproval(ctx: PaymentsContext, approval: ApprovalRe
  * The person approved: exactly the authorized path, with the sub-wallet, merchant, grant,
  * policy (except the approval threshold) and balance checked again now.
  */
-export function approvedIn(tx: Tx, ctx: PaymentsContext, approval: ApprovalRequest, prepared: unknown): AuthorizeResult {
+export function approvedIn(tx: Tx, ctx: PaymentsContext, approval: ApprovalRequest, prepared: unknown): ApprovedPayment {
   const p = pendingPayment(tx, approval);
   const sw = activeSubWalletIn(tx, p.subWalletId);
   const merchant = getMerchantIn(tx, p.merchantId);
@@ -66,7 +65,7 @@ export function approvedIn(tx: Tx, ctx: PaymentsContext, approval: ApprovalReque
   const { minted, voucher } = prepared as PreparedApproval;
   const authorized = authorizeMoneyIn(tx, ctx, p, sw, grant, minted, voucher);
   const r = resultOf(tx, authorized);
-  if (r.kind !== "ok") throw new AgentPayError("INVARIANT_VIOLATION", "an approved payment cannot be declined");
+  if (r.kind !== "ok" || r.result.status !== "approved") throw new AgentPayError("INVARIANT_VIOLATION", "an approved payment must have its token");
   return r.result;
 }
 

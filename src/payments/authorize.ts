@@ -10,12 +10,10 @@ import { activeSubWalletIn, evaluateIn, recordSpendIn } from "../wallets/index.t
 import type { SubWallet } from "../wallets/index.ts";
 import type { SignedVoucher } from "../chain/index.ts";
 import type { ParsedPay } from "./body.ts";
-import { storedVoucherIn, voucherIn } from "./onchain.ts";
-import type { PreparedVoucher } from "./onchain.ts";
-import type { PaymentsContext } from "./context.ts";
+import type { PaymentsContext, PreparedVoucher } from "./context.ts";
 import { emitPaymentEvent, notify } from "./effects.ts";
-import { idemKey, issuedTokenKey, paymentKey } from "./records.ts";
-import type { Decision, IdempotencyRecord, Payment } from "./records.ts";
+import { idemKey, issuedTokenKey, paymentKey, storedVoucherIn } from "./records.ts";
+import type { Decision, IdempotencyRecord, Payment, PaymentChainInfo } from "./records.ts";
 
 export type AuthorizeResult =
   | {
@@ -45,6 +43,9 @@ export type AuthorizeResult =
       readonly paymentId: string;
       readonly decision: Decision;
     };
+
+/** An authorization that produced a token (directly, or once the person approved). */
+export type ApprovedPayment = Extract<AuthorizeResult, { status: "approved" }>;
 
 /** What the command returns: a decline is committed (recorded, notified), then thrown to the caller. */
 export type AuthorizeOutcome = { kind: "ok"; result: AuthorizeResult } | { kind: "declined"; payment: Payment };
@@ -96,7 +97,7 @@ export function authorizeMoneyIn(
     throw new AgentPayError("INVARIANT_VIOLATION", "the prepared token does not match the payment", { paymentId: p.id });
   }
   // An on-chain payment: its voucher (signed before the command) is recorded with the hold.
-  const chain = voucherIn(tx, p, sw, voucher);
+  const chain = chainInfoIn(tx, ctx, p, sw, voucher);
   const payout = payoutAccountIn(tx, ctx.ledger, p.merchantId, p.currency);
   const holdId = scopedKey("hold", p.id);
   createTransfer(tx, ctx.ledger.context, {
@@ -120,6 +121,17 @@ export function authorizeMoneyIn(
   emitPaymentEvent(tx, "payment.authorized", authorized);
   notify(tx, sw, authorized, { kind: "payment", amountMinor: p.amountMinor, firstPaymentToMerchant });
   return authorized;
+}
+
+function chainInfoIn(tx: Tx, ctx: PaymentsContext, p: Payment, sw: SubWallet, voucher: PreparedVoucher | undefined): PaymentChainInfo | undefined {
+  if (ctx.vouchers) return ctx.vouchers.recordIn(tx, p, sw, voucher);
+  if (getMerchantIn(tx, p.merchantId).settlement === "chain") throw chainNotEnabled(p.merchantId);
+  return undefined;
+}
+
+/** A merchant that settles on-chain, with no chain bridge plugged in. */
+export function chainNotEnabled(merchantId: string): AgentPayError {
+  return new AgentPayError("CHAIN_NOT_ENABLED", "the merchant settles on-chain: open agentpay with { chain: true }", { merchantId });
 }
 
 export interface AuthorizeCommandInput {

@@ -1,19 +1,19 @@
 import { AgentPayError, MinHeap, every, expectObject, newId, validateAmount, validateId, validateKey } from "../core/index.ts";
 import { merchantKey } from "../merchants/index.ts";
+import type { Merchant } from "../merchants/index.ts";
 import type { Amount } from "../core/index.ts";
 import type { Agents } from "../agents/index.ts";
 import type { Approvals } from "../approvals/index.ts";
 import { parsePayBody, parsePaymentRef } from "./body.ts";
-import { authorizeIn, declinedError, newPaymentId } from "./authorize.ts";
+import { authorizeIn, chainNotEnabled, declinedError, newPaymentId } from "./authorize.ts";
 import type { AuthorizeResult } from "./authorize.ts";
 import { approvedIn, deniedIn, prepareApproval } from "./approve.ts";
 import type { PaymentsContext } from "./context.ts";
-import { HOLD_GRACE_MS, PAYMENT_PREFIX, REFUND_PREFIX, issuedTokenKey, paymentKey, paymentOfToken } from "./records.ts";
+import { HOLD_GRACE_MS, PAYMENT_PREFIX, REFUND_PREFIX, issuedTokenKey, paymentKey, paymentOfToken, storedVoucherIn } from "./records.ts";
 import type { Payment, Receipt, Refund } from "./records.ts";
 import { redeemIn } from "./redeem.ts";
 import { refundIn } from "./refund.ts";
 import { voidIn } from "./void.ts";
-import { storedVoucherIn } from "./onchain.ts";
 import type { SignedVoucher } from "../chain/index.ts";
 
 export interface RedeemInput {
@@ -155,8 +155,9 @@ export class Payments {
   async authorize(intentJws: string): Promise<AuthorizeResult> {
     const intent = await this.#agents.verifyIntent(intentJws);
     const req = parsePayBody(intent.body, this.#ctx.currencies);
-    const merchant = this.#ctx.engine.read<{ category: string }>(merchantKey(req.merchantId));
+    const merchant = this.#ctx.engine.read<Merchant>(merchantKey(req.merchantId));
     if (!merchant) throw new AgentPayError("MERCHANT_NOT_FOUND", "no such merchant", { merchantId: req.merchantId });
+    if (merchant.settlement === "chain" && !this.#ctx.vouchers) throw chainNotEnabled(merchant.id);
     const paymentId = newPaymentId();
     // Signed before the command: the engine never waits on crypto. Discarded if not approved.
     // For a merchant that settles on-chain, the voucher comes first: the token carries its digest (vh),

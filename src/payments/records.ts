@@ -1,4 +1,6 @@
 import type { RiskDecision } from "../risk/index.ts";
+import type { Tx } from "../engine/index.ts";
+import type { SignedVoucher } from "../chain/index.ts";
 
 export type PaymentStatus =
   | "pending_approval" // waiting on the person
@@ -132,7 +134,15 @@ export const paymentKey = (id: string): string => `pm/${id}`;
 export const refundKey = (id: string): string => `rf/${id}`;
 export const idemKey = (scope: "a" | "m" | "r", ownerId: string, key: string): string => `ik/${scope}/${ownerId}/${key}`;
 export const PAYMENT_PREFIX = "pm/";
+/** The chain bridge's records: a payment's voucher, and sub-wallets bound to on-chain buckets. */
+export const voucherKey = (paymentId: string): string => `cv/${paymentId}`;
+export const CHAIN_BINDING_PREFIX = "cb/";
 export const REFUND_PREFIX = "rf/";
 
 /** Hold a little longer than the token lives, so a redemption at the last moment still finds it. */
 export const HOLD_GRACE_MS = 60_000;
+
+/** The voucher recorded for an on-chain payment, inside a command. */
+export function storedVoucherIn(tx: Tx, paymentId: string): SignedVoucher | undefined {
+  return tx.get<SignedVoucher>(voucherKey(paymentId));
+}

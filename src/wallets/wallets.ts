@@ -15,8 +15,11 @@ export interface CreateWalletInput {
   /** The person this wallet belongs to (your user id). */
   ownerId: string;
   currency: string;
-  /** IANA time zone for calendar budgets. Default "UTC". */
-  timeZone?: string;
+  /**
+   * IANA time zone ("Europe/Paris", "UTC", …), required: daily, weekly and monthly budgets start
+   * at its midnight, so a silent default would move every calendar limit of a person elsewhere.
+   */
+  timeZone: string;
 }
 
 export interface CreateSubWalletInput {
@@ -91,7 +94,10 @@ export class Wallets {
     return this.#run((tx) => {
       const ownerId = validateKey(input.ownerId, "ownerId");
       this.#currencies.exponent(input.currency);
-      const timeZone = input.timeZone === undefined ? "UTC" : validateTimeZone(input.timeZone);
+      if (input.timeZone === undefined) {
+        throw new AgentPayError("INVALID_INPUT", "timeZone is required: an IANA zone such as \"Europe/Paris\" or \"UTC\" (calendar budgets start at its midnight)", { field: "timeZone" });
+      }
+      const timeZone = validateTimeZone(input.timeZone);
       const id = newId("wal");
       const wallet: Wallet = {
         id, ownerId, currency: input.currency, timeZone, accountId: id, fundingAccountId: `fund:${id}`, createdAtMs: tx.nowMs,

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { AgentPay, ManualClock } from "../../src/index.ts";
 import { createApprovalIn } from "../../src/approvals/index.ts";
+import type { Approvals } from "../../src/approvals/index.ts";
 import type { ApprovalRequest } from "../../src/approvals/index.ts";
 import { rejectsWith } from "../ledger/helpers.ts";
 
@@ -28,7 +29,7 @@ describe("approvals", () => {
     const { pay, effects, ask } = await setup();
     const a = await ask();
     expect(pay.approvals.listPending({ ownerId: "alice" }).map((x) => x.id)).to.deep.equal([a.id]);
-    const r = await pay.approvals.approve<{ done: boolean }>(a.id, { by: "alice", note: "ok" });
+    const r = await (pay.approvals as unknown as Approvals).approve<{ done: boolean }>(a.id, { by: "alice", note: "ok" });
     expect(r.approval.status).to.equal("approved");
     expect(r.result).to.deep.equal({ done: true });
     expect(pay.engine.read(`effect/${a.id}`)).to.equal("went ahead");

@@ -226,4 +226,25 @@ describe("chain bridge: on-chain payments end to end", () => {
     expect(pay.chain.bindings()).to.deep.equal([]);
     await pay.close();
   });
+
+  it("without { chain: true }: pay.chain, payments to on-chain merchants and a store holding bindings are refused (CHAIN_NOT_ENABLED)", async () => {
+    const w = await bridgeWorld();
+    await w.pay.close();
+    // The store holds a binding: opening it without the bridge would handle on-chain payments half-way.
+    await rejectsWith(openPay(w.store, w.clock, { chain: false }), "CHAIN_NOT_ENABLED");
+    const plain = await openPay(new MemoryStore(), new ManualClock(), { chain: false });
+    expect(() => plain.chain).to.throw().with.property("code", "CHAIN_NOT_ENABLED");
+    const wallet = await plain.wallets.create({ ownerId: "bob", currency: "USDC", timeZone: "UTC" });
+    await plain.wallets.deposit(wallet.id, usdc("10.00"), { idempotencyKey: "d" });
+    const sub = await plain.wallets.createSubWallet(wallet.id, { name: "s", budget: usdc("10.00") });
+    const { agent, privateKeyJwk } = await plain.agents.register({ name: "a" });
+    await plain.grants.create({ subWalletId: sub.id, agentId: agent.id, scopes: ["pay"], mode: "persistent" });
+    const shop = (await plain.merchants.register({ name: "Chain Shop", category: "5734", settlement: "chain", chainAddress: w.chain.merchant.account.address })).merchant;
+    const client = plain.agentClient({ agentId: agent.id, privateKeyJwk: privateKeyJwk! });
+    const before = plain.wallets.balance(sub.id);
+    await rejectsWith(client.requestPayment({ subWalletId: sub.id, merchantId: shop.id, amount: usdc("1.00") }), "CHAIN_NOT_ENABLED");
+    expect(plain.wallets.balance(sub.id)).to.deep.equal(before);
+    expect(plain.payments.list({ subWalletId: sub.id })).to.deep.equal([]);
+    await plain.close();
+  });
 });

@@ -12,7 +12,7 @@ let setup: { subWallet: string; merchant: string; agentId: string; jwk: Record<s
 if (existsSync(setupFile)) {
   setup = JSON.parse(readFileSync(setupFile, "utf8"));
 } else {
-  const wallet = await pay.wallets.create({ ownerId: "crash", currency: "USD" });
+  const wallet = await pay.wallets.create({ ownerId: "crash", currency: "USD", timeZone: "UTC" });
   await pay.wallets.deposit(wallet.id, amount("1000000.00", "USD"), { idempotencyKey: "seed" });
   const sw = await pay.wallets.createSubWallet(wallet.id, { name: "load", budget: amount("1000000.00", "USD") });
   const { agent, privateKeyJwk } = await pay.agents.register({ name: "crash-agent" });

@@ -43,7 +43,7 @@ describe("payments with the risk engine plugged in", () => {
     expect(r.decision.risk.reasons.map((x) => x.code)).to.deep.equal(["BIG_HOTEL"]);
     const approval = w.pay.approvals.get(r.approvalId);
     expect(approval.reasons.map((x) => x.code)).to.deep.equal(["BIG_HOTEL"]);
-    const res = await w.pay.approvals.approve<{ status: string; token: string }>(r.approvalId);
+    const res = await w.pay.approvals.approve(r.approvalId);
     expect(res.result!.status).to.equal("approved");
     expect(w.pay.wallets.balance(w.travel.id).pendingDebitsMinor).to.equal(4500n);
   });
@@ -72,7 +72,7 @@ describe("payments with the risk engine plugged in", () => {
     expect(r.decision.risk.reasons.map((x) => x.code)).to.include("FIRST_PAYMENT");
     expect(r.decision.risk.ruleSetVersion).to.equal(`${defaultRuleSet.version}:first-payment`);
     expect(w.pay.wallets.balance(w.travel.id)).to.deep.equal(before);   // nothing held until the person says yes
-    const res = await w.pay.approvals.approve<{ status: string }>(r.approvalId, { by: "alice" });
+    const res = await w.pay.approvals.approve(r.approvalId, { by: "alice" });
     expect(res.result!.status).to.equal("approved");
     w.clock.advance(3_600_000);
     const next = await client.requestPayment({ subWalletId: w.travel.id, merchantId: w.air.merchant.id, amount: usd("26.00") });
@@ -84,7 +84,7 @@ describe("payments with the risk engine plugged in", () => {
     for (let i = 0; i < 3; i++) {
       const r = await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: w.air.merchant.id, amount: usd(`${10 + i}.00`) });
       const token = r.status === "approved" ? r.token
-        : r.status === "pending_approval" ? ((await w.pay.approvals.approve<{ token: string }>(r.approvalId)).result!.token) : undefined;
+        : r.status === "pending_approval" ? ((await w.pay.approvals.approve(r.approvalId)).result!.token) : undefined;
       w.clock.advance(60_000);
       const receipt = await w.pay.payments.redeem({ token: token!, merchantId: w.air.merchant.id, amount: usd("9.00"), idempotencyKey: `c${i}` });
       w.clock.advance(60_000);

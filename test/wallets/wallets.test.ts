@@ -79,9 +79,10 @@ describe("wallets", () => {
   it("validates input and changes nothing on bad input", async () => {
     const { pay, wallet } = await setup();
     const records = pay.engine.stats.records;
-    await rejectsWith(pay.wallets.create({ ownerId: "bob", currency: "XXX" }), "UNKNOWN_CURRENCY");
+    await rejectsWith(pay.wallets.create({ ownerId: "bob", currency: "XXX", timeZone: "UTC" }), "UNKNOWN_CURRENCY");
     await rejectsWith(pay.wallets.create({ ownerId: "bob", currency: "USD", timeZone: "Mars/Olympus" }), "INVALID_INPUT");
-    await rejectsWith(pay.wallets.create({ ownerId: "", currency: "USD" }), "INVALID_ID");
+    await rejectsWith(pay.wallets.create({ ownerId: "", currency: "USD", timeZone: "UTC" }), "INVALID_ID");
+    await rejectsWith(pay.wallets.create({ ownerId: "bob", currency: "USD" } as never), "INVALID_INPUT");
     await rejectsWith(pay.wallets.deposit(wallet.id, amount("1.00", "EUR"), { idempotencyKey: "e" }), "CURRENCY_MISMATCH");
     await rejectsWith(pay.wallets.deposit(wallet.id, { minor: -5n, currency: "USD" }, { idempotencyKey: "n" }), "INVALID_AMOUNT");
     await rejectsWith(pay.wallets.deposit(wallet.id, usd("1.00"), {} as never), "INVALID_ID");

@@ -23,7 +23,7 @@ export async function deployEscrow(chain: Awaited<ReturnType<typeof createChain>
 
 /** Opens an AgentPay on `store` with the chain's asset registered and a clock the test sets from the chain. */
 export async function openPay(store: MemoryStore, clock: ManualClock, opts: Partial<AgentPayOptions> = {}) {
-  const pay = await AgentPay.open({ store, clock, delivery: false, background: false, risk: "off", ...opts });
+  const pay = await AgentPay.open({ store, clock, delivery: false, background: false, risk: "off", chain: true, ...opts });
   pay.currencies.registerAsset("USDC", 6);
   return pay;
 }
@@ -38,7 +38,7 @@ export async function bridgeWorld() {
   const syncClock = async () => clock.set(Number((await chain.publicClient.getBlock()).timestamp) * 1000);
   await syncClock();
 
-  const wallet = await pay.wallets.create({ ownerId: "alice", currency: "USDC" });
+  const wallet = await pay.wallets.create({ ownerId: "alice", currency: "USDC", timeZone: "UTC" });
   const sub = await pay.wallets.createSubWallet(wallet.id, { name: "shopping", policy: { perPayment: "50.00" } });
   const { agent, privateKeyJwk } = await pay.agents.register({ name: "shopper" });
   await pay.grants.create({ subWalletId: sub.id, agentId: agent.id, scopes: ["pay"], mode: "persistent" });
