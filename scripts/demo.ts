@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AgentPay, ManualClock, amount, formatAmount, isAgentPayError, verifyTokenOffline } from "../src/index.ts";
+import type { ErrorCode } from "../src/index.ts";
 import { deploySettlementContract } from "../src/chain/index.ts";
 
 let quiet = false;
@@ -26,7 +27,7 @@ function check(cond: boolean, what: string): void {
   }
   out(`  ✓ ${what}`);
 }
-async function refused(p: Promise<unknown>, code: string): Promise<Record<string, unknown>> {
+async function refused(p: Promise<unknown>, code: ErrorCode): Promise<Record<string, unknown>> {
   try {
     await p;
   } catch (e) {

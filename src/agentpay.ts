@@ -1,4 +1,4 @@
-import { AgentPayError, CurrencyRegistry, SignatureWorker, every, systemClock } from "./core/index.ts";
+import { AgentPayError, CurrencyRegistry, SignatureWorker, every, systemClock, toWire } from "./core/index.ts";
 import type { Clock } from "./core/index.ts";
 import { Engine, LevelStore, LogStore, MemoryStore } from "./engine/index.ts";
 import type { Store } from "./engine/index.ts";
@@ -234,6 +234,14 @@ export class AgentPay {
   get chain(): OnchainPayments {
     if (!this.#chain) throw new AgentPayError("CHAIN_NOT_ENABLED", "the chain bridge is off: open agentpay with { chain: true }");
     return this.#chain;
+  }
+
+  /**
+   * The JSON-safe wire form of any result (amounts `{ value: "12.50", currency }` with this instance's
+   * currencies, times RFC 3339, other bigints decimal strings): what the HTTP API sends.
+   */
+  toWire(value: unknown): unknown {
+    return toWire(value, this.currencies);
   }
 
   /** The agent's side of the library: signs intents with the agent's key and asks to pay. */

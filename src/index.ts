@@ -1,9 +1,9 @@
 export { AgentPay, verifyTokenOffline } from "./agentpay.ts";
 export type { AgentPayOptions, TokensApi, PaymentApprovals } from "./agentpay.ts";
 export {
-  AgentPayError, ErrorCodes, isAgentPayError, amount, parseAmount, formatAmount, CurrencyRegistry, ManualClock,
+  toWire, AgentPayError, ErrorCodes, errorCatalog, isErrorCode, isAgentPayError, amount, parseAmount, formatAmount, CurrencyRegistry, ManualClock,
 } from "./core/index.ts";
-export type { Amount, Clock, ErrorCode } from "./core/index.ts";
+export type { Amount, Clock, ErrorCode, ErrorCodeInfo } from "./core/index.ts";
 export { Engine, LevelStore, LogStore, MemoryStore } from "./engine/index.ts";
 export type { LogStoreOptions } from "./engine/index.ts";
 export type { Store, Tx } from "./engine/index.ts";
@@ -12,11 +12,11 @@ export type {
   Account, Balance, InvariantReport, LinkedOp, StatementEntry, StatementPage, Transfer, TransferInput,
 } from "./ledger/index.ts";
 export { Wallets } from "./wallets/index.ts";
-export type { Wallet, SubWallet, PolicyInput, BudgetStatus, Verdict } from "./wallets/index.ts";
+export type { Wallet, SubWallet, PolicyInput, BudgetStatus, Verdict, CreateWalletInput, CreateSubWalletInput, MoneyOptions } from "./wallets/index.ts";
 export { Approvals } from "./approvals/index.ts";
 export type { ApprovalRequest, ApprovalStatus } from "./approvals/index.ts";
-export { Agents, Grants, signIntent } from "./agents/index.ts";
-export type { Agent, Grant, GrantScope } from "./agents/index.ts";
+export { Agents, Grants, signIntent, createIntentSigner, generateAgentKey, INTENT_TYP } from "./agents/index.ts";
+export type { Agent, Grant, GrantScope, SignIntentInput, RegisterAgentInput, CreateGrantInput } from "./agents/index.ts";
 export { Merchants } from "./merchants/index.ts";
 export type { Merchant } from "./merchants/index.ts";
 export { TokenVerifier } from "./tokens/index.ts";
@@ -25,10 +25,10 @@ export { EventDeliverer, verifyWebhookSignature } from "./events/index.ts";
 export type { Event } from "./events/index.ts";
 export { RiskEngine, defaultRuleSet, enableRules } from "./risk/index.ts";
 export type { RiskDecision, RuleSet } from "./risk/index.ts";
-export { AgentClient, Payments } from "./payments/index.ts";
+export { AgentClient, Payments, buildPayIntent, buildVoidIntent, buildFetchTokenIntent } from "./payments/index.ts";
 export type {
   AuthorizeResult, ApprovedPayment, Decision, Payment, PaymentStatus, Receipt, Refund, RiskHook, RequestPaymentInput, RedeemInput,
-  RefundInput, VoidByMerchantInput, ListPaymentsQuery, PayRequestBody,
+  RefundInput, VoidByMerchantInput, ListPaymentsQuery, PayRequestBody, VoidRequestBody, FetchTokenBody, BuildPayIntentInput,
 } from "./payments/index.ts";
 // The on-chain side is the `agentpay/chain` entry point; its types are named here for `pay.chain`.
 export type { OnchainPayments, ChainBinding, BindSubWalletInput, ChainAnomaly, ReconcileReport } from "./chain-bridge/index.ts";

@@ -2,6 +2,7 @@
 import { BaseError, ContractFunctionRevertedError, decodeErrorResult, isHex, parseAbi } from "viem";
 import type { Hex } from "viem";
 import { AgentPayError, isAgentPayError } from "../core/index.ts";
+import type { ErrorCode } from "../core/index.ts";
 import { agentPaySettlementAbi } from "./abi.ts";
 
 /** Contract error name → stable code. Codes are public API: never rename, only add. */
@@ -82,7 +83,7 @@ export function decodeRevertData(data: Hex): AgentPayError {
 }
 
 function fromErrorName(name: string, args: readonly unknown[] | undefined): AgentPayError {
-  const code = (CHAIN_ERROR_CODES as Record<string, string>)[name];
+  const code = (CHAIN_ERROR_CODES as Record<string, ErrorCode | undefined>)[name];
   const details = { error: name, ...jsonArgs(INPUT_NAMES.get(name) ?? [], args) };
   if (code) return new AgentPayError(code, `the settlement contract refused: ${name}`, details);
   return new AgentPayError("CHAIN_REVERTED", `the transaction reverted: ${name}`, details);

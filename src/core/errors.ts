@@ -1,36 +1,6 @@
-/**
- * Every failure agentpay reports is an AgentPayError with a stable `code`.
- * Codes are part of the public API: never rename one, only add.
- */
-export const ErrorCodes = [
-  // input
-  "INVALID_INPUT",
-  "INVALID_AMOUNT",
-  "UNKNOWN_CURRENCY",
-  "CURRENCY_MISMATCH",
-  "INVALID_ID",
-  // ledger
-  "ACCOUNT_NOT_FOUND",
-  "ACCOUNT_EXISTS",
-  "TRANSFER_NOT_FOUND",
-  "INSUFFICIENT_FUNDS",
-  "LIMIT_EXCEEDED",
-  "IDEMPOTENCY_CONFLICT",
-  "TRANSFER_ALREADY_RESOLVED",
-  "TRANSFER_EXPIRED",
-  "TRANSFER_NOT_PENDING",
-  "LINKED_TRANSFER_FAILED",
-  "ACCOUNT_CLOSED",
-  // engine
-  "ENGINE_CLOSED",
-  "ENGINE_OVERLOADED",
-  "STORE_FAILURE",
-  // internal
-  "INVARIANT_VIOLATION",
-] as const;
+import type { ErrorCode } from "./error-codes.ts";
 
-export type ErrorCode = (typeof ErrorCodes)[number] | (string & {});
-
+/** Every failure agentpay reports is an AgentPayError with a stable `code` (see error-codes.ts). */
 export type ErrorDetails = Readonly<Record<string, unknown>>;
 
 export class AgentPayError extends Error {
@@ -44,7 +14,7 @@ export class AgentPayError extends Error {
     this.details = details;
   }
 
-  toJSON(): { code: string; message: string; details: ErrorDetails } {
+  toJSON(): { code: ErrorCode; message: string; details: ErrorDetails } {
     return { code: this.code, message: this.message, details: jsonSafe(this.details) as ErrorDetails };
   }
 }

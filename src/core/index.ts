@@ -1,5 +1,7 @@
-export { AgentPayError, ErrorCodes, invariant, isAgentPayError } from "./errors.ts";
-export type { ErrorCode, ErrorDetails } from "./errors.ts";
+export { AgentPayError, invariant, isAgentPayError } from "./errors.ts";
+export type { ErrorDetails } from "./errors.ts";
+export { ErrorCodes, errorCatalog, isErrorCode } from "./error-codes.ts";
+export type { ErrorCode, ErrorCodeInfo } from "./error-codes.ts";
 export {
   amount, parseAmount, formatAmount, parseMinor, validateAmount, sameCurrency,
   CurrencyRegistry, defaultCurrencies, MAX_AMOUNT_MINOR,
@@ -14,3 +16,5 @@ export { SignatureWorker, cryptoArgs, threadPoolSignatures } from "./signatures.
 export type { SignatureAlg, SignatureService } from "./signatures.ts";
 export { every } from "./periodic.ts";
 export { expectObject } from "./input.ts";
+export { siblingModuleUrl } from "./module-url.ts";
+export { toWire } from "./wire.ts";

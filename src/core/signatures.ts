@@ -1,6 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { sign as cryptoSign, verify as cryptoVerify } from "node:crypto";
 import { Worker } from "node:worker_threads";
+import { siblingModuleUrl } from "./module-url.ts";
 
 export type SignatureAlg = "EdDSA" | "ES256";
 
@@ -168,7 +169,7 @@ export class SignatureWorker implements SignatureService {
 
   #thread(): Worker {
     if (this.#worker) return this.#worker;
-    const w = new Worker(new URL("./signature-thread.ts", import.meta.url));
+    const w = new Worker(siblingModuleUrl(import.meta.url, "signature-thread"));
     w.unref();
     w.on("message", (m: { id: number; out: Array<Uint8Array | boolean | null> }) => {
       const waiters = this.#inFlight.get(m.id);

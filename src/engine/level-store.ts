@@ -1,4 +1,5 @@
 import { WorkerStore } from "./worker-store.ts";
+import { siblingModuleUrl } from "../core/index.ts";
 
 /**
  * LevelDB on a worker thread (level-worker.ts): the alternative to LogStore for a directory
@@ -6,6 +7,6 @@ import { WorkerStore } from "./worker-store.ts";
  */
 export class LevelStore extends WorkerStore {
   constructor(dir: string, opts: { sync?: boolean } = {}) {
-    super(new URL("./level-worker.ts", import.meta.url), { dir, sync: opts.sync ?? true }, "LevelDB");
+    super(siblingModuleUrl(import.meta.url, "level-worker"), { dir, sync: opts.sync ?? true }, "LevelDB");
   }
 }

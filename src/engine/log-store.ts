@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { AgentPayError } from "../core/index.ts";
+import { AgentPayError, siblingModuleUrl } from "../core/index.ts";
 import { syncDir } from "./log-files.ts";
 import { releaseLock, takeLock } from "./log-lock.ts";
 import { WorkerStore } from "./worker-store.ts";
@@ -30,7 +30,7 @@ export class LogStore extends WorkerStore {
     if (!Number.isSafeInteger(compactMinBytes) || compactMinBytes < 1) {
       throw new AgentPayError("INVALID_INPUT", "compactMinBytes must be a positive integer", { field: "compactMinBytes" });
     }
-    super(new URL("./log-worker.ts", import.meta.url), { dir, sync: opts.sync ?? true, compactMinBytes }, "log");
+    super(siblingModuleUrl(import.meta.url, "log-worker"), { dir, sync: opts.sync ?? true, compactMinBytes }, "log");
     this.#dir = dir;
   }
 

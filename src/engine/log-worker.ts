@@ -128,7 +128,8 @@ function startCompaction(): void {
   rotate();
   logBytes = LOG_MAGIC.length;
   compaction = new Promise<number>((resolve, reject) => {
-    const w = new Worker(new URL("./log-compactor.ts", import.meta.url), { workerData: job });
+    // Inline rather than core's siblingModuleUrl: this worker thread loads nothing of core.
+    const w = new Worker(new URL(`./log-compactor${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url), { workerData: job });
     w.once("message", (m: { bytes: number }) => resolve(m.bytes));
     w.once("error", reject);
     w.once("exit", (code) => reject(new Error(`compactor exited (code ${code})`)));

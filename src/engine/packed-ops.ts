@@ -1,5 +1,6 @@
 // The wire form of a store write: one buffer, moved from the engine's thread to a store's worker
 // without copying, that LevelDB takes through views and LogStore appends as a frame's payload.
+// It runs in the store's worker threads too: it takes core's codec and errors directly, not core/index.ts.
 import { JsonBytes } from "../core/codec.ts";
 import { invariant } from "../core/errors.ts";
 

@@ -1,4 +1,4 @@
-import { AgentPayError, parseAmount, validateId, validateKey } from "../core/index.ts";
+import { AgentPayError, defaultCurrencies, formatAmount, newId, parseAmount, validateAmount, validateId, validateKey } from "../core/index.ts";
 import type { Amount, CurrencyRegistry } from "../core/index.ts";
 
 /** What an agent signs to ask for a payment (amounts as decimal strings). */
@@ -67,4 +67,44 @@ export function parsePaymentRef(body: unknown, action: "void" | "fetch_token"): 
   if (b.action !== action) throw new AgentPayError("INVALID_INPUT", `action must be ${action}`, { field: "action" });
   for (const k of Object.keys(b)) if (k !== "action" && k !== "paymentId") throw new AgentPayError("INVALID_INPUT", "unknown field in the intent", { field: k });
   return validateId(b.paymentId, "pay", "paymentId");
+}
+
+export interface BuildPayIntentInput {
+  subWalletId: string;
+  merchantId: string;
+  amount: Amount;
+  reference?: string;
+  /** Default: a new random key (a retry of the same payment must pass the same one). */
+  idempotencyKey?: string;
+  /** A specific grant; default the agent's best active grant on the sub-wallet. */
+  grantId?: string;
+}
+
+/**
+ * The body an agent signs to ask for a payment (with `signIntent`), checked the way the issuer will
+ * check it. Needs no open AgentPay: an agent in another process (or behind the HTTP API) builds and
+ * signs its intents itself, and its key never leaves it. `registry` knows extra assets' decimals.
+ */
+export function buildPayIntent(input: BuildPayIntentInput, registry: CurrencyRegistry = defaultCurrencies): PayRequestBody {
+  if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "payment input must be an object");
+  validateAmount(input.amount, { positive: true, registry });
+  const body: PayRequestBody = {
+    action: "pay", subWalletId: input.subWalletId, merchantId: input.merchantId,
+    amount: formatAmount(input.amount, registry), currency: input.amount.currency,
+    idempotencyKey: input.idempotencyKey ?? newId("idem"),
+    ...(input.reference !== undefined ? { reference: input.reference } : {}),
+    ...(input.grantId !== undefined ? { grantId: input.grantId } : {}),
+  };
+  parsePayBody(body, registry);
+  return body;
+}
+
+/** The body an agent signs to void its own unredeemed payment. */
+export function buildVoidIntent(paymentId: string): VoidRequestBody {
+  return { action: "void", paymentId: validateId(paymentId, "pay", "paymentId") };
+}
+
+/** The body an agent signs to fetch its token once a payment is authorized (e.g. after an approval). */
+export function buildFetchTokenIntent(paymentId: string): FetchTokenBody {
+  return { action: "fetch_token", paymentId: validateId(paymentId, "pay", "paymentId") };
 }

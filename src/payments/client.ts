@@ -1,5 +1,7 @@
-import { AgentPayError, formatAmount, newId, validateAmount } from "../core/index.ts";
-import type { Amount, Clock, CurrencyRegistry } from "../core/index.ts";
+import { AgentPayError } from "../core/index.ts";
+import type { Clock, CurrencyRegistry } from "../core/index.ts";
+import { buildFetchTokenIntent, buildPayIntent, buildVoidIntent } from "./body.ts";
+import type { BuildPayIntentInput } from "./body.ts";
 import { createIntentSigner } from "../agents/index.ts";
 import type { AuthorizeResult } from "./authorize.ts";
 import type { Payments } from "./payments.ts";
@@ -12,15 +14,7 @@ export interface AgentClientOptions {
   kid?: string;
 }
 
-export interface RequestPaymentInput {
-  subWalletId: string;
-  merchantId: string;
-  amount: Amount;
-  reference?: string;
-  /** Default: a new random key (a retry should pass the same one). */
-  idempotencyKey?: string;
-  grantId?: string;
-}
+export type RequestPaymentInput = BuildPayIntentInput;
 
 /**
  * The agent's side, in-process: every call is a signed intent, exactly what an agent in
@@ -48,23 +42,14 @@ export class AgentClient {
   }
 
   async requestPayment(input: RequestPaymentInput): Promise<AuthorizeResult> {
-    if (input === null || typeof input !== "object") throw new AgentPayError("INVALID_INPUT", "payment input must be an object");
-    validateAmount(input.amount, { positive: true, registry: this.#currencies });
-    const body = {
-      action: "pay", subWalletId: input.subWalletId, merchantId: input.merchantId,
-      amount: formatAmount(input.amount, this.#currencies), currency: input.amount.currency,
-      idempotencyKey: input.idempotencyKey ?? newId("idem"),
-      ...(input.reference !== undefined ? { reference: input.reference } : {}),
-      ...(input.grantId !== undefined ? { grantId: input.grantId } : {}),
-    };
-    return this.#payments.authorize(await this.sign(body));
+    return this.#payments.authorize(await this.sign(buildPayIntent(input, this.#currencies)));
   }
 
   async voidPayment(paymentId: string): Promise<Payment> {
-    return this.#payments.voidByAgent(await this.sign({ action: "void", paymentId }));
+    return this.#payments.voidByAgent(await this.sign(buildVoidIntent(paymentId)));
   }
 
   async fetchToken(paymentId: string): ReturnType<Payments["fetchToken"]> {
-    return this.#payments.fetchToken(await this.sign({ action: "fetch_token", paymentId }));
+    return this.#payments.fetchToken(await this.sign(buildFetchTokenIntent(paymentId)));
   }
 }

@@ -10,7 +10,8 @@ export {
   paymentKey, refundKey, voucherKey, storedVoucherIn, PAYMENT_PREFIX, REFUND_PREFIX, CHAIN_BINDING_PREFIX,
 } from "./records.ts";
 export type { Decision, Payment, PaymentChainInfo, PaymentStatus, Receipt, Refund } from "./records.ts";
-export type { PayRequestBody } from "./body.ts";
+export { buildPayIntent, buildVoidIntent, buildFetchTokenIntent } from "./body.ts";
+export type { PayRequestBody, VoidRequestBody, FetchTokenBody, BuildPayIntentInput } from "./body.ts";
 export { voidIn } from "./void.ts";
 export type { VoidReason } from "./void.ts";
 export { notifyExpiringGrants } from "./grant-expiry.ts";

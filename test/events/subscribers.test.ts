@@ -54,7 +54,7 @@ describe("events: in-process consumers", () => {
     let deadCalls = 0;
     ev.deliverer.subscribe(async () => {
       deadCalls += 1;
-      throw new AgentPayError("NOPE", "never");
+      throw new AgentPayError("INVALID_INPUT", "never");
     }, { topics: ["broken"] });
     const ok = await ev.engine.submit((tx) => appendEvent(tx, onTopic("flaky", 1)));
     const dead = await ev.engine.submit((tx) => appendEvent(tx, onTopic("broken", 2)));

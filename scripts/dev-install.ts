@@ -1,3 +1,5 @@
+// Runs as `prepare`: on `npm install` / `npm ci` in this repository only, never in a consumer's install
+// of the packed package (npm does not run `prepare` for registry or tarball dependencies).
 // npm running on Node < 22 silently skips EDR's native package (engines >= 22),
 // and Hardhat later fails with HHE27. This script runs on the pinned Node 24:
 // if EDR does not load, install once more so npm itself runs on Node 24.
