@@ -1,5 +1,5 @@
 // The import rules of DESIGN.md, checked by test/architecture.test.ts (`npx depcruise src` shows them too).
-const DOMAIN = "(wallets|agents|approvals|events|tokens|merchants|risk|chain)";
+const DOMAIN = "(wallets|agents|approvals|events|tokens|merchants|risk|chain|api-keys)";
 const INTERFACES = "(http|client|cli|mcp|x402|console)";
 module.exports = {
   forbidden: [

@@ -5,6 +5,7 @@ import type { Store } from "./engine/index.ts";
 import { Ledger } from "./ledger/index.ts";
 import { Wallets, subWalletKey } from "./wallets/index.ts";
 import { Approvals } from "./approvals/index.ts";
+import { ApiKeys } from "./api-keys/index.ts";
 import type { ApprovalRequest, ResolveOptions } from "./approvals/index.ts";
 import { Agents, Grants } from "./agents/index.ts";
 import { EventDeliverer, validateNotificationRules } from "./events/index.ts";
@@ -75,7 +76,7 @@ export interface TokensApi {
 interface Parts {
   engine: Engine; ledger: Ledger; wallets: Wallets; approvals: Approvals; agents: Agents; grants: Grants;
   merchants: Merchants; payments: Payments; tokens: TokensApi; events: EventDeliverer; risk: RiskEngine | undefined;
-  currencies: CurrencyRegistry; clock: Clock; chain: OnchainPayments | undefined;
+  currencies: CurrencyRegistry; clock: Clock; chain: OnchainPayments | undefined; apiKeys: ApiKeys;
 }
 
 function isRiskHook(r: unknown): r is RiskHook {
@@ -101,6 +102,8 @@ export class AgentPay {
   readonly risk: RiskEngine | undefined;
   readonly currencies: CurrencyRegistry;
   readonly clock: Clock;
+  /** API keys of the HTTP API's operators, persons and merchants (hashed; shown once). */
+  readonly apiKeys: ApiKeys;
   readonly #chain: OnchainPayments | undefined;
   readonly #background: boolean;
   /** Intent checks and token signatures, batched on a thread of their own. */
@@ -124,6 +127,7 @@ export class AgentPay {
     this.currencies = p.currencies;
     this.clock = p.clock;
     this.#chain = p.chain;
+    this.apiKeys = p.apiKeys;
     this.#background = background;
   }
 
@@ -154,6 +158,7 @@ export class AgentPay {
     const agents = new Agents(engine, { signatures });
     const grants = new Grants(engine, { subWalletExists: (tx, id) => tx.has(subWalletKey(id)) });
     const merchants = new Merchants(engine, ledger, currencies);
+    const apiKeys = new ApiKeys(engine);
     const keyRing = new TokenKeyRing(engine, { ...(options.tokenAlg ? { alg: options.tokenAlg } : {}) });
     const issuer = new TokenIssuer(keyRing, {
       issuer: options.issuer ?? "agentpay", currencies, signatures, ...(options.tokenTtlMs !== undefined ? { defaultTtlMs: options.tokenTtlMs } : {}),
@@ -197,7 +202,7 @@ export class AgentPay {
       keyRing,
     };
     const pay = new AgentPay({
-      engine, ledger, wallets, approvals, agents, grants, merchants, payments, tokens, events, risk, currencies, clock, chain,
+      engine, ledger, wallets, approvals, agents, grants, merchants, payments, tokens, events, risk, currencies, clock, chain, apiKeys,
     }, options.background !== false, signatures);
     if (options.delivery !== false) events.start();
     if (options.eventRetentionMs !== undefined) {

@@ -2,8 +2,8 @@ export { Agents, acceptIntent, getAgent, keyProblem } from "./registry.ts";
 export type { AgentsOptions, KeyResult, RegisterAgentInput, RotateKeyInput, VerifyIntentOptions } from "./registry.ts";
 export { Grants, checkGrant, useGrant, revokeGrant, grantProblem } from "./grants.ts";
 export type { CreateGrantInput, GrantQuery, GrantsOptions } from "./grants.ts";
-export { signIntent, createIntentSigner, parseIntent, isNonce, INTENT_TYP } from "./intent.ts";
-export type { IntentHeader, ParsedIntent, SignIntentInput } from "./intent.ts";
+export { signIntent, createIntentSigner, parseIntent, isNonce, INTENT_TYP, requestSignatureBody } from "./intent.ts";
+export type { IntentHeader, ParsedIntent, SignIntentInput, RequestSignatureBody } from "./intent.ts";
 export { consumeNonce, pruneNonces } from "./nonces.ts";
 export { normalizePublicJwk, thumbprint, generateAgentKey } from "./jwk.ts";
 export {

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { CompactSign, importJWK } from "jose";
 import type { CryptoKey } from "jose";
 import { AgentPayError, isId } from "../core/index.ts";
@@ -163,4 +163,20 @@ export async function createIntentSigner(
   const { key, alg } = await importSigningKey(privateKeyJwk);
   const kid = defaults.kid ?? privateKeyJwk.kid;
   return (body, opts = {}) => signWith(key, alg, kid, { agentId: defaults.agentId, body, ...opts });
+}
+
+/** What an agent signs to authenticate one HTTP request (see `Agents.authenticateRequest`). */
+export interface RequestSignatureBody {
+  action: "request";
+  method: string;
+  /** The path with its query string, e.g. `/v1/payments/pay_…?wait=30`. */
+  path: string;
+  /** base64url(SHA-256(raw body bytes)); the digest of the empty string when there is no body. */
+  bodySha256: string;
+}
+
+export function requestSignatureBody(method: string, path: string, body: string | Uint8Array = ""): RequestSignatureBody {
+  if (typeof method !== "string" || !/^[A-Z]{3,7}$/i.test(method)) throw new AgentPayError("INVALID_INPUT", "method must be an HTTP method", { field: "method" });
+  if (typeof path !== "string" || !path.startsWith("/") || path.length > 2048) throw new AgentPayError("INVALID_INPUT", "path must start with / (at most 2048 characters)", { field: "path" });
+  return { action: "request", method: method.toUpperCase(), path, bodySha256: createHash("sha256").update(body).digest("base64url") };
 }

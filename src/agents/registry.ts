@@ -1,6 +1,6 @@
 import { createPublicKey } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import { AgentPayError, expectObject, newId, parseDurationMs, validateId, MinHeap, threadPoolSignatures } from "../core/index.ts";
+import { AgentPayError, expectObject, newId, parseDurationMs, validateId, validateKey, MinHeap, threadPoolSignatures } from "../core/index.ts";
 import type { SignatureService } from "../core/index.ts";
 import type { Engine, Tx } from "../engine/index.ts";
 import { parseIntent } from "./intent.ts";
@@ -61,10 +61,10 @@ function claimKid(tx: Tx, kid: string, agentId: string): void {
   tx.put(keyOwnerKey(kid), { kid, agentId } satisfies KeyOwner);
 }
 
-function registerCmd(tx: Tx, id: string, name: string, key: NewKey): Agent {
+function registerCmd(tx: Tx, id: string, name: string, key: NewKey, ownerId: string | undefined): Agent {
   claimKid(tx, key.kid, id);
   const agent: Agent = {
-    id, name, status: "active", createdAtMs: tx.nowMs, activeKid: key.kid,
+    id, name, status: "active", createdAtMs: tx.nowMs, activeKid: key.kid, ...(ownerId !== undefined ? { ownerId } : {}),
     keys: [{ kid: key.kid, alg: key.alg, publicKeyJwk: key.jwk, status: "active", addedAtMs: tx.nowMs }],
   };
   tx.put(agentKey(id), agent);
@@ -129,6 +129,11 @@ export interface AgentsOptions {
 
 export interface RegisterAgentInput {
   name: string;
+  /**
+   * The person who registered the agent, if a person did (a person's API key may then manage it);
+   * an agent serving many persons (a travel bot) has none and is managed by the operator.
+   */
+  ownerId?: string;
   /** The agent's public key (Ed25519 OKP or P-256 EC). Omit to have a key pair generated. */
   publicKeyJwk?: unknown;
   /** Algorithm of a generated key pair. Default EdDSA (Ed25519). */
@@ -190,13 +195,14 @@ export class Agents {
   }
 
   async register(input: RegisterAgentInput): Promise<KeyResult> {
-    expectObject<RegisterAgentInput>(input, ["name", "publicKeyJwk", "alg"], "register input");
+    expectObject<RegisterAgentInput>(input, ["name", "publicKeyJwk", "alg", "ownerId"], "register input");
     const name = input.name;
     if (typeof name !== "string" || name.trim().length === 0 || name.length > MAX_NAME || !NAME_RE.test(name)) {
       throw new AgentPayError("INVALID_INPUT", `name must be 1-${MAX_NAME} printable characters`, { field: "name" });
     }
+    const ownerId = input.ownerId === undefined ? undefined : validateKey(input.ownerId, "ownerId");
     const { key, privateKeyJwk } = await this.#newKey(input.publicKeyJwk, input.alg);
-    const agent = await this.#engine.submit((tx) => registerCmd(tx, newId("agt"), name, key));
+    const agent = await this.#engine.submit((tx) => registerCmd(tx, newId("agt"), name, key, ownerId));
     return { agent: clone(agent), kid: key.kid, ...(privateKeyJwk ? { privateKeyJwk } : {}) };
   }
 
@@ -292,6 +298,26 @@ export class Agents {
       const agent = acceptIntent(tx, intent, maxAgeMs);
       return then ? then(tx, intent, agent) : (intent as R);
     });
+  }
+
+  /**
+   * Authenticates an agent's HTTP request: `signature` is an intent (compact JWS, signed with the
+   * agent's key) whose body is `{ action: "request", method, path, bodySha256 }` naming exactly this
+   * request (path with its query string; bodySha256 the base64url SHA-256 of the raw body, of "" for
+   * none). Its nonce is consumed durably, so a replayed or reused signature is refused
+   * (INTENT_REPLAYED), as is one too old or dated ahead (INTENT_EXPIRED, 5 minutes by default).
+   */
+  async authenticateRequest(signature: string, request: { method: string; path: string; bodySha256: string }): Promise<{ agentId: string; kid: string }> {
+    const intent = await this.verifyIntent(signature);
+    const b = intent.body as Record<string, unknown> | null;
+    const keys = b !== null && typeof b === "object" && !Array.isArray(b) ? Object.keys(b).sort().join(",") : "";
+    if (keys !== "action,bodySha256,method,path" || b!.action !== "request" || b!.method !== request.method.toUpperCase()
+      || b!.path !== request.path || b!.bodySha256 !== request.bodySha256) {
+      throw new AgentPayError("REQUEST_SIGNATURE_INVALID", "the request signature does not name this request (method, path and body digest)", { agentId: intent.agentId });
+    }
+    const maxAgeMs = this.#maxAgeMs;
+    await this.#engine.submit((tx) => acceptIntent(tx, intent, maxAgeMs));
+    return { agentId: intent.agentId, kid: intent.kid };
   }
 
   /**

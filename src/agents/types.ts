@@ -35,6 +35,8 @@ export interface AgentKey {
 export interface Agent {
   readonly id: string;
   readonly name: string;
+  /** The person who registered it, when a person did. */
+  readonly ownerId?: string;
   readonly status: "active" | "disabled";
   readonly createdAtMs: number;
   readonly disabledAtMs?: number;

@@ -24,6 +24,8 @@ export const EventTypes = [
   "payment.voided",
   "payment.refunded",
   "payment.declined",
+  "refund.requested",
+  "refund.declined",
   "approval.requested",
   "approval.resolved",
   "grant.expiring",

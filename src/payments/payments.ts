@@ -12,6 +12,11 @@ import type { PaymentsContext } from "./context.ts";
 import { HOLD_GRACE_MS, PAYMENT_PREFIX, REFUND_PREFIX, issuedTokenKey, paymentKey, paymentOfToken, storedVoucherIn } from "./records.ts";
 import type { Payment, Receipt, Refund } from "./records.ts";
 import { redeemIn } from "./redeem.ts";
+import {
+  REFUND_REQUEST_PREFIX, declineRefundRequestIn, grantRefundRequestIn, parseRefundRequestBody, refundRequestKey, requestRefundIn,
+} from "./refund-requests.ts";
+import type { RefundRequest, RefundRequestStatus } from "./refund-requests.ts";
+import { acceptIntent } from "../agents/index.ts";
 import { refundIn } from "./refund.ts";
 import { voidIn } from "./void.ts";
 import type { SignedVoucher } from "../chain/index.ts";
@@ -45,13 +50,37 @@ export interface ListPaymentsQuery {
   subWalletId?: string;
   agentId?: string;
   merchantId?: string;
+  /** A person's payments, across their wallets. */
+  ownerId?: string;
+  /** Default 100, at most 1,000. */
   limit?: number;
+  /** Cursor: the last payment id of the previous page (pages go from newest to oldest). */
+  startingAfter?: string;
+}
+
+export interface WaitOptions {
+  /** Return once the status is no longer this one (default "pending_approval"). */
+  whileStatus?: Payment["status"];
+  /** At most 60 s. */
+  timeoutMs: number;
 }
 
 const MAX_LIST = 1_000;
+const MAX_WAITERS = 10_000;
 const MAX_SWEEP = 500;
 /** A hold whose void failed is tried again this much later. */
 const SWEEP_RETRY_MS = 60_000;
+
+/** Inserts `p.id` into `list`, kept in (createdAtMs, id) order; new payments land at the end. */
+function insertOrdered(list: string[], p: Payment, read: (id: string) => Payment | undefined): void {
+  const after = (id: string): boolean => {
+    const q = read(id);
+    return q === undefined || q.createdAtMs < p.createdAtMs || (q.createdAtMs === p.createdAtMs && q.id < p.id);
+  };
+  let i = list.length;
+  while (i > 0 && !after(list[i - 1]!)) i--;
+  list.splice(i, 0, p.id);
+}
 
 /**
  * The payment flow: authorize → (approve) → token → redeem / void / refund.
@@ -63,6 +92,12 @@ export class Payments {
   readonly #bySubWallet = new Map<string, string[]>();
   readonly #byAgent = new Map<string, string[]>();
   readonly #byMerchant = new Map<string, string[]>();
+  readonly #byOwner = new Map<string, string[]>();
+  readonly #requestsByPayment = new Map<string, RefundRequest[]>();
+  readonly #requestsByMerchant = new Map<string, string[]>();
+  /** Long-polls waiting for a payment's status to change (bounded: see wait()). */
+  readonly #waiters = new Map<string, Set<() => void>>();
+  #waiting = 0;
   readonly #expiries = new MinHeap<string>();
   #stopSweeper: (() => void) | undefined;
   #loading = true;
@@ -78,6 +113,20 @@ export class Payments {
       denied: (tx, a) => deniedIn(tx, a),
     });
     ctx.engine.observe(PAYMENT_PREFIX, (_k, before, after) => this.#observe(before as Payment | undefined, after as Payment | undefined));
+    ctx.engine.observe(REFUND_REQUEST_PREFIX, (_k, before, after) => {
+      const r = after as RefundRequest | undefined;
+      if (!r) return;
+      let list = this.#requestsByPayment.get(r.paymentId);
+      if (!list) this.#requestsByPayment.set(r.paymentId, (list = []));
+      const at = list.findIndex((x) => x.id === r.id);
+      if (at >= 0) list[at] = r;
+      else list.push(r);
+      if (!before) {
+        let m = this.#requestsByMerchant.get(r.merchantId);
+        if (!m) this.#requestsByMerchant.set(r.merchantId, (m = []));
+        m.push(r.id);
+      }
+    });
     ctx.engine.observe(REFUND_PREFIX, (_k, before, after) => {
       const r = after as Refund | undefined;
       if (!r || before) return;
@@ -89,13 +138,19 @@ export class Payments {
   #observe(before: Payment | undefined, p: Payment | undefined): void {
     if (!p) return;
     if (!before) {
-      for (const [m, k] of [[this.#bySubWallet, p.subWalletId], [this.#byAgent, p.agentId], [this.#byMerchant, p.merchantId]] as const) {
+      // Each list is in (createdAtMs, id) order, the same after a reopen (the store loads in key order).
+      for (const [m, k] of [[this.#bySubWallet, p.subWalletId], [this.#byAgent, p.agentId], [this.#byMerchant, p.merchantId], [this.#byOwner, p.ownerId]] as const) {
         let list = m.get(k);
         if (!list) m.set(k, (list = []));
-        list.push(p.id);
+        if (this.#loading) list.push(p.id); // sorted once in finishLoad
+        else insertOrdered(list, p, (id) => this.#ctx.engine.read<Payment>(paymentKey(id)));
       }
     }
     if (p.status === "authorized" && before?.status !== "authorized") this.#expiries.push(p.expiresAtMs! + HOLD_GRACE_MS, p.id);
+    if (before && before.status !== p.status) {
+      const ws = this.#waiters.get(p.id);
+      if (ws) for (const wake of ws) wake();
+    }
     if (this.#loading) {
       this.#loaded.push(p);
       return;
@@ -119,6 +174,15 @@ export class Payments {
    */
   finishLoad(): void {
     this.#loading = false;
+    const created = new Map<string, number>();
+    const at = (id: string): number => {
+      let t = created.get(id);
+      if (t === undefined) created.set(id, (t = this.#ctx.engine.read<Payment>(paymentKey(id))?.createdAtMs ?? 0));
+      return t;
+    };
+    for (const m of [this.#bySubWallet, this.#byAgent, this.#byMerchant, this.#byOwner]) {
+      for (const list of m.values()) list.sort((a, b) => at(a) - at(b) || (a < b ? -1 : a > b ? 1 : 0));
+    }
     const events: Array<Parameters<PaymentsContext["risk"]["record"]>[0]> = [];
     for (const p of this.#loaded) {
       const ev = riskIntentOf(p);
@@ -268,15 +332,112 @@ export class Payments {
     if (q.subWalletId !== undefined) lists.push(this.#bySubWallet.get(validateId(q.subWalletId, "sw", "subWalletId")) ?? []);
     if (q.agentId !== undefined) lists.push(this.#byAgent.get(validateId(q.agentId, "agt", "agentId")) ?? []);
     if (q.merchantId !== undefined) lists.push(this.#byMerchant.get(validateId(q.merchantId, "mer", "merchantId")) ?? []);
-    if (lists.length === 0) throw new AgentPayError("INVALID_INPUT", "give subWalletId, agentId or merchantId");
+    if (q.ownerId !== undefined) lists.push(this.#byOwner.get(validateKey(q.ownerId, "ownerId")) ?? []);
+    if (lists.length === 0) throw new AgentPayError("INVALID_INPUT", "give subWalletId, agentId, merchantId or ownerId");
     const [first, ...rest] = lists.sort((a, b) => a.length - b.length);
     const others = rest.map((l) => new Set(l));
     const out: Payment[] = [];
-    for (let i = first!.length - 1; i >= 0 && out.length < limit; i--) {
+    let start = first!.length - 1;
+    if (q.startingAfter !== undefined) {
+      const at = first!.lastIndexOf(validateId(q.startingAfter, "pay", "startingAfter"));
+      if (at < 0) throw new AgentPayError("INVALID_INPUT", "startingAfter is not a payment of this list", { field: "startingAfter" });
+      start = at - 1;
+    }
+    for (let i = start; i >= 0 && out.length < limit; i--) {
       const id = first![i]!;
       if (others.every((s) => s.has(id))) out.push(this.#ctx.engine.read<Payment>(paymentKey(id))!);
     }
-    return out.sort((a, b) => b.createdAtMs - a.createdAtMs);
+    return out;
+  }
+
+  /**
+   * Waits (long-poll) until the payment's status is no longer `whileStatus` (default
+   * "pending_approval") or `timeoutMs` passes; returns the payment as it is then. At most 10,000
+   * waits at once (ENGINE_OVERLOADED beyond).
+   */
+  async wait(paymentId: string, opts: WaitOptions): Promise<Payment> {
+    const p = this.get(paymentId);
+    if (opts === null || typeof opts !== "object" || !Number.isSafeInteger(opts.timeoutMs) || opts.timeoutMs < 0 || opts.timeoutMs > 60_000) {
+      throw new AgentPayError("INVALID_INPUT", "timeoutMs must be an integer from 0 to 60000", { field: "timeoutMs" });
+    }
+    const whileStatus = opts.whileStatus ?? "pending_approval";
+    if (p.status !== whileStatus || opts.timeoutMs === 0) return p;
+    if (this.#waiting >= MAX_WAITERS) throw new AgentPayError("ENGINE_OVERLOADED", "too many waits in progress; retry shortly");
+    this.#waiting++;
+    let set = this.#waiters.get(p.id);
+    if (!set) this.#waiters.set(p.id, (set = new Set()));
+    const waiters = set;
+    try {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, opts.timeoutMs);
+        waiters.add(done);
+      });
+    } finally {
+      this.#waiting--;
+      if (waiters.size === 0) this.#waiters.delete(p.id);
+    }
+    return this.get(p.id);
+  }
+
+  /**
+   * An agent asks the merchant to refund (part of) its captured payment: a signed intent
+   * `{ action: "refund_request", paymentId, amount, currency, reason?, idempotencyKey }`; needs the
+   * grant scope `refund:request`. The merchant is told by webhook (`refund.requested`).
+   */
+  async requestRefund(intentJws: string): Promise<RefundRequest> {
+    const intent = await this.#agents.verifyIntent(intentJws);
+    const req = parseRefundRequestBody(intent.body, this.#ctx.currencies);
+    return this.#ctx.engine.submit((tx) => {
+      acceptIntent(tx, intent, this.#agents.intentMaxAgeMs);
+      return requestRefundIn(tx, intent, req, (id) => this.#requestsByPayment.get(id) ?? []);
+    });
+  }
+
+  getRefundRequest(refundRequestId: string): RefundRequest {
+    const r = this.#ctx.engine.read<RefundRequest>(refundRequestKey(validateId(refundRequestId, "rrq", "refundRequestId")));
+    if (!r) throw new AgentPayError("REFUND_REQUEST_NOT_FOUND", "no such refund request", { refundRequestId });
+    return r;
+  }
+
+  /** Refund requests of one merchant (newest first) or of one payment. */
+  refundRequests(q: { merchantId?: string; paymentId?: string; status?: RefundRequestStatus; limit?: number }): RefundRequest[] {
+    if (q === null || typeof q !== "object") throw new AgentPayError("INVALID_INPUT", "query must be an object");
+    const limit = q.limit ?? 100;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST) throw new AgentPayError("INVALID_INPUT", `limit must be 1-${MAX_LIST}`, { field: "limit" });
+    let out: RefundRequest[];
+    if (q.paymentId !== undefined) out = [...(this.#requestsByPayment.get(validateId(q.paymentId, "pay", "paymentId")) ?? [])].reverse();
+    else if (q.merchantId !== undefined) {
+      out = (this.#requestsByMerchant.get(validateId(q.merchantId, "mer", "merchantId")) ?? []).slice().reverse()
+        .map((id) => this.#ctx.engine.read<RefundRequest>(refundRequestKey(id))!);
+    } else throw new AgentPayError("INVALID_INPUT", "give merchantId or paymentId");
+    if (q.merchantId !== undefined) out = out.filter((r) => r.merchantId === q.merchantId);
+    if (q.status !== undefined) out = out.filter((r) => r.status === q.status);
+    return out.slice(0, limit);
+  }
+
+  /** The merchant grants a refund request (for its amount, or less): the refund is made in the same command. */
+  async grantRefundRequest(input: { refundRequestId: string; merchantId: string; amount?: Amount; idempotencyKey: string }): Promise<{ request: RefundRequest; refund: Refund }> {
+    expectObject<typeof input>(input, ["refundRequestId", "merchantId", "amount", "idempotencyKey"], "grant input");
+    const requestId = validateId(input.refundRequestId, "rrq", "refundRequestId");
+    const merchantId = validateId(input.merchantId, "mer", "merchantId");
+    const amount = input.amount === undefined ? undefined : validateAmount(input.amount, { positive: true, registry: this.#ctx.currencies });
+    const idempotencyKey = validateKey(input.idempotencyKey, "idempotencyKey");
+    return this.#ctx.engine.submit((tx) => grantRefundRequestIn(tx, this.#ctx, {
+      requestId, merchantId, idempotencyKey, ...(amount ? { amountMinor: amount.minor } : {}),
+    }));
+  }
+
+  /** The merchant declines a refund request. */
+  async declineRefundRequest(input: { refundRequestId: string; merchantId: string; reason?: string }): Promise<RefundRequest> {
+    expectObject<typeof input>(input, ["refundRequestId", "merchantId", "reason"], "decline input");
+    const requestId = validateId(input.refundRequestId, "rrq", "refundRequestId");
+    const merchantId = validateId(input.merchantId, "mer", "merchantId");
+    return this.#ctx.engine.submit((tx) => declineRefundRequestIn(tx, { requestId, merchantId, ...(input.reason !== undefined ? { reason: input.reason } : {}) }));
   }
 
   /** Releases holds whose token expired unredeemed (bounded per call). */

@@ -132,7 +132,8 @@ export interface Refund {
 
 export const paymentKey = (id: string): string => `pm/${id}`;
 export const refundKey = (id: string): string => `rf/${id}`;
-export const idemKey = (scope: "a" | "m" | "r", ownerId: string, key: string): string => `ik/${scope}/${ownerId}/${key}`;
+/** Idempotency scopes: a = agent intents, m = merchant redemptions, r = merchant refunds, q = agent refund requests. */
+export const idemKey = (scope: "a" | "m" | "r" | "q", ownerId: string, key: string): string => `ik/${scope}/${ownerId}/${key}`;
 export const PAYMENT_PREFIX = "pm/";
 /** The chain bridge's records: a payment's voucher, and sub-wallets bound to on-chain buckets. */
 export const voucherKey = (paymentId: string): string => `cv/${paymentId}`;
