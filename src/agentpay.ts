@@ -8,8 +8,8 @@ import { Approvals } from "./approvals/index.ts";
 import { ApiKeys } from "./api-keys/index.ts";
 import type { ApprovalRequest, ResolveOptions } from "./approvals/index.ts";
 import { Agents, Grants } from "./agents/index.ts";
-import { EventDeliverer, validateNotificationRules } from "./events/index.ts";
-import type { EventDelivererOptions } from "./events/index.ts";
+import { EVENT_PREFIX, EventDeliverer, validateNotificationRules } from "./events/index.ts";
+import type { EventDelivererOptions, EventRecord } from "./events/index.ts";
 import { Merchants, merchantKey } from "./merchants/index.ts";
 import { RiskEngine } from "./risk/index.ts";
 import type { RiskEngineOptions } from "./risk/index.ts";
@@ -105,13 +105,15 @@ export class AgentPay {
   /** API keys of the HTTP API's operators, persons and merchants (hashed; shown once). */
   readonly apiKeys: ApiKeys;
   readonly #chain: OnchainPayments | undefined;
+  readonly #eventListeners: Set<(event: EventRecord) => void>;
   readonly #background: boolean;
   /** Intent checks and token signatures, batched on a thread of their own. */
   readonly #signatures: SignatureWorker;
   #eventRetentionMs = 7 * 86_400_000;
   #stops: Array<() => void> = [];
 
-  private constructor(p: Parts, background: boolean, signatures: SignatureWorker) {
+  private constructor(p: Parts, background: boolean, signatures: SignatureWorker, listeners: Set<(event: EventRecord) => void>) {
+    this.#eventListeners = listeners;
     this.#signatures = signatures;
     this.engine = p.engine;
     this.ledger = p.ledger;
@@ -189,6 +191,15 @@ export class AgentPay {
       },
       ...(options.delivery || {}),
     });
+    const listeners = new Set<(event: EventRecord) => void>();
+    engine.observeDurable(EVENT_PREFIX, (_k, before, after) => {
+      if (before || !after || listeners.size === 0) return;
+      for (const l of listeners) {
+        try {
+          l(after as EventRecord);
+        } catch { /* a listener's failure is its own */ }
+      }
+    });
     await engine.load();
     if (chainState) {
       await engine.close();
@@ -203,7 +214,7 @@ export class AgentPay {
     };
     const pay = new AgentPay({
       engine, ledger, wallets, approvals, agents, grants, merchants, payments, tokens, events, risk, currencies, clock, chain, apiKeys,
-    }, options.background !== false, signatures);
+    }, options.background !== false, signatures, listeners);
     if (options.delivery !== false) events.start();
     if (options.eventRetentionMs !== undefined) {
       if (!Number.isSafeInteger(options.eventRetentionMs) || options.eventRetentionMs < 0) {
@@ -239,6 +250,18 @@ export class AgentPay {
   get chain(): OnchainPayments {
     if (!this.#chain) throw new AgentPayError("CHAIN_NOT_ENABLED", "the chain bridge is off: open agentpay with { chain: true }");
     return this.#chain;
+  }
+
+  /**
+   * Calls `listener` with every event as it commits (after the batch is durable), live and
+   * at most once, for feeds such as Server-Sent Events. Not a delivery: nothing is retried or
+   * acknowledged (use `events.subscribe` for at-least-once). Returns the function that stops it.
+   */
+  watchEvents(listener: (event: EventRecord) => void): () => void {
+    if (typeof listener !== "function") throw new AgentPayError("INVALID_INPUT", "listener must be a function");
+    if (this.#eventListeners.size >= 10_000) throw new AgentPayError("ENGINE_OVERLOADED", "too many event watchers");
+    this.#eventListeners.add(listener);
+    return () => { this.#eventListeners.delete(listener); };
   }
 
   /**

@@ -135,6 +135,7 @@ export class Engine {
   readonly #observers: Array<{ prefix: string; fn: Observer }> = [];
   /** Observers that can match keys of one first segment ("pm/"), so a write checks one or two, not all. */
   readonly #observersBySegment = new Map<string, Array<{ prefix: string; fn: Observer }>>();
+  readonly #durableObservers: Array<{ prefix: string; fn: Observer }> = [];
   #queue: Pending[] = [];
   #running = false;
   #closed = false;
@@ -164,6 +165,14 @@ export class Engine {
   observe(prefix: string, fn: Observer): void {
     this.#observers.push({ prefix, fn });
     this.#observersBySegment.clear();
+  }
+
+  /**
+   * Observes writes under `prefix` once their batch is durable (after the callers are answered),
+   * for live feeds: never at load, never for a batch that failed. A throw is ignored.
+   */
+  observeDurable(prefix: string, fn: Observer): void {
+    this.#durableObservers.push({ prefix, fn });
   }
 
   /** Opens the store and loads every record into memory, feeding the observers. */
@@ -294,6 +303,9 @@ export class Engine {
       // Only the last value of a key in a batch is written; it is encoded once, at the end.
       ops.set(key, v);
       this.#notify(key, before, v === TOMBSTONE ? undefined : v);
+      for (const o of this.#durableObservers) {
+        if (key.startsWith(o.prefix)) after.push(() => o.fn(key, before, v === TOMBSTONE ? undefined : v));
+      }
     }
     if (tx.hooks) after.push(...tx.hooks);
     return { p, ok: true, value };

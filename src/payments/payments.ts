@@ -9,7 +9,7 @@ import { authorizeIn, chainNotEnabled, declinedError, newPaymentId } from "./aut
 import type { AuthorizeResult } from "./authorize.ts";
 import { approvedIn, deniedIn, prepareApproval } from "./approve.ts";
 import type { PaymentsContext } from "./context.ts";
-import { HOLD_GRACE_MS, PAYMENT_PREFIX, REFUND_PREFIX, issuedTokenKey, paymentKey, paymentOfToken, storedVoucherIn } from "./records.ts";
+import { HOLD_GRACE_MS, PAYMENT_PREFIX, REFUND_PREFIX, issuedTokenKey, paymentKey, paymentOfToken, storedVoucherIn, voucherKey } from "./records.ts";
 import type { Payment, Receipt, Refund } from "./records.ts";
 import { redeemIn } from "./redeem.ts";
 import {
@@ -299,6 +299,18 @@ export class Payments {
       const voucher = p.chain ? storedVoucherIn(tx, p.id) : undefined;
       return { paymentId, status: p.status, token: tx.get<string>(issuedTokenKey(p.tokenId!))!, expiresAtMs: p.expiresAtMs!, ...(voucher ? { voucher } : {}) };
     });
+  }
+
+  /**
+   * The token (and voucher) of an authorized payment, for a caller that has already authenticated
+   * the payment's agent (the HTTP API's signed agent requests); undefined unless authorized.
+   * A bearer credential: hand it only to the payment's own agent.
+   */
+  issuedToken(paymentId: string): { token: string; expiresAtMs: number; voucher?: SignedVoucher } | undefined {
+    const p = this.get(paymentId);
+    if (p.status !== "authorized") return undefined;
+    const voucher = p.chain ? this.#ctx.engine.read<SignedVoucher>(voucherKey(p.id)) : undefined;
+    return { token: this.#ctx.engine.read<string>(issuedTokenKey(p.tokenId!))!, expiresAtMs: p.expiresAtMs!, ...(voucher ? { voucher } : {}) };
   }
 
   /** The merchant refunds part or all of a captured payment. Idempotent. */

@@ -194,3 +194,27 @@ describe("engine: observers", () => {
     expect(late).to.deep.equal(["x/late"]);
   });
 });
+
+describe("engine: durable observers", () => {
+  it("see a batch's writes only once it is durable, never a failed command's, never at load", async () => {
+    const store = new MemoryStore();
+    const engine = Engine.create({ store });
+    const seen: string[] = [];
+    engine.observeDurable("x/", (k, _b, a) => seen.push(`${k}=${String(a)}`));
+    await engine.load();
+    const p = engine.submit((tx) => tx.put("x/1", "a"));
+    expect(seen).to.deep.equal([]);
+    await p;
+    expect(seen).to.deep.equal(["x/1=a"]);
+    await engine.submit((tx) => { tx.put("x/2", "b"); throw new Error("no"); }).catch(() => {});
+    await engine.submit((tx) => tx.del("x/1"));
+    expect(seen).to.deep.equal(["x/1=a", "x/1=undefined"]);
+    await engine.close();
+    const again = Engine.create({ store });
+    const reloaded: string[] = [];
+    again.observeDurable("x/", (k) => reloaded.push(k));
+    await again.load();
+    expect(reloaded).to.deep.equal([]);
+    await again.close();
+  });
+});
