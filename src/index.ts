@@ -31,6 +31,7 @@ export { AgentClient, Payments, buildPayIntent, buildVoidIntent, buildFetchToken
 export type {
   AuthorizeResult, ApprovedPayment, Decision, Payment, PaymentStatus, Receipt, Refund, RiskHook, RequestPaymentInput, RedeemInput,
   RefundInput, VoidByMerchantInput, ListPaymentsQuery, PayRequestBody, VoidRequestBody, FetchTokenBody, BuildPayIntentInput,
+  RefundRequest, RefundRequestStatus, RefundRequestBody,
 } from "./payments/index.ts";
 // The on-chain side is the `agentpay/chain` entry point; its types are named here for `pay.chain`.
 export type { OnchainPayments, ChainBinding, BindSubWalletInput, ChainAnomaly, ReconcileReport } from "./chain-bridge/index.ts";

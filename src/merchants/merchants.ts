@@ -161,6 +161,13 @@ export class Merchants {
   }
 
   /** Enables or disables a merchant; a disabled merchant gets no new payments and cannot redeem. */
+  /** Every merchant, oldest first (for operators and tools; O(merchants)). */
+  list(): Merchant[] {
+    const out: Merchant[] = [];
+    for (const [, r] of this.#engine.scan<MerchantRecord>("mc/")) out.push(publicView(r));
+    return out.sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
+  }
+
   setStatus(merchantId: string, status: "active" | "disabled"): Promise<Merchant> {
     if (status !== "active" && status !== "disabled") {
       return Promise.reject(new AgentPayError("INVALID_INPUT", "status must be active or disabled", { field: "status" }));

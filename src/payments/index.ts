@@ -13,5 +13,6 @@ export type { Decision, Payment, PaymentChainInfo, PaymentStatus, Receipt, Refun
 export { buildPayIntent, buildVoidIntent, buildFetchTokenIntent } from "./body.ts";
 export type { PayRequestBody, VoidRequestBody, FetchTokenBody, BuildPayIntentInput } from "./body.ts";
 export { voidIn } from "./void.ts";
+export type { RefundRequest, RefundRequestStatus, RefundRequestBody } from "./refund-requests.ts";
 export type { VoidReason } from "./void.ts";
 export { notifyExpiringGrants } from "./grant-expiry.ts";

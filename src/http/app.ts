@@ -1,0 +1,137 @@
+// createApp(pay, options): the HTTP API as a Hono app on Web-standard Request/Response (testable with
+// app.request(), served by serve.ts). Middleware in order: request id → access log → body limit → auth →
+// rate limit → idempotency → routes; one error handler makes every failure the one error shape.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { Scalar } from "@scalar/hono-api-reference";
+import type { Logger } from "pino";
+import type { AgentPay } from "../index.ts";
+import type { Env } from "./env.ts";
+import { apiError, errorResponse } from "./errors.ts";
+import { accessLog } from "./middleware/log.ts";
+import { idempotency } from "./middleware/idempotency.ts";
+import type { IdempotencyOptions } from "./middleware/idempotency.ts";
+import { rateLimit } from "./middleware/rate-limit.ts";
+import type { RateLimitOptions } from "./middleware/rate-limit.ts";
+import { requestId } from "./middleware/request-id.ts";
+import { authenticate } from "./principal.ts";
+import type { Deps } from "./routes/define.ts";
+import { agentRoutes } from "./routes/agents.ts";
+import { approvalRoutes } from "./routes/approvals.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { keyRoutes } from "./routes/keys.ts";
+import { merchantRoutes } from "./routes/merchants.ts";
+import { operatorRoutes } from "./routes/operator.ts";
+import { paymentRoutes } from "./routes/payments.ts";
+import { systemRoutes } from "./routes/system.ts";
+import { walletRoutes } from "./routes/wallets.ts";
+
+export interface AppOptions {
+  /**
+   * Operator secrets accepted as `Authorization: Bearer <secret>` besides stored operator keys (e.g. from
+   * AGENTPAY_OPERATOR_KEY). Compared by hash in constant time.
+   */
+  operatorKeys?: readonly string[];
+  /** Structured JSON logs (pino); default none. Secrets, tokens and bodies are never logged. */
+  logger?: Logger;
+  /** Largest request body, bytes. Default 64 KiB. */
+  maxBodyBytes?: number;
+  rateLimit?: RateLimitOptions | false;
+  idempotency?: IdempotencyOptions;
+  /** Longest long-poll (`?wait=`), seconds. Default 30, at most 60. */
+  maxWaitS?: number;
+  /** CORS origins allowed; default none (CORS off). */
+  corsOrigins?: readonly string[];
+  /** Readiness beyond "the engine is open" (e.g. the PostgreSQL leader check). */
+  ready?: () => boolean;
+  /** The public base URL, for the OpenAPI document's `servers`. */
+  publicUrl?: string;
+}
+
+export type App = OpenAPIHono<Env>;
+
+export const API_VERSION = "2026-12-04";
+
+export function createApp(pay: AgentPay, options: AppOptions = {}): App {
+  const maxWaitS = Math.min(60, Math.max(0, options.maxWaitS ?? 30));
+  const app = new OpenAPIHono<Env>({
+    // A body, query or path that does not match its schema: 400 INVALID_INPUT naming the fields.
+    defaultHook: (result) => {
+      if (result.success) return;
+      const issues = result.error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), message: i.message }));
+      throw apiError("INVALID_INPUT", `invalid ${result.target}: ${issues[0]?.path || "body"}: ${issues[0]?.message ?? "invalid"}`, {
+        field: issues[0]?.path, issues, ...(result.target ? { in: result.target } : {}),
+      });
+    },
+  });
+  const deps: Deps = { pay, maxWaitS };
+
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      const code = status === 413 ? "PAYLOAD_TOO_LARGE" : status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : status === 408 ? "REQUEST_TIMEOUT" : "INVALID_INPUT";
+      return errorResponse(c, apiError(code, status === 400 ? "malformed JSON body" : err.message || "bad request"));
+    }
+    const res = errorResponse(c, err);
+    if (res.status >= 500) options.logger?.error({ requestId: c.get("requestId"), err }, "request failed");
+    return res;
+  });
+  app.notFound((c) => errorResponse(c, apiError("NOT_FOUND", "no such route", { method: c.req.method, path: new URL(c.req.url).pathname })));
+
+  app.use("*", requestId);
+  app.use("*", accessLog(options.logger));
+  app.use("*", async (c, next) => {
+    await next();
+    c.res.headers.set("AgentPay-Version", API_VERSION);
+    c.res.headers.set("Cache-Control", c.res.headers.get("Cache-Control") ?? "no-store");
+    c.res.headers.set("X-Content-Type-Options", "nosniff");
+  });
+  if (options.corsOrigins && options.corsOrigins.length > 0) {
+    app.use("*", cors({ origin: [...options.corsOrigins], allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"], exposeHeaders: ["Request-Id", "Retry-After"] }));
+  }
+  app.use("*", bodyLimit({
+    maxSize: options.maxBodyBytes ?? 64 * 1024,
+    onError: (c) => errorResponse(c, apiError("PAYLOAD_TOO_LARGE", "the body is larger than the server accepts", { maxBytes: options.maxBodyBytes ?? 64 * 1024 })),
+  }));
+  app.use("/v1/*", async (c, next) => {
+    const type = c.req.header("content-type");
+    if ((c.req.method === "POST" || c.req.method === "PUT") && type !== undefined && !/^application\/json\b/i.test(type)) {
+      throw apiError("UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
+    }
+    await next();
+  });
+  app.use("/v1/*", authenticate(pay, options.operatorKeys ?? []));
+  if (options.rateLimit !== false) app.use("/v1/*", rateLimit(options.rateLimit || {}));
+  app.use("/v1/*", idempotency(options.idempotency));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "http", scheme: "bearer", description: "An API key: the operator's, a person's (one owner's wallets) or a merchant's (its own payments).",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "agentSignature", {
+    type: "http", scheme: "Agent",
+    description: "`Authorization: Agent <JWS>`: a compact JWS signed by the agent's registered key over { action: \"request\", method, path, bodySha256 } (docs/AGENTS.md). Writes carry a signed intent in the body instead.",
+  });
+
+  systemRoutes(app, deps, options);
+  walletRoutes(app, deps);
+  agentRoutes(app, deps);
+  merchantRoutes(app, deps);
+  paymentRoutes(app, deps);
+  approvalRoutes(app, deps);
+  eventRoutes(app, deps);
+  keyRoutes(app, deps);
+  operatorRoutes(app, deps);
+
+  app.doc31("/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "agentpay", version: API_VERSION,
+      description: "Let AI agents pay safely. Amounts are { value: decimal string, currency }; times RFC 3339; errors { error: { code, message, details, requestId } } (docs/ERRORS.md); lists take limit and starting_after.",
+    },
+    servers: [{ url: options.publicUrl ?? new URL(c.req.url).origin }],
+  }));
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "agentpay API" }));
+  return app;
+}

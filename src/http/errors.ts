@@ -1,0 +1,27 @@
+// One error shape for every failure: {"error":{"code","message","details","requestId"}}, with the
+// status from the error catalog (src/core/error-codes.ts), mapped once here.
+import type { Env } from "./env.ts";
+import type { Context } from "hono";
+import { AgentPayError, errorCatalog, isAgentPayError, isErrorCode, toWire } from "../index.ts";
+import type { ErrorCode } from "../index.ts";
+
+export function httpStatusOf(code: ErrorCode): number {
+  return errorCatalog[code].http;
+}
+
+export function apiError(code: ErrorCode, message: string, details: Record<string, unknown> = {}): AgentPayError {
+  return new AgentPayError(code, message, details);
+}
+
+/** The response for any thrown value; unknown failures become INTERNAL_ERROR (their text is logged, never sent). */
+export function errorResponse(c: Context<Env>, err: unknown): Response {
+  const requestId = c.get("requestId") ?? "";
+  const e = isAgentPayError(err) && isErrorCode(err.code) ? err : new AgentPayError("INTERNAL_ERROR", "internal error");
+  const status = httpStatusOf(e.code);
+  const body = { error: { code: e.code, message: e.message, details: toWire(e.details) as Record<string, unknown>, requestId } };
+  const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
+  const retryAfter = (e.details as { retryAfterS?: unknown }).retryAfterS;
+  if (typeof retryAfter === "number") headers["retry-after"] = String(retryAfter);
+  else if (e.code === "ENGINE_OVERLOADED" || e.code === "NOT_LEADER" || e.code === "STORE_FAILURE") headers["retry-after"] = "1";
+  return new Response(JSON.stringify(body), { status, headers });
+}

@@ -1,0 +1,70 @@
+// Idempotency-Key on writes (Stripe's contract): the same key with the same body gets the stored
+// response (`Idempotent-Replayed: true`), even while the first request is still running (it waits for
+// it: 50 concurrent sends make one effect); the same key with another body is 409 IDEMPOTENCY_CONFLICT.
+// Keys are scoped to the caller and the route, kept 24 hours in memory (bounded). Money movements also
+// hand the key to the library, whose own idempotency is durable: a retry after a restart moves nothing twice.
+import type { Env } from "../env.ts";
+import { createHash } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import { apiError } from "../errors.ts";
+import type { Principal } from "../principal.ts";
+
+interface Stored { status: number; headers: [string, string][]; body: string }
+interface Entry { bodyHash: string; atMs: number; result: Promise<Stored | undefined> }
+
+const KEY_RE = /^[\x21-\x7e]{1,255}$/;
+
+export interface IdempotencyOptions {
+  /** How long a key is remembered. Default 24 h. */
+  ttlMs?: number;
+  /** Keys remembered at most (oldest forgotten first). Default 20,000. */
+  maxKeys?: number;
+}
+
+export function idempotency(opts: IdempotencyOptions = {}): MiddlewareHandler<Env> {
+  const ttlMs = opts.ttlMs ?? 86_400_000;
+  const maxKeys = opts.maxKeys ?? 20_000;
+  const entries = new Map<string, Entry>();
+  return async (c, next) => {
+    const key = c.req.header("idempotency-key");
+    if (c.req.method !== "POST" || key === undefined) return next();
+    if (!KEY_RE.test(key)) throw apiError("INVALID_INPUT", "Idempotency-Key must be 1-255 printable ASCII characters", { field: "Idempotency-Key" });
+    c.set("idempotencyKey", key);
+    const p = c.get("principal");
+    const scope = `${p ? `${p.kind}:${p.id}` : "anonymous"}|${c.req.method}|${new URL(c.req.url).pathname}|${key}`;
+    const bodyHash = createHash("sha256").update(new Uint8Array(await c.req.arrayBuffer())).digest("base64url");
+    const now = Date.now();
+    const prior = entries.get(scope);
+    if (prior && now - prior.atMs < ttlMs) {
+      if (prior.bodyHash !== bodyHash) {
+        throw apiError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used with a different request", { idempotencyKey: key });
+      }
+      const stored = await prior.result;
+      if (stored) {
+        c.res = new Response(stored.body, { status: stored.status, headers: [...stored.headers, ["idempotent-replayed", "true"]] });
+        return;
+      }
+      // The first attempt failed in a way worth retrying (5xx, 429): this one runs for real.
+    }
+    let settle!: (s: Stored | undefined) => void;
+    const entry: Entry = { bodyHash, atMs: now, result: new Promise((r) => { settle = r; }) };
+    entries.delete(scope);
+    entries.set(scope, entry);
+    while (entries.size > maxKeys) entries.delete(entries.keys().next().value!);
+    try {
+      await next();
+    } catch (e) {
+      settle(undefined);
+      entries.delete(scope);
+      throw e;
+    }
+    const res = c.res;
+    if (res.status >= 500 || res.status === 429) {
+      settle(undefined);
+      entries.delete(scope);
+      return;
+    }
+    const body = await res.clone().text();
+    settle({ status: res.status, headers: [...res.headers.entries()].filter(([h]) => h !== "request-id"), body });
+  };
+}

@@ -1,0 +1,74 @@
+// Serves an app on node:http with the limits a public server needs, and stops it gracefully: stop
+// accepting, let in-flight requests finish (bounded), then close the engine, so nothing acknowledged
+// is lost (every 2xx was durable before it was sent).
+import { serve as honoServe } from "@hono/node-server";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { AgentPay } from "../index.ts";
+import { createApp } from "./app.ts";
+import type { AppOptions } from "./app.ts";
+
+export interface ServeOptions extends AppOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8787; 0 picks a free port. */
+  port?: number;
+  /** How long shutdown waits for in-flight requests before closing their connections. Default 10 s. */
+  drainMs?: number;
+  /** Headers must arrive within this (slow-loris). Default 10 s. */
+  headersTimeoutMs?: number;
+  /** A whole request (body included) within this; long-polls stay below it. Default 90 s. */
+  requestTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly server: Server;
+  /** Stops accepting, drains in-flight requests (bounded), closes the AgentPay. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function serve(pay: AgentPay, options: ServeOptions = {}): Promise<RunningServer> {
+  let draining = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const userReady = options.ready;
+  const app = createApp(pay, { ...options, ready: () => !draining && (userReady ? userReady() : true) });
+  const host = options.host ?? "127.0.0.1";
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = honoServe({
+      fetch: async (req, env) => {
+        inFlight++;
+        try {
+          return await app.fetch(req, env);
+        } finally {
+          inFlight--;
+          if (inFlight === 0) drained?.();
+        }
+      },
+      hostname: host, port: options.port ?? 8787,
+    }, () => resolve(s as Server)) as Server;
+    s.once("error", reject);
+  });
+  server.headersTimeout = options.headersTimeoutMs ?? 10_000;
+  server.requestTimeout = options.requestTimeoutMs ?? 90_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxHeadersCount = 100;
+  const addr = server.address() as AddressInfo;
+  const url = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url, server,
+    close: () => closing ??= (async () => {
+      draining = true;
+      const stopped = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await Promise.race([new Promise<void>((r) => { drained = r; }), new Promise((r) => setTimeout(r, options.drainMs ?? 10_000).unref())]);
+      }
+      server.closeAllConnections();
+      await stopped;
+      await pay.close();
+    })(),
+  };
+}
