@@ -6,16 +6,15 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { Scalar } from "@scalar/hono-api-reference";
-import type { Logger } from "pino";
 import type { AgentPay } from "../index.ts";
 import type { Env } from "./env.ts";
 import { apiError, errorResponse } from "./errors.ts";
 import { accessLog } from "./middleware/log.ts";
 import { idempotency } from "./middleware/idempotency.ts";
-import type { IdempotencyOptions } from "./middleware/idempotency.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
-import type { RateLimitOptions } from "./middleware/rate-limit.ts";
 import { requestId } from "./middleware/request-id.ts";
+import type { AppOptions } from "./options.ts";
+export type { AppOptions };
 import { authenticate } from "./principal.ts";
 import type { Deps } from "./routes/define.ts";
 import { agentRoutes } from "./routes/agents.ts";
@@ -28,27 +27,6 @@ import { paymentRoutes } from "./routes/payments.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { walletRoutes } from "./routes/wallets.ts";
 
-export interface AppOptions {
-  /**
-   * Operator secrets accepted as `Authorization: Bearer <secret>` besides stored operator keys (e.g. from
-   * AGENTPAY_OPERATOR_KEY). Compared by hash in constant time.
-   */
-  operatorKeys?: readonly string[];
-  /** Structured JSON logs (pino); default none. Secrets, tokens and bodies are never logged. */
-  logger?: Logger;
-  /** Largest request body, bytes. Default 64 KiB. */
-  maxBodyBytes?: number;
-  rateLimit?: RateLimitOptions | false;
-  idempotency?: IdempotencyOptions;
-  /** Longest long-poll (`?wait=`), seconds. Default 30, at most 60. */
-  maxWaitS?: number;
-  /** CORS origins allowed; default none (CORS off). */
-  corsOrigins?: readonly string[];
-  /** Readiness beyond "the engine is open" (e.g. the PostgreSQL leader check). */
-  ready?: () => boolean;
-  /** The public base URL, for the OpenAPI document's `servers`. */
-  publicUrl?: string;
-}
 
 export type App = OpenAPIHono<Env>;
 

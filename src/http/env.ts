@@ -1,4 +1,11 @@
-import type { Principal } from "./principal.ts";
+/** Who is calling (see principal.ts for how each proves it). */
+export type Principal =
+  | { readonly kind: "operator"; readonly id: string }
+  | { readonly kind: "person"; readonly id: string; readonly ownerId: string }
+  | { readonly kind: "merchant"; readonly id: string; readonly merchantId: string }
+  | { readonly kind: "agent"; readonly id: string; readonly agentId: string };
+
+export type PrincipalKind = Principal["kind"];
 
 /** What middleware leaves on the request's context for the routes. */
 export interface Env {

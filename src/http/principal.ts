@@ -7,13 +7,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AgentPay } from "../index.ts";
 import { apiError } from "./errors.ts";
 
-export type Principal =
-  | { readonly kind: "operator"; readonly id: string }
-  | { readonly kind: "person"; readonly id: string; readonly ownerId: string }
-  | { readonly kind: "merchant"; readonly id: string; readonly merchantId: string }
-  | { readonly kind: "agent"; readonly id: string; readonly agentId: string };
-
-export type PrincipalKind = Principal["kind"];
+export type { Principal, PrincipalKind } from "./env.ts";
+import type { Principal, PrincipalKind } from "./env.ts";
 
 const BEARER_RE = /^Bearer ([A-Za-z0-9_-]{8,200})$/;
 const AGENT_RE = /^Agent ([A-Za-z0-9_.-]{16,16384})$/;

@@ -2,7 +2,7 @@
 import type { Env } from "../env.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppOptions } from "../app.ts";
+import type { AppOptions } from "../options.ts";
 import type { Deps } from "./define.ts";
 
 const Jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).openapi("Jwks");
