@@ -5,7 +5,6 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import { Scalar } from "@scalar/hono-api-reference";
 import type { AgentPay } from "../index.ts";
 import type { Env } from "./env.ts";
 import { apiError, errorResponse } from "./errors.ts";
@@ -16,6 +15,7 @@ import { requestId } from "./middleware/request-id.ts";
 import type { AppOptions } from "./options.ts";
 export type { AppOptions };
 import { authenticate } from "./principal.ts";
+import { referencePage } from "./reference.ts";
 import type { Deps } from "./routes/define.ts";
 import { agentRoutes } from "./routes/agents.ts";
 import { approvalRoutes } from "./routes/approvals.ts";
@@ -102,14 +102,24 @@ export function createApp(pay: AgentPay, options: AppOptions = {}): App {
   keyRoutes(app, deps);
   operatorRoutes(app, deps);
 
-  app.doc31("/openapi.json", (c) => ({
+  const documents = new Map<string, ReturnType<typeof app.getOpenAPI31Document>>();
+  const document = (origin: string) => {
+    let d = documents.get(origin);
+    if (!d) {
+      if (documents.size >= 8) documents.clear();
+      documents.set(origin, (d = build(origin)));
+    }
+    return d;
+  };
+  const build = (origin: string) => app.getOpenAPI31Document({
     openapi: "3.1.0",
     info: {
       title: "agentpay", version: API_VERSION,
       description: "Let AI agents pay safely. Amounts are { value: decimal string, currency }; times RFC 3339; errors { error: { code, message, details, requestId } } (docs/ERRORS.md); lists take limit and starting_after.",
     },
-    servers: [{ url: options.publicUrl ?? new URL(c.req.url).origin }],
-  }));
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "agentpay API" }));
+    servers: [{ url: options.publicUrl ?? origin }],
+  });
+  app.get("/openapi.json", (c) => c.json(document(new URL(c.req.url).origin)));
+  app.get("/docs", (c) => c.html(referencePage(document(new URL(c.req.url).origin) as unknown as Record<string, unknown>)));
   return app;
 }

@@ -47,11 +47,15 @@ export async function serve(pay: AgentPay, options: ServeOptions = {}): Promise<
         }
       },
       hostname: host, port: options.port ?? 8787,
+      serverOptions: {
+        headersTimeout: options.headersTimeoutMs ?? 10_000,
+        requestTimeout: options.requestTimeoutMs ?? 90_000,
+        // How often those timeouts are checked (Node's default, 30 s, would let a slow client hold a socket that long).
+        connectionsCheckingInterval: Math.min(5_000, Math.max(250, Math.floor((options.headersTimeoutMs ?? 10_000) / 2))),
+      },
     }, () => resolve(s as Server)) as Server;
     s.once("error", reject);
   });
-  server.headersTimeout = options.headersTimeoutMs ?? 10_000;
-  server.requestTimeout = options.requestTimeoutMs ?? 90_000;
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
   const addr = server.address() as AddressInfo;
