@@ -74,20 +74,38 @@ describe("the package, installed as a consumer installs it", function () {
       const app = join(work, `app-${version}`);
       mkdirSync(app);
       writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer-app", version: "1.0.0", private: true, type: "module" }));
-      npm(node, ["install", tarball], app);
+      // The Node 24 project also gets @types/node: the TypeScript check below runs in it.
+      const typesNode = (JSON.parse(readFileSync(join(root, "node_modules/@types/node/package.json"), "utf8")) as { version: string }).version;
+      npm(node, ["install", tarball, ...(node === process.execPath ? [`@types/node@${typesNode}`] : [])], app);
       writeFileSync(join(app, "example.mjs"), readFileSync(join(root, "test/package/fixtures/example.mjs")));
       const out = JSON.parse(execFileSync(node, ["example.mjs"], { cwd: app, encoding: "utf8", timeout: 120_000 }).trim().split("\n").pop()!);
       expect(out).to.include({ node: version, cap: "12000", captured: "11850", available: "10000" });
       expect(out.wireBytes).to.be.greaterThan(100);
+      // The CLI: `npx agentpay --help` lists the commands; `agentpay serve` answers over HTTP.
+      const bin = join(app, "node_modules/.bin/agentpay");
+      const help = execFileSync(node, [bin, "--help"], { cwd: app, encoding: "utf8" });
+      for (const cmd of ["serve", "init"]) expect(help).to.contain(cmd);
+      const served = execFileSync(node, ["-e", `
+        const { spawn } = require("node:child_process");
+        const c = spawn(process.execPath, [${JSON.stringify(bin)}, "serve", "--memory", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+        c.stdout.on("data", async (b) => {
+          const m = String(b).split("listening on ");
+          if (m.length < 2) return;
+          const url = m[1].trim();
+          const r = await fetch(url + "/healthz");
+          const doc = await (await fetch(url + "/openapi.json")).json();
+          console.log(JSON.stringify({ status: r.status, paths: Object.keys(doc.paths).length }));
+          c.kill("SIGTERM");
+        });
+      `], { cwd: app, encoding: "utf8", timeout: 60_000 });
+      const s = JSON.parse(served.trim()) as { status: number; paths: number };
+      expect(s.status).to.equal(200);
+      expect(s.paths).to.be.greaterThan(40);
     });
   }
 
   it("the README's TypeScript example type-checks against the published .d.ts (nodenext, strict) and runs on Node 24", () => {
-    const app = join(work, "app-ts");
-    mkdirSync(app);
-    const typesNode = (JSON.parse(readFileSync(join(root, "node_modules/@types/node/package.json"), "utf8")) as { version: string }).version;
-    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer-ts", version: "1.0.0", private: true, type: "module" }));
-    npm(process.execPath, ["install", tarball, `@types/node@${typesNode}`], app);
+    const app = join(work, `app-${process.version}`);
     const readme = readFileSync(join(root, "README.md"), "utf8");
     const code = /<!-- example:start -->\s*```ts\n([\s\S]*?)```\s*<!-- example:end -->/.exec(readme)![1]!;
     expect(code).to.contain(`from "${pkg.name}"`);
