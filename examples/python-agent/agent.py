@@ -166,9 +166,9 @@ def say(line: str) -> None:
 
 
 def cmd_pay(args) -> int:
-    agent = Agent(args.base_url, args.agent_id, load_key(args.key))
-    say(f"agent {agent.agent_id} (key {agent.kid}) asks to pay {args.amount} {args.currency} to {args.merchant}")
     try:
+        agent = Agent(args.base_url, args.agent_id, load_key(args.key))
+        say(f"agent {agent.agent_id} (key {agent.kid}) asks to pay {args.amount} {args.currency} to {args.merchant}")
         result = agent.request_payment(args.sub_wallet, args.merchant, args.amount, args.currency, args.reference)
         if result["status"] == "pending_approval":
             say(f"the person must approve (approval {result['approvalId']}): waiting up to {args.wait} s")
@@ -178,6 +178,12 @@ def cmd_pay(args) -> int:
                           "tokenId": payment["tokenId"], "expiresAt": payment["expiresAt"]}
             else:
                 result = {"status": payment["status"], "paymentId": payment["id"]}
+    except (ValueError, OSError) as e:
+        if isinstance(e, urllib.error.URLError):
+            say(f"could not reach the server: {e}")
+            return 1
+        say(f"not sent: {e}")
+        return 1
     except ApiError as e:
         say(f"refused: {e.code}: {e.message} (request {e.request_id})")
         print(json.dumps({"status": "error", "code": e.code, "message": e.message, "details": e.details, "requestId": e.request_id}))

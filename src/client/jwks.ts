@@ -55,7 +55,7 @@ export class JwksCache {
   #inflight: Promise<TokenVerifier> | undefined;
   #lastUnknownRefetchMs = -Infinity;
   readonly #unknown = new Map<string, number>();
-  /** How many times the JWKS was fetched (for tests and metrics). */
+  /** How many JWKS fetches have finished, well or not (for tests and metrics). */
   fetches = 0;
 
   constructor(load: () => Promise<FetchedJwks>, opts: JwksCacheOptions = {}) {
@@ -93,7 +93,6 @@ export class JwksCache {
   #refresh(): Promise<TokenVerifier> {
     this.#inflight ??= (async () => {
       try {
-        this.fetches++;
         const got = await this.#load();
         const verifier = new TokenVerifier(got.jwks);
         const { freshMs, staleMs } = cacheLifetimes(got.cacheControl, got.age, this.#defaultMaxAgeMs);
@@ -107,6 +106,7 @@ export class JwksCache {
         if (this.#verifier) return this.#verifier;
         throw e instanceof AgentPayError ? e : new AgentPayError("CONNECTION_FAILED", "could not fetch the issuer's JWKS", {}, { cause: e });
       } finally {
+        this.fetches++;
         this.#inflight = undefined;
       }
     })();
