@@ -33,6 +33,18 @@ module.exports = {
       from: { path: `^src/(core|engine|ledger|${DOMAIN.slice(1, -1).replace("|chain", "")}|payments)/|^src/(agentpay|index)\\.ts$` },
       to: { path: "node_modules/(viem|ox|hono|@hono|@modelcontextprotocol|pg|postgres|commander|zod|hardhat)/", dependencyTypesNot: ["type-only", "dynamic-import"] },
     },
+    {
+      name: "client-loads-no-server", severity: "error",
+      comment: "agentpay/client runs where the agent or the merchant runs: no server framework, MCP SDK, viem, CLI or SQL driver (types are fine).",
+      from: { path: "^src/client/" },
+      to: { path: "node_modules/(viem|ox|hono|@hono|@scalar|@modelcontextprotocol|pg|postgres|commander|zod|hardhat|pino|level|classic-level)/", dependencyTypesNot: ["type-only"] },
+    },
+    {
+      name: "client-reaches-no-interface", severity: "error",
+      comment: "The clients speak HTTP: they never import the server, the CLI or MCP (the facade's types are fine).",
+      from: { path: "^src/client/" },
+      to: { path: "^src/(http|cli|mcp|x402|console|chain-bridge)/|^src/(agentpay|index)\\.ts$", dependencyTypesNot: ["type-only"] },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

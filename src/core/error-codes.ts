@@ -27,6 +27,8 @@ export const errorCatalog = {
   RATE_LIMITED: { http: 429, area: "http", description: "Too many requests for this key; retry after the Retry-After header's seconds." },
   REQUEST_SIGNATURE_INVALID: { http: 401, area: "auth", description: "An agent's request signature is missing, malformed, expired, replayed or does not verify." },
   API_KEY_NOT_FOUND: { http: 404, area: "auth", description: "No such API key." },
+  CONNECTION_FAILED: { http: 503, area: "http", description: "A client could not reach the server, or lost the connection before the answer (it retries where that is safe); a lost write may have taken effect: retry it with the same idempotency key." },
+  RESPONSE_INVALID: { http: 502, area: "http", description: "A client got an answer that is not the API's (not its JSON, or from something else in between)." },
   IDEMPOTENCY_KEY_IN_USE: { http: 409, area: "http", description: "A request with this Idempotency-Key is still being processed; retry later." },
   INTERNAL_ERROR: { http: 500, area: "http", description: "Something failed that should not have; the request id identifies it in the logs." },
   NOT_LEADER: { http: 503, area: "engine", description: "This instance is a standby: writes go to the leader." },
