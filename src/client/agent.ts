@@ -6,7 +6,7 @@ import { AgentPayError, newId, validateId, validateKey } from "../core/index.ts"
 import type { Amount } from "../core/index.ts";
 import { createIntentSigner, requestSignatureBody } from "../agents/index.ts";
 import { buildPayIntent, buildVoidIntent } from "../payments/index.ts";
-import type { AuthorizeResult, Balance, BudgetStatus, Grant, Payment, RefundRequest, RequestPaymentInput, SignedVoucher } from "../index.ts";
+import type { AuthorizeResult, Balance, BudgetStatus, Grant, Payment, RefundRequest, RequestPaymentInput, SignedVoucher, SubWallet } from "../index.ts";
 import { Transport } from "./transport.ts";
 import type { ClientOptions } from "./transport.ts";
 import { fromWire, pageFromWire, pageQuery } from "./wire.ts";
@@ -137,6 +137,13 @@ export class AgentPayClient {
     validateId(subWalletId, "sw", "subWalletId");
     const wire = await this.#http.call((api, init) => api.GET("/v1/sub-wallets/{subWalletId}/budget", { ...init, params: { path: { subWalletId } } }), { idempotent: true, signed: true });
     return fromWire<BudgetStatus>(wire, this.#http.decimals);
+  }
+
+  /** A sub-wallet this agent holds a grant on (its status, currency and policy). */
+  async getSubWallet(subWalletId: string): Promise<SubWallet> {
+    validateId(subWalletId, "sw", "subWalletId");
+    const wire = await this.#http.call((api, init) => api.GET("/v1/sub-wallets/{subWalletId}", { ...init, params: { path: { subWalletId } } }), { idempotent: true, signed: true });
+    return fromWire<SubWallet>(wire, this.#http.decimals);
   }
 
   /** The balance of a sub-wallet this agent holds a grant on. */

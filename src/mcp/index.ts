@@ -6,5 +6,6 @@ export { AGENT_TOOLS, errorResult } from "./tools.ts";
 export type { ToolDef, ToolResult } from "./tools.ts";
 export type { McpAgentSide } from "./agent.ts";
 export { inProcessAgent } from "./in-process.ts";
+export { httpAgent } from "./http-agent.ts";
 export { runStdio, serveMcpHttp } from "./transports.ts";
 export type { McpHttpOptions, RunningMcpHttp } from "./transports.ts";
