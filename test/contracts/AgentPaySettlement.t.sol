@@ -2,6 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {AgentPaySettlement} from "../../contracts/AgentPaySettlement.sol";
+import {IAgentPaySettlement} from "../../contracts/settlement/IAgentPaySettlement.sol";
+import {SingleRedemption} from "../../contracts/settlement/SingleRedemption.sol";
 import {TestStablecoin} from "../../contracts/test/TestStablecoin.sol";
 
 /// @dev The few forge-style cheatcodes these tests use (forge-std is not available here).
@@ -29,9 +31,9 @@ abstract contract VoucherKit {
     function _voucher(address owner, address agent, address merchant, uint256 cap, uint256 deadline, uint256 nonce)
         internal
         view
-        returns (AgentPaySettlement.Voucher memory v)
+        returns (IAgentPaySettlement.Voucher memory v)
     {
-        v = AgentPaySettlement.Voucher({
+        v = IAgentPaySettlement.Voucher({
             owner: owner,
             agent: agent,
             merchant: merchant,
@@ -45,13 +47,13 @@ abstract contract VoucherKit {
         });
     }
 
-    function _sign(uint256 pk, AgentPaySettlement.Voucher memory v) internal view returns (bytes memory) {
+    function _sign(uint256 pk, IAgentPaySettlement.Voucher memory v) internal view returns (bytes memory) {
         (uint8 sv, bytes32 r, bytes32 s) = vm.sign(pk, settlement.hashVoucher(v));
         return abi.encodePacked(r, s, sv);
     }
 
     /// @dev One packed entry; `amount` = 0 means "the cap".
-    function _entry(AgentPaySettlement.Voucher memory v, uint256 amount, bytes memory sig, bool withSigner)
+    function _entry(IAgentPaySettlement.Voucher memory v, uint256 amount, bytes memory sig, bool withSigner)
         internal
         pure
         returns (bytes memory out)
@@ -67,9 +69,9 @@ abstract contract VoucherKit {
     }
 
     /// @dev The calldata of redeemCompact: selector ‖ token ‖ owner ‖ agent ‖ cap (16) ‖ deadline (5) ‖ nonce ‖ ref ‖ sig.
-    function _compact(AgentPaySettlement.Voucher memory v, bytes memory sig) internal pure returns (bytes memory) {
+    function _compact(IAgentPaySettlement.Voucher memory v, bytes memory sig) internal pure returns (bytes memory) {
         return abi.encodePacked(
-            AgentPaySettlement.redeemCompact.selector,
+            SingleRedemption.redeemCompact.selector,
             v.token,
             v.owner,
             v.agent,
@@ -113,7 +115,7 @@ contract AgentPaySettlementTest is VoucherKit {
     function testFuzz_redeemMovesExactlyTheAmount(uint96 funded, uint96 cap, uint96 amount, uint256 nonce) public {
         vm.assume(funded > 0 && cap > 0 && amount > 0 && amount <= cap && amount <= funded);
         _fund(agent, funded);
-        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 1 hours, nonce);
+        IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 1 hours, nonce);
         bytes memory e = _entry(v, amount, _sign(AGENT_PK, v), true);
         vm.prank(merchant);
         uint256 got = settlement.redeem(address(token), e);
@@ -124,20 +126,20 @@ contract AgentPaySettlementTest is VoucherKit {
         require(token.balanceOf(address(settlement)) == funded, "escrow");
         // replay of the same nonce fails, whatever the amount
         vm.prank(merchant);
-        vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.NonceUsed.selector, owner, agent, nonce));
+        vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.NonceUsed.selector, owner, agent, nonce));
         settlement.redeem(address(token), e);
     }
 
     function testFuzz_overCapAndOverBalanceFail(uint128 funded, uint256 cap, uint256 amount) public {
         vm.assume(funded > 0 && cap > 0 && amount > 0);
         _fund(agent, funded);
-        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, 7);
+        IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, 7);
         bytes memory e = _entry(v, amount, _sign(AGENT_PK, v), true);
         vm.prank(merchant);
         if (amount > cap) {
-            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.OverCap.selector, cap, amount));
+            vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.OverCap.selector, cap, amount));
         } else if (amount > funded) {
-            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.InsufficientBalance.selector, uint256(funded), amount));
+            vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.InsufficientBalance.selector, uint256(funded), amount));
         }
         settlement.redeem(address(token), e);
     }
@@ -145,11 +147,11 @@ contract AgentPaySettlementTest is VoucherKit {
     function testFuzz_highSTwinRejected(uint256 nonce, uint64 cap) public {
         vm.assume(cap > 0);
         _fund(agent, cap);
-        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, nonce);
+        IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, nonce);
         (uint8 sv, bytes32 r, bytes32 s) = vm.sign(AGENT_PK, settlement.hashVoucher(v));
         bytes memory twin = abi.encodePacked(r, bytes32(SECP256K1_N - uint256(s)), sv == 27 ? uint8(28) : uint8(27));
         vm.prank(merchant);
-        vm.expectRevert(AgentPaySettlement.InvalidSignature.selector);
+        vm.expectRevert(IAgentPaySettlement.InvalidSignature.selector);
         settlement.redeem(address(token), _entry(v, 0, twin, true));
         vm.prank(merchant);
         settlement.redeem(address(token), _entry(v, 0, abi.encodePacked(r, s, sv), true));
@@ -158,15 +160,15 @@ contract AgentPaySettlementTest is VoucherKit {
     function testFuzz_deadlineWindow(uint32 offset, uint32 lifetimeSlack) public {
         _fund(agent, 1e12);
         uint256 deadline = block.timestamp + uint256(lifetimeSlack) % (2 days);
-        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, deadline, 1);
+        IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, deadline, 1);
         bytes memory e = _entry(v, 0, _sign(AGENT_PK, v), true);
         uint256 at = block.timestamp + uint256(offset) % (3 days);
         vm.warp(at);
         vm.prank(merchant);
         if (at > deadline) {
-            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.VoucherExpired.selector, deadline));
+            vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.VoucherExpired.selector, deadline));
         } else if (deadline - at > 1 days) {
-            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.VoucherNotYetValid.selector, deadline));
+            vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.VoucherNotYetValid.selector, deadline));
         }
         settlement.redeem(address(token), e);
     }
@@ -176,14 +178,14 @@ contract AgentPaySettlementTest is VoucherKit {
         pk = pk % (SECP256K1_N - 1) + 1;
         vm.assume(pk != AGENT_PK);
         _fund(agent, 1e6);
-        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, block.timestamp + 60, 3);
+        IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, block.timestamp + 60, 3);
         bytes memory good = _entry(v, 0, _sign(AGENT_PK, v), true);
         bytes memory bad = _entry(v, 0, _sign(pk, v), true);
         vm.prank(caller);
-        vm.expectRevert(AgentPaySettlement.InvalidSignature.selector);
+        vm.expectRevert(IAgentPaySettlement.InvalidSignature.selector);
         settlement.redeem(address(token), good);
         vm.prank(merchant);
-        vm.expectRevert(AgentPaySettlement.InvalidSignature.selector);
+        vm.expectRevert(IAgentPaySettlement.InvalidSignature.selector);
         settlement.redeem(address(token), bad);
     }
 
@@ -196,7 +198,7 @@ contract AgentPaySettlementTest is VoucherKit {
         token.approve(address(settlement), funded);
         settlement.deposit(address(token), agent, funded);
         vm.stopPrank();
-        AgentPaySettlement.Voucher memory v = _voucher(o, agent, merchant, cap, block.timestamp + 1 hours, nonce);
+        IAgentPaySettlement.Voucher memory v = _voucher(o, agent, merchant, cap, block.timestamp + 1 hours, nonce);
         bytes memory data = _compact(v, _sign(byOwnerKey ? ownerPk : AGENT_PK, v));
         require(data.length == 214, "length");
         vm.prank(merchant);
@@ -209,17 +211,17 @@ contract AgentPaySettlementTest is VoucherKit {
         // replay fails with NonceUsed, through either entry point
         vm.prank(merchant);
         (ok, ret) = address(settlement).call(data);
-        require(!ok && keccak256(ret) == keccak256(abi.encodeWithSelector(AgentPaySettlement.NonceUsed.selector, o, agent, nonce)), "replay");
+        require(!ok && keccak256(ret) == keccak256(abi.encodeWithSelector(IAgentPaySettlement.NonceUsed.selector, o, agent, nonce)), "replay");
         bytes memory e = _entry(v, 0, _sign(AGENT_PK, v), true);
         vm.prank(merchant);
-        vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.NonceUsed.selector, o, agent, nonce));
+        vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.NonceUsed.selector, o, agent, nonce));
         settlement.redeem(address(token), e);
     }
 
     function testFuzz_compactAnyAlteredByteOrLengthFails(uint8 pos, uint8 mask, uint8 extra, bool shorten) public {
         vm.assume(mask != 0);
         _fund(agent, 1e12);
-        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, block.timestamp + 60, 5);
+        IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, block.timestamp + 60, 5);
         bytes memory good = _compact(v, _sign(AGENT_PK, v));
         // one byte of the 210 after the selector altered: refused, nothing moves
         bytes memory bad = bytes.concat(good);
@@ -235,7 +237,7 @@ contract AgentPaySettlementTest is VoucherKit {
         vm.prank(merchant);
         bytes memory ret;
         (ok, ret) = address(settlement).call(wrong);
-        require(!ok && bytes4(ret) == AgentPaySettlement.MalformedVouchers.selector, "length");
+        require(!ok && bytes4(ret) == IAgentPaySettlement.MalformedVouchers.selector, "length");
         require(_bucket(agent) == 1e12 && settlement.creditOf(merchant, address(token)) == 0, "moved");
         vm.prank(merchant);
         (ok, ) = address(settlement).call(good);
@@ -257,7 +259,7 @@ contract AgentPaySettlementTest is VoucherKit {
             uint256 amount = (r >> 64) % 2 == 0 ? cap : (r >> 128) % cap + 1;
             // nonces: distinct per (agent), spread over several bitmap words
             uint256 nonce = i * 97 + (second ? 1 : 0);
-            AgentPaySettlement.Voucher memory v = _voucher(owner, a, merchant, cap, block.timestamp + 60, nonce);
+            IAgentPaySettlement.Voucher memory v = _voucher(owner, a, merchant, cap, block.timestamp + 60, nonce);
             batch = abi.encodePacked(batch, _entry(v, amount, _sign(second ? AGENT2_PK : AGENT_PK, v), a != prev));
             prev = a;
             total += amount;
@@ -277,7 +279,7 @@ contract AgentPaySettlementTest is VoucherKit {
     function testFuzz_refundNeverExceedsRedeemed(uint64 cap, uint64 amount, uint64 refund1, uint64 refund2) public {
         vm.assume(cap > 0 && amount > 0 && amount <= cap);
         _fund(agent, cap);
-        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, 11);
+        IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, 11);
         bytes memory sig = _sign(AGENT_PK, v);
         vm.prank(merchant);
         settlement.redeem(address(token), _entry(v, amount, sig, true));
@@ -287,10 +289,10 @@ contract AgentPaySettlementTest is VoucherKit {
             uint256 r = tries[i];
             vm.prank(merchant);
             if (r == 0) {
-                vm.expectRevert(AgentPaySettlement.ZeroAmount.selector);
+                vm.expectRevert(IAgentPaySettlement.ZeroAmount.selector);
             } else if (refunded + r > amount) {
                 vm.expectRevert(
-                    abi.encodeWithSelector(AgentPaySettlement.RefundExceedsRedeemed.selector, uint256(amount), refunded, r)
+                    abi.encodeWithSelector(IAgentPaySettlement.RefundExceedsRedeemed.selector, uint256(amount), refunded, r)
                 );
             } else {
                 refunded += r;
@@ -312,7 +314,7 @@ contract AgentPaySettlementTest is VoucherKit {
         vm.warp(block.timestamp + wait);
         vm.prank(owner);
         if (block.timestamp <= readyAt) {
-            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.ReleaseNotReady.selector, readyAt));
+            vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.ReleaseNotReady.selector, readyAt));
             settlement.release(address(token), agent);
         } else {
             uint256 moved = settlement.release(address(token), agent);
@@ -366,7 +368,7 @@ contract SettlementHandler is VoucherKit {
         if (bal == 0 || cap == 0) return;
         uint256 c = uint256(cap) % bal + 1;
         uint256 amt = uint256(amount) % c + 1;
-        AgentPaySettlement.Voucher memory v =
+        IAgentPaySettlement.Voucher memory v =
             _voucher(owner, agents[i], merchants[m % 2], c, block.timestamp + 60, nextNonce++);
         bytes memory e = _entry(v, amt, _sign(agentPks[i], v), true);
         vm.prank(merchants[m % 2]);
@@ -381,7 +383,7 @@ contract SettlementHandler is VoucherKit {
         (uint256 bal, ) = settlement.bucketOf(owner, agents[i], address(token));
         if (bal == 0 || cap == 0) return;
         uint256 c = uint256(cap) % bal + 1;
-        AgentPaySettlement.Voucher memory v =
+        IAgentPaySettlement.Voucher memory v =
             _voucher(owner, agents[i], merchants[m % 2], c, block.timestamp + 60, nextNonce++);
         vm.prank(merchants[m % 2]);
         (bool ok, ) = address(settlement).call(_compact(v, _sign(agentPks[i], v)));
@@ -398,7 +400,7 @@ contract SettlementHandler is VoucherKit {
         uint256 each = bal / n;
         bytes memory batch;
         for (uint256 k; k < n; ++k) {
-            AgentPaySettlement.Voucher memory v =
+            IAgentPaySettlement.Voucher memory v =
                 _voucher(owner, agents[i], merchants[m % 2], each, block.timestamp + 60, nextNonce++);
             batch = abi.encodePacked(batch, _entry(v, 0, _sign(agentPks[i], v), k == 0));
         }
