@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {SettlementOwnerControls} from "./settlement/SettlementOwnerControls.sol";
+import {SettlementCancels} from "./settlement/SettlementCancels.sol";
 import {SingleRedemption} from "./settlement/SingleRedemption.sol";
 import {BatchRedemption} from "./settlement/BatchRedemption.sol";
 import {CallRedemption} from "./settlement/CallRedemption.sol";
@@ -18,15 +19,20 @@ import {VoucherSignatures} from "./settlement/VoucherSignatures.sol";
 ///  - the main bucket (agent = address(0)) is never spendable by vouchers: deposit, allocate from it and
 ///    withdraw from it at once;
 ///  - an agent bucket (agent != 0) backs that agent's vouchers: money enters at once (deposit, allocate) but
-///    leaves only by redemption or by a release scheduled WITHDRAWAL_DELAY >= MAX_VOUCHER_LIFETIME ahead, so a
-///    merchant holding a currently valid voucher can always redeem it before the owner can take the funds back.
-/// Vouchers are redeemable only in [deadline - MAX_VOUCHER_LIFETIME, deadline], which bounds their lifetime.
+///    leaves only by redemption or by a release scheduled WITHDRAWAL_DELAY >= MAX_VOUCHER_LIFETIME ahead, so no
+///    release can take back what a currently valid voucher names before it expires. Every valid voucher of the
+///    bucket draws on the same balance, first come first served, including vouchers the owner signs to itself.
+/// Vouchers are redeemable only in [deadline - MAX_VOUCHER_LIFETIME, deadline], which bounds their lifetime. The
+/// nonce names the signer (agent nonces below 2**255, owner nonces above, carrying the deadline); each signer
+/// cancels only its own nonces, the agent's key nothing while frozen, the owner never a voucher inside its window.
+/// What a merchant can rely on, exactly: contracts/README.md, "What a merchant can rely on".
 /// The parts (contracts/settlement/): {IAgentPaySettlement} (types, events, errors), {VoucherSignatures} and
 /// {PackedVouchers} (EIP-712 hashing, terms and signature checks, the packed encoding), {SettlementEscrow}
 /// (buckets, deposits, credits), {SettlementNonces}, {SettlementOwnerControls} (freeze, timelocked release),
-/// {SingleRedemption}, {BatchRedemption}, {CallRedemption} and {SettlementRefunds}.
+/// {SettlementCancels}, {SingleRedemption}, {BatchRedemption}, {CallRedemption} and {SettlementRefunds}.
 contract AgentPaySettlement is
     SettlementOwnerControls,
+    SettlementCancels,
     SingleRedemption,
     BatchRedemption,
     CallRedemption,

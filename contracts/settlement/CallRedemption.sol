@@ -52,7 +52,7 @@ abstract contract CallRedemption is VoucherSignatures, SettlementEscrow, Settlem
         if (target == address(0) || target == address(this) || target == address(EXECUTOR)) revert InvalidCall();
         if (keccak256(callData) != v.callDataHash) revert InvalidCall();
         digest = hashVoucher(v);
-        bool byAgent = _checkSignature(v.owner, v.agent, digest, signature);
+        bool byAgent = _checkSignature(v.owner, v.agent, v.nonce, v.deadline, digest, signature);
         _checkTerms(v.cap, amount, v.deadline);
         Bucket storage b = _buckets[Keys.key(v.owner, v.agent, uint160(v.token))];
         Bucket memory m = b;

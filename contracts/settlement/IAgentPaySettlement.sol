@@ -7,6 +7,9 @@ pragma solidity 0.8.30;
 /// logs and reverts without the implementation.
 interface IAgentPaySettlement {
     /// @notice A spend voucher, as signed (EIP-712 primary type `Voucher`).
+    /// @dev `nonce` also says who must sign: below 2**255 it is an agent nonce (only the agent's signature is
+    /// valid), from 2**255 an owner nonce (only the owner's), which carries the voucher's `deadline` in bits
+    /// 215-254 (`2**255 | deadline << 215 | seq`). Each signer cancels only its own nonces (see {cancel}).
     struct Voucher {
         address owner;
         address agent;
@@ -36,7 +39,8 @@ interface IAgentPaySettlement {
     event Withdrawn(address indexed owner, address indexed token, address indexed to, uint256 amount);
     /// @notice The (owner, agent, token) bucket was frozen or unfrozen.
     event FrozenSet(address indexed owner, address indexed agent, address indexed token, bool frozen);
-    /// @notice A voucher nonce was cancelled by `by` (the owner or the agent).
+    /// @notice A voucher nonce was cancelled by `by`, its signer (the agent for an agent nonce, the owner for an
+    /// owner nonce).
     event NonceCancelled(address indexed owner, address indexed agent, uint256 nonce, address by);
     /// @notice A voucher was redeemed: `amount` left the agent bucket `bucket` and was credited to the merchant's
     /// internal balance. (A direct payout is followed by {CreditWithdrawn} in the same call.)
@@ -89,8 +93,16 @@ interface IAgentPaySettlement {
     error OverCap(uint256 cap, uint256 amount);
     /// @notice The nonce was already redeemed or cancelled.
     error NonceUsed(address owner, address agent, uint256 nonce);
-    /// @notice The bucket is frozen and the voucher is signed by the agent.
+    /// @notice The bucket is frozen and the voucher is signed by the agent; or the agent's key tried to cancel
+    /// while any of its buckets is frozen.
     error AgentFrozen(address owner, address agent);
+    /// @notice The caller tried to cancel a nonce it does not sign: agent nonces are the agent's, owner nonces the
+    /// owner's.
+    error NotNonceSigner(uint256 nonce);
+    /// @notice The owner tried to cancel an owner nonce whose voucher is inside its redemption window.
+    error VoucherLive(uint256 nonce, uint256 deadline);
+    /// @notice An owner nonce does not carry the voucher's deadline.
+    error OwnerNonceMismatch(uint256 nonce, uint256 deadline);
     /// @notice The packed voucher bytes are malformed.
     error MalformedVouchers();
     /// @notice No release is scheduled.

@@ -104,6 +104,6 @@ abstract contract PackedVouchers is VoucherSignatures {
             sig.offset := off
             sig.length := len
         }
-        return _checkSignature(e.owner, e.agent, e.digest, sig);
+        return _checkSignature(e.owner, e.agent, e.nonce, e.deadline, e.digest, sig);
     }
 }

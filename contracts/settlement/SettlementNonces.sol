@@ -6,12 +6,13 @@ import {Keys} from "./Keys.sol";
 
 /// @title SettlementNonces
 /// @notice Voucher nonces: unordered, per (owner, agent), two bits each (unused, cancelled, redeemed for the cap,
-/// redeemed for less), 128 to a storage word; the redemption record kept for partial redemptions and refunds;
-/// cancellation.
+/// redeemed for less), 128 to a storage word, and the redemption record kept for partial redemptions and refunds.
+/// Below 2**255 a nonce is the agent's, from there the owner's (see {IAgentPaySettlement-Voucher}); one bitmap holds
+/// both, so a voucher is redeemed at most once whoever signed it.
 abstract contract SettlementNonces is IAgentPaySettlement {
     /// @notice Nonce state: never used.
     uint8 public constant NONCE_UNUSED = 0;
-    /// @notice Nonce state: cancelled by the owner or the agent.
+    /// @notice Nonce state: cancelled by its signer.
     uint8 public constant NONCE_CANCELLED = 1;
     /// @notice Nonce state: redeemed for exactly the cap.
     uint8 public constant NONCE_REDEEMED = 2;
@@ -29,25 +30,6 @@ abstract contract SettlementNonces is IAgentPaySettlement {
     mapping(bytes32 wordKey => uint256 bits) internal _nonceWords;
     /// @dev keccak256(abi.encode(owner, agent, nonce)) => redemption record.
     mapping(bytes32 nonceKey => Redemption) internal _redemptions;
-
-    /// @notice Cancels voucher nonces of (owner, agent). Only the owner or the agent may call it.
-    /// @dev Nonces already redeemed or cancelled are skipped (no event).
-    /// @param owner The owner.
-    /// @param agent The agent.
-    /// @param nonces The nonces to cancel.
-    function cancel(address owner, address agent, uint256[] calldata nonces) external {
-        if (msg.sender != owner && msg.sender != agent) revert NotOwnerOrAgent();
-        for (uint256 i; i < nonces.length; ++i) {
-            uint256 nonce = nonces[i];
-            bytes32 wk = Keys.key(owner, agent, nonce >> 7);
-            uint256 bits = _nonceWords[wk];
-            uint256 shift = (nonce & 127) << 1;
-            if ((bits >> shift) & 3 == 0) {
-                _nonceWords[wk] = bits | (uint256(NONCE_CANCELLED) << shift);
-                emit NonceCancelled(owner, agent, nonce, msg.sender);
-            }
-        }
-    }
 
     /// @notice The state of a nonce: 0 unused, 1 cancelled, 2 redeemed for the cap, 3 redeemed for less.
     /// @param owner The owner.

@@ -21,6 +21,8 @@ abstract contract SettlementOwnerControls is SettlementEscrow {
 
     /// @dev bucket key => scheduled release.
     mapping(bytes32 bucketKey => Release) internal _releases;
+    /// @dev owner => agent => how many of the agent's buckets are frozen (its key cancels nothing while non-zero).
+    mapping(address owner => mapping(address agent => uint256)) internal _frozenBuckets;
 
     /// @param withdrawalDelay Release delay in seconds (checked by {AgentPaySettlement}).
     constructor(uint256 withdrawalDelay) {
@@ -63,16 +65,33 @@ abstract contract SettlementOwnerControls is SettlementEscrow {
     }
 
     /// @notice Freezes (or unfreezes) the caller's agent for the given tokens, at once: a frozen bucket rejects
-    /// every voucher signed by the agent; vouchers signed by the owner still redeem.
+    /// every voucher signed by the agent (vouchers signed by the owner still redeem), and while any of the agent's
+    /// buckets is frozen its key cancels nothing.
     /// @param agent The agent.
     /// @param tokens The tokens whose buckets to (un)freeze.
     /// @param frozen True to freeze, false to unfreeze.
     function setFrozen(address agent, address[] calldata tokens, bool frozen) external {
         if (agent == address(0)) revert ZeroAddress();
+        uint256 count = _frozenBuckets[msg.sender][agent];
         for (uint256 i; i < tokens.length; ++i) {
-            _buckets[Keys.key(msg.sender, agent, uint160(tokens[i]))].frozen = frozen;
+            Bucket storage b = _buckets[Keys.key(msg.sender, agent, uint160(tokens[i]))];
+            if (b.frozen != frozen) {
+                b.frozen = frozen;
+                // count changes only with a flag that changes: never below zero, never above the buckets
+                count = frozen ? count + 1 : count - 1;
+            }
             emit FrozenSet(msg.sender, agent, tokens[i], frozen);
         }
+        _frozenBuckets[msg.sender][agent] = count;
+    }
+
+    /// @notice How many of the agent's buckets (one per token) the owner has frozen; while non-zero the agent's key
+    /// cancels nothing (see {cancel}).
+    /// @param owner The owner.
+    /// @param agent The agent.
+    /// @return The number of frozen buckets.
+    function frozenBucketsOf(address owner, address agent) external view returns (uint256) {
+        return _frozenBuckets[owner][agent];
     }
 
     /// @notice The scheduled release of (owner, agent, token), if any.

@@ -27,7 +27,7 @@ abstract contract SettlementRefunds is VoucherSignatures, SettlementEscrow, Sett
         if (msg.sender != v.merchant) revert NotMerchant();
         if (amount == 0) revert ZeroAmount();
         bytes32 digest = hashVoucher(v);
-        _checkSignature(v.owner, v.agent, digest, signature);
+        _checkSignature(v.owner, v.agent, v.nonce, v.deadline, digest, signature);
         uint256 state = nonceState(v.owner, v.agent, v.nonce);
         bytes32 key = Keys.key(v.owner, v.agent, v.nonce);
         Redemption memory rec = _redemptions[key];

@@ -32,8 +32,8 @@ abstract contract SingleRedemption is PackedVouchers, SettlementEscrow, Settleme
     /// @notice Redeems one voucher like {redeem} (credited to the caller's internal balance), from compact
     /// calldata: this function's selector followed by exactly 210 raw bytes, no ABI encoding:
     /// `token (20) ‖ owner (20) ‖ agent (20) ‖ cap (16, uint128) ‖ deadline (5, uint40) ‖ nonce (32) ‖ ref (32) ‖
-    /// r (32) ‖ s (32) ‖ v (1)`. The amount is the cap and the signature a 65-byte r‖s‖v (the owner's or the
-    /// agent's ECDSA signature, or the 65-byte signature of an ERC-1271 owner or agent); anything else (a partial
+    /// r (32) ‖ s (32) ‖ v (1)`. The amount is the cap and the signature a 65-byte r‖s‖v (the ECDSA signature of
+    /// the signer the nonce names, or the 65-byte signature of an ERC-1271 signer); anything else (a partial
     /// amount, a longer signature, a cap of 2**128 or more) goes through {redeem}. This is the cheapest way to
     /// redeem one voucher: it saves the ABI offset, length and padding words, the cap's 16 high zero bytes and the
     /// packed entry's flag byte (~480 gas of calldata), and the ABI decoding.
@@ -66,6 +66,13 @@ abstract contract SingleRedemption is PackedVouchers, SettlementEscrow, Settleme
                 let m := mload(0x40)
                 token := shr(96, calldataload(4))
                 nonce := calldataload(85)
+                // the nonce names the signer: the agent below 2**255, the owner from there (an owner nonce must
+                // carry the deadline)
+                let signer := agent
+                if shr(255, nonce) {
+                    if iszero(eq(and(shr(215, nonce), 0xffffffffff), w)) { break }
+                    signer := owner
+                }
                 mstore(m, VOUCHER_TYPEHASH_LITERAL)
                 mstore(add(m, 0x20), owner)
                 mstore(add(m, 0x40), agent)
@@ -82,8 +89,8 @@ abstract contract SingleRedemption is PackedVouchers, SettlementEscrow, Settleme
                 mstore(add(m, 0x02), domain)
                 mstore(add(m, 0x22), w)
                 let d := keccak256(m, 0x42)
-                // ECDSA: s in the lower half order, v in {27, 28}, recovered == owner or agent (both are non-zero,
-                // so a zero or missing recovery never matches)
+                // ECDSA: s in the lower half order, v in {27, 28}, recovered == signer (non-zero, so a zero or
+                // missing recovery never matches)
                 w := calldataload(181) // s
                 if gt(w, HALF_ORDER) { break }
                 let v := byte(0, calldataload(213))
@@ -94,9 +101,8 @@ abstract contract SingleRedemption is PackedVouchers, SettlementEscrow, Settleme
                 mstore(add(m, 0x60), w)
                 pop(staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20))
                 if iszero(eq(returndatasize(), 0x20)) { break }
-                let rec := mload(0x00)
-                byAgent := and(iszero(eq(rec, owner)), eq(rec, agent))
-                if iszero(or(eq(rec, owner), byAgent)) { break }
+                if iszero(eq(mload(0x00), signer)) { break }
+                byAgent := iszero(shr(255, nonce))
                 digest := d
                 break
             }
@@ -122,8 +128,8 @@ abstract contract SingleRedemption is PackedVouchers, SettlementEscrow, Settleme
     }
 
     /// @dev The common case of {redeem} in one pass: a 207-byte entry with the signer, amount = cap, a 65-byte
-    /// ECDSA signature of the owner or agent, an unused nonce, enough balance. It makes every check before any
-    /// write; if anything is outside that case (or invalid) it returns 0 without touching state and {redeem}
+    /// ECDSA signature of the signer the nonce names, an unused nonce, enough balance. It makes every check before
+    /// any write; if anything is outside that case (or invalid) it returns 0 without touching state and {redeem}
     /// takes the general path, which handles it or reverts with the precise error. So this function can only
     /// ever accept a subset of what the general path accepts, with the same effects and event.
     function _fastRedeem(address token, bytes calldata data) private returns (uint256 amount) {
@@ -139,7 +145,14 @@ abstract contract SingleRedemption is PackedVouchers, SettlementEscrow, Settleme
                 let m := mload(0x40)
                 owner := shr(96, calldataload(add(o, 1)))
                 agent := shr(96, calldataload(add(o, 21)))
-                // ECDSA: s in the lower half order, v in {27, 28}, recovered == owner or agent (never 0)
+                // the nonce names the signer (see redeemCompact); owner and agent are non-zero (_fastDigest)
+                let n := calldataload(add(o, 78))
+                let signer := agent
+                if shr(255, n) {
+                    if iszero(eq(and(shr(215, n), 0xffffffffff), shr(216, calldataload(add(o, 73))))) { break }
+                    signer := owner
+                }
+                // ECDSA: s in the lower half order, v in {27, 28}, recovered == signer (never 0)
                 let sv := calldataload(add(o, 174))
                 let vv := byte(0, calldataload(add(o, 206)))
                 if gt(sv, HALF_ORDER) { break }
@@ -150,11 +163,8 @@ abstract contract SingleRedemption is PackedVouchers, SettlementEscrow, Settleme
                 mstore(add(m, 0x60), sv)
                 if iszero(staticcall(gas(), 0x01, m, 0x80, m, 0x20)) { break }
                 if iszero(eq(returndatasize(), 0x20)) { break }
-                let rec := mload(m)
-                if iszero(rec) { break }
-                let byOwner := eq(rec, owner)
-                byAgent := and(iszero(byOwner), eq(rec, agent))
-                signed := or(byOwner, byAgent)
+                byAgent := iszero(shr(255, n))
+                signed := eq(mload(m), signer)
                 break
             }
         }
@@ -171,9 +181,10 @@ abstract contract SingleRedemption is PackedVouchers, SettlementEscrow, Settleme
 
     /// @dev The effects of the one-pass paths of {redeemCompact} and {redeem} (via {_fastRedeem}), shared by both
     /// once the caller has checked the voucher's terms (owner and agent non-zero, cap non-zero, deadline and
-    /// lifetime, merchant = caller, all inside `digest`) and its signature (`byAgent`: the agent signed, not the
-    /// owner). It still makes every remaining check before any write: the nonce is unused, an agent-signed
-    /// voucher's bucket is not frozen, the bucket holds `cap`, the caller's credit does not overflow. If all pass it
+    /// lifetime, merchant = caller, all inside `digest`) and its signature (`byAgent`: an agent nonce, signed by the
+    /// agent; otherwise an owner nonce carrying the deadline, signed by the owner). It still makes every remaining
+    /// check before any write: the nonce is unused, an agent-signed voucher's bucket is not frozen, the bucket
+    /// holds `cap`, the caller's credit does not overflow. If all pass it
     /// marks the nonce redeemed, debits the bucket, credits the caller, emits Redeemed and returns true; otherwise
     /// it writes nothing and returns false, and the caller takes the general path, which redeems or reverts with the
     /// precise error.

@@ -9,7 +9,8 @@ import {IAgentPaySettlement} from "./IAgentPaySettlement.sol";
 /// @title VoucherSignatures
 /// @notice The voucher as an EIP-712 message: its type hash, its digest and the domain it is bound to (one
 /// deployment on one chain), and the checks every redemption path makes on a voucher's terms (amount, cap,
-/// lifetime window) and on its signature (the owner's or the agent's, ECDSA or ERC-1271).
+/// lifetime window) and on its signature (the agent's for an agent nonce, the owner's for an owner nonce; ECDSA
+/// or ERC-1271).
 abstract contract VoucherSignatures is IAgentPaySettlement, EIP712 {
     /// @notice EIP-712 type hash of {Voucher}.
     bytes32 public constant VOUCHER_TYPEHASH = keccak256(
@@ -20,6 +21,11 @@ abstract contract VoucherSignatures is IAgentPaySettlement, EIP712 {
     uint256 internal constant VOUCHER_TYPEHASH_LITERAL = 0x937c01398bfb9c8c015996457a3ce5be231d7885ad7cfc550134c868b697bbab;
     /// @dev Half the secp256k1 group order: ECDSA signatures with a larger s are refused (malleability).
     uint256 internal constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+
+    /// @dev Nonces from here on are owner nonces (only the owner's signature is valid), those below agent nonces.
+    uint256 internal constant OWNER_NONCE_FLAG = 1 << 255;
+    /// @dev An owner nonce carries its voucher's deadline (uint40) from this bit up to bit 254.
+    uint256 internal constant OWNER_NONCE_DEADLINE_SHIFT = 215;
 
     /// @notice Longest lifetime of a voucher: it is redeemable only when deadline - this <= now <= deadline.
     uint256 public immutable MAX_VOUCHER_LIFETIME;
@@ -52,29 +58,38 @@ abstract contract VoucherSignatures is IAgentPaySettlement, EIP712 {
         }
     }
 
-    /// @dev Checks that `signature` over `digest` is the owner's or the agent's; returns true if the agent's.
-    /// Plain ECDSA first (65 bytes, s in the lower half order, v in {27, 28}, never address(0)); ERC-1271 (through
-    /// OpenZeppelin's SignatureChecker) only if that fails and the owner or agent has code.
-    function _checkSignature(address owner, address agent, bytes32 digest, bytes calldata signature)
-        internal
-        view
-        returns (bool byAgent)
-    {
+    /// @dev Checks that `signature` over `digest` is the signer's the nonce names: the agent's for an agent nonce
+    /// (below OWNER_NONCE_FLAG), the owner's for an owner nonce, which must also carry `deadline`. Returns true
+    /// for an agent nonce. Plain ECDSA first (65 bytes, s in the lower half order, v in {27, 28}, never
+    /// address(0)); ERC-1271 (through OpenZeppelin's SignatureChecker) only if that fails and the signer has code.
+    function _checkSignature(
+        address owner,
+        address agent,
+        uint256 nonce,
+        uint256 deadline,
+        bytes32 digest,
+        bytes calldata signature
+    ) internal view returns (bool byAgent) {
         if (owner == address(0) || agent == address(0)) revert ZeroAddress();
-        address recovered = _tryEcrecover(digest, signature);
-        if (recovered != address(0)) {
-            if (recovered == owner) return false;
-            if (recovered == agent) return true;
+        address signer = agent;
+        byAgent = true;
+        if (nonce >= OWNER_NONCE_FLAG) {
+            if (_ownerNonceDeadline(nonce) != deadline) revert OwnerNonceMismatch(nonce, deadline);
+            signer = owner;
+            byAgent = false;
         }
-        if (owner.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(owner, digest, signature))
+        // signer != address(0), so a failed recovery (address(0)) never matches
+        if (_tryEcrecover(digest, signature) == signer) return byAgent;
+        if (signer.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature))
         {
-            return false;
-        }
-        if (agent.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(agent, digest, signature))
-        {
-            return true;
+            return byAgent;
         }
         revert InvalidSignature();
+    }
+
+    /// @dev The deadline an owner nonce carries (bits 215-254).
+    function _ownerNonceDeadline(uint256 nonce) internal pure returns (uint256) {
+        return (nonce >> OWNER_NONCE_DEADLINE_SHIFT) & type(uint40).max;
     }
 
     /// @dev ecrecover of a 65-byte r,s,v signature through OpenZeppelin's ECDSA (rejects s in the upper half

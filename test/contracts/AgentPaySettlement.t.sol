@@ -14,6 +14,7 @@ interface Vm {
     function startPrank(address sender) external;
     function stopPrank() external;
     function warp(uint256 timestamp) external;
+    function expectRevert() external;
     function expectRevert(bytes4 selector) external;
     function expectRevert(bytes calldata revertData) external;
     function assume(bool condition) external pure;
@@ -45,6 +46,11 @@ abstract contract VoucherKit {
             callTarget: address(0),
             callDataHash: bytes32(0)
         });
+    }
+
+    /// @dev An owner nonce: the top bit, the deadline in bits 215-254, `seq` below.
+    function _ownerNonce(uint256 deadline, uint256 seq) internal pure returns (uint256) {
+        return (1 << 255) | (uint256(uint40(deadline)) << 215) | (seq & ((1 << 215) - 1));
     }
 
     function _sign(uint256 pk, IAgentPaySettlement.Voucher memory v) internal view returns (bytes memory) {
@@ -114,6 +120,7 @@ contract AgentPaySettlementTest is VoucherKit {
 
     function testFuzz_redeemMovesExactlyTheAmount(uint96 funded, uint96 cap, uint96 amount, uint256 nonce) public {
         vm.assume(funded > 0 && cap > 0 && amount > 0 && amount <= cap && amount <= funded);
+        nonce >>= 1; // an agent nonce
         _fund(agent, funded);
         IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 1 hours, nonce);
         bytes memory e = _entry(v, amount, _sign(AGENT_PK, v), true);
@@ -146,6 +153,7 @@ contract AgentPaySettlementTest is VoucherKit {
 
     function testFuzz_highSTwinRejected(uint256 nonce, uint64 cap) public {
         vm.assume(cap > 0);
+        nonce >>= 1; // an agent nonce
         _fund(agent, cap);
         IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, nonce);
         (uint8 sv, bytes32 r, bytes32 s) = vm.sign(AGENT_PK, settlement.hashVoucher(v));
@@ -198,6 +206,8 @@ contract AgentPaySettlementTest is VoucherKit {
         token.approve(address(settlement), funded);
         settlement.deposit(address(token), agent, funded);
         vm.stopPrank();
+        // the nonce names the signer: an owner nonce (carrying the deadline) for the owner, an agent nonce otherwise
+        nonce = byOwnerKey ? _ownerNonce(block.timestamp + 1 hours, nonce) : nonce >> 1;
         IAgentPaySettlement.Voucher memory v = _voucher(o, agent, merchant, cap, block.timestamp + 1 hours, nonce);
         bytes memory data = _compact(v, _sign(byOwnerKey ? ownerPk : AGENT_PK, v));
         require(data.length == 214, "length");
@@ -212,10 +222,121 @@ contract AgentPaySettlementTest is VoucherKit {
         vm.prank(merchant);
         (ok, ret) = address(settlement).call(data);
         require(!ok && keccak256(ret) == keccak256(abi.encodeWithSelector(IAgentPaySettlement.NonceUsed.selector, o, agent, nonce)), "replay");
-        bytes memory e = _entry(v, 0, _sign(AGENT_PK, v), true);
+        _replayThroughRedeem(v, byOwnerKey ? ownerPk : AGENT_PK, byOwnerKey ? AGENT_PK : ownerPk);
+    }
+
+    /// @dev After `v` was redeemed: its replay through {redeem} is NonceUsed; the other key's signature of the same
+    /// voucher is no signature at all.
+    function _replayThroughRedeem(IAgentPaySettlement.Voucher memory v, uint256 pk, uint256 otherPk) internal {
+        bytes memory replay = _entry(v, 0, _sign(pk, v), true);
+        bytes memory other = _entry(v, 0, _sign(otherPk, v), true);
         vm.prank(merchant);
-        vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.NonceUsed.selector, o, agent, nonce));
-        settlement.redeem(address(token), e);
+        vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.NonceUsed.selector, v.owner, v.agent, v.nonce));
+        settlement.redeem(address(token), replay);
+        vm.prank(merchant);
+        vm.expectRevert(IAgentPaySettlement.InvalidSignature.selector);
+        settlement.redeem(address(token), other);
+    }
+
+    /// @dev Any nonce: only the signer it names can sign for it (an owner nonce only if it carries the deadline).
+    function testFuzz_onlyTheNoncesSignerSigns(uint256 nonce, bool byOwnerKey) public {
+        uint256 ownerPk = 0x0E1;
+        address o = vm.addr(ownerPk);
+        token.mint(o, 1e6);
+        vm.startPrank(o);
+        token.approve(address(settlement), 1e6);
+        settlement.deposit(address(token), agent, 1e6);
+        vm.stopPrank();
+        uint256 deadline = block.timestamp + 1 hours;
+        IAgentPaySettlement.Voucher memory v = _voucher(o, agent, merchant, 1e6, deadline, nonce);
+        bytes memory data = _compact(v, _sign(byOwnerKey ? ownerPk : AGENT_PK, v));
+        bool ownerNonce = nonce >> 255 != 0;
+        bytes memory want;
+        if (ownerNonce && (nonce >> 215) & type(uint40).max != deadline) {
+            want = abi.encodeWithSelector(IAgentPaySettlement.OwnerNonceMismatch.selector, nonce, deadline);
+        } else if (ownerNonce != byOwnerKey) {
+            want = abi.encodeWithSelector(IAgentPaySettlement.InvalidSignature.selector);
+        }
+        vm.prank(merchant);
+        (bool ok, bytes memory ret) = address(settlement).call(data);
+        if (want.length == 0) require(ok, "the nonce's signer is refused");
+        else require(!ok && keccak256(ret) == keccak256(want), "another signer is accepted");
+    }
+
+    /// @dev Cancels: the agent cancels only agent nonces, the owner only owner nonces outside their window, nobody
+    /// else anything; a frozen agent's key cancels nothing.
+    function testFuzz_cancelOnlyOwnNoncesOutsideTheWindow(uint256 nonce, address caller, uint32 offset, bool frozen)
+        public
+    {
+        // mostly the owner or the agent, sometimes anyone
+        if (uint256(offset) % 3 == 0) caller = agent;
+        else if (uint256(offset) % 3 == 1 || caller == address(0)) caller = owner;
+        if (frozen) {
+            address[] memory tokens = new address[](1);
+            tokens[0] = address(token);
+            vm.prank(owner);
+            settlement.setFrozen(agent, tokens, true);
+        }
+        uint256 t = block.timestamp + uint256(offset) % (4 days);
+        vm.warp(t);
+        // often an owner nonce whose voucher's window is near now (before, inside or after it)
+        if (uint256(offset) % 5 < 3) nonce = _ownerNonce(t - 1 days + uint256(keccak256(abi.encode(nonce))) % (3 days), nonce);
+        uint256 deadline = (nonce >> 215) & type(uint40).max;
+        bool ownerNonce = nonce >> 255 != 0;
+        bytes memory want;
+        if (caller != owner && caller != agent) {
+            want = abi.encodeWithSelector(IAgentPaySettlement.NotOwnerOrAgent.selector);
+        } else if (caller == agent && frozen) {
+            want = abi.encodeWithSelector(IAgentPaySettlement.AgentFrozen.selector, owner, agent);
+        } else if (ownerNonce != (caller == owner)) {
+            want = abi.encodeWithSelector(IAgentPaySettlement.NotNonceSigner.selector, nonce);
+        } else if (ownerNonce && t <= deadline && deadline - t <= 1 days) {
+            want = abi.encodeWithSelector(IAgentPaySettlement.VoucherLive.selector, nonce, deadline);
+        }
+        uint256[] memory nonces = new uint256[](1);
+        nonces[0] = nonce;
+        vm.prank(caller);
+        (bool ok, bytes memory ret) =
+            address(settlement).call(abi.encodeCall(settlement.cancel, (owner, agent, nonces)));
+        if (want.length == 0) {
+            require(ok && settlement.nonceState(owner, agent, nonce) == 1, "a cancel by the nonce's signer is refused");
+        } else {
+            require(!ok && keccak256(ret) == keccak256(want), "a forbidden cancel is accepted");
+            require(settlement.nonceState(owner, agent, nonce) == 0, "state");
+        }
+    }
+
+    /// @dev An owner-signed voucher inside its window redeems whatever the agent's key or the owner tries first
+    /// (cancel by either, a freeze, a scheduled release).
+    function testFuzz_liveOwnerVoucherSurvives(uint256 seq, uint32 lifetimeUsed, uint32 waited) public {
+        uint256 ownerPk = 0x0E1;
+        address o = vm.addr(ownerPk);
+        token.mint(o, 1e6);
+        vm.startPrank(o);
+        token.approve(address(settlement), 1e6);
+        settlement.deposit(address(token), agent, 1e6);
+        uint256 deadline = block.timestamp + uint256(lifetimeUsed) % (1 days + 1);
+        uint256 nonce = _ownerNonce(deadline, seq);
+        IAgentPaySettlement.Voucher memory v = _voucher(o, agent, merchant, 1e6, deadline, nonce);
+        bytes memory data = _compact(v, _sign(ownerPk, v));
+        uint256[] memory nonces = new uint256[](1);
+        nonces[0] = nonce;
+        address[] memory tokens = new address[](1);
+        tokens[0] = address(token);
+        settlement.scheduleRelease(address(token), agent, 1e6);
+        settlement.setFrozen(agent, tokens, true);
+        vm.warp(block.timestamp + uint256(waited) % (deadline - block.timestamp + 1));
+        vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.VoucherLive.selector, nonce, deadline));
+        settlement.cancel(o, agent, nonces);
+        vm.expectRevert();
+        settlement.release(address(token), agent);
+        vm.stopPrank();
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.AgentFrozen.selector, o, agent));
+        settlement.cancel(o, agent, nonces);
+        vm.prank(merchant);
+        (bool ok, ) = address(settlement).call(data);
+        require(ok && settlement.creditOf(merchant, address(token)) == 1e6, "the live owner voucher did not redeem");
     }
 
     function testFuzz_compactAnyAlteredByteOrLengthFails(uint8 pos, uint8 mask, uint8 extra, bool shorten) public {
