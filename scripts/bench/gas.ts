@@ -1,14 +1,14 @@
 // Gas benchmark for AgentPaySettlement on the in-process Hardhat network (npm run bench:gas).
 // Measures, in one run: a plain OpenZeppelin ERC-20 transfer to an existing holder (the floor), one voucher
 // redemption credited to a merchant already credited before (through redeemCompact, the entry point the
-// SettlementClient uses for a full-cap voucher; the ABI-typed redeem is printed too), and a batch of 100
-// vouchers. Prints figures, then as its last line one JSON object with the ratios.
+// SettlementClient uses for a full-cap voucher; the ABI-typed redeem and an owner-signed voucher are printed too),
+// and a batch of 100 vouchers. Prints figures, then as its last line one JSON object with the ratios.
 import { network } from "hardhat";
 import { keccak256, toHex, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { encodeBatch, encodeCompact, encodeEntry, settlementDomain, signVoucher, voucher, type Entry } from "../../test/chain/helpers/voucher.ts";
+import { encodeBatch, encodeCompact, encodeEntry, ownerNonceOf, settlementDomain, signVoucher, voucher, voucherTypes, type Entry } from "../../test/chain/helpers/voucher.ts";
 
-const { viem } = await network.create();
+const { viem, networkHelpers } = await network.create();
 const publicClient = await viem.getPublicClient();
 const [deployer0, owner0, merchant0, holder0] = await viem.getWalletClients();
 if (!deployer0 || !owner0 || !merchant0 || !holder0) throw new Error("need 4 accounts");
@@ -79,6 +79,21 @@ const freshWordGas = await redeemCompact(await makeEntry(2_500_000n, 128n * 5n))
 // A partial redemption (amount < cap stores the amount for refunds).
 const partialEntry = await makeEntry(2_500_000n);
 const partialGas = await redeem({ ...partialEntry, amount: 1_000_000n });
+// An owner-signed voucher (an owner nonce carrying its deadline), steady state: its nonce word already in use.
+async function makeOwnerEntry(cap: bigint, seq: bigint): Promise<Entry> {
+  const v = voucher({
+    owner: owner.account.address, agent: agent.address, merchant: merchant.account.address, token: token.address,
+    cap, deadline, nonce: ownerNonceOf(deadline, seq), ref: keccak256(toHex(`owner order-${seq}`)),
+  });
+  const signature = await owner.signTypedData({ account: owner.account, domain, types: voucherTypes, primaryType: "Voucher", message: v });
+  return { voucher: v, signature };
+}
+await redeemCompact(await makeOwnerEntry(2_500_000n, 0n));
+const ownerSignedGas = await redeemCompact(await makeOwnerEntry(2_500_000n, 1n));
+// The agent cancelling 100 of its own unused nonces (sequential: one bitmap word per 128).
+await networkHelpers.setBalance(agent.address, 10n ** 18n);
+const cancelNonces = Array.from({ length: 100 }, (_, i) => 10_000n + BigInt(i));
+const cancelGas = await gasOf(await settlement.write.cancel([owner.account.address, agent.address, cancelNonces], { account: agent }));
 // Direct payout to the merchant's wallet instead of an internal credit.
 const payoutGas = await gasOf(
   await settlement.write.redeemAndPay([token.address, encodeEntry(await makeEntry(2_500_000n))], {
@@ -125,10 +140,12 @@ const ratio = (x: number) => Math.round((x / Number(erc20TransferGas)) * 1000) /
 console.log(`OpenZeppelin ERC-20 transfer to an existing holder : ${erc20TransferGas} gas (floor)`);
 console.log(`redeemCompact, merchant already credited (measured): ${redeemGas} gas  (${ratio(Number(redeemGas))} x)`);
 console.log(`redeem (ABI bytes), merchant already credited      : ${redeemAbiGas} gas  (${ratio(Number(redeemAbiGas))} x)`);
+console.log(`redeemCompact of an owner-signed voucher (same case): ${ownerSignedGas} gas  (${ratio(Number(ownerSignedGas))} x)`);
 console.log(`redeemCompact, first ever credit to this merchant  : ${firstGas} gas`);
 console.log(`redeemCompact, opening a fresh nonce word (1 in 128): ${freshWordGas} gas`);
 console.log(`redeem, partial amount (< cap, stored for refunds) : ${partialGas} gas`);
 console.log(`redeem with direct payout to the merchant wallet   : ${payoutGas} gas`);
+console.log(`cancel of 100 sequential nonces by the agent        : ${cancelGas} gas, ${Number(cancelGas) / 100} per nonce`);
 console.log(`redeemBatch, 100 vouchers of one agent             : ${batchGas} gas, ${batchPerVoucher} per voucher (${ratio(batchPerVoucher)} x)`);
 console.log(`redeemBatch, 100 vouchers of 100 agents            : ${multiGas} gas, ${Number(multiGas) / 100} per voucher (${ratio(Number(multiGas) / 100)} x)`);
 console.log(
@@ -137,6 +154,7 @@ console.log(
     redeem_gas: Number(redeemGas),
     redeem_ratio: ratio(Number(redeemGas)),
     redeem_abi_gas: Number(redeemAbiGas),
+    redeem_owner_signed_gas: Number(ownerSignedGas),
     redeem_fresh_word_gas: Number(freshWordGas),
     batch100_gas_per_voucher: batchPerVoucher,
     batch_ratio: ratio(batchPerVoucher),

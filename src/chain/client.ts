@@ -160,7 +160,11 @@ export class SettlementClient {
     return this.#write("setFrozen", [checkAddress(agent, "agent"), tokens.map((t) => checkAddress(t, "token")), frozen]);
   }
 
-  /** Cancels voucher nonces (owner or agent only). */
+  /**
+   * Cancels voucher nonces, by their signer only: sent by the agent, agent nonces (at once; refused while
+   * any of its buckets is frozen); sent by the owner, owner nonces whose voucher is not inside its
+   * redemption window. All or nothing.
+   */
   cancel(owner: Address, agent: Address, nonces: readonly bigint[]): Promise<TxResult<void>> {
     return this.#write("cancel", [checkAddress(owner, "owner"), checkAddress(agent, "agent"), [...nonces]]);
   }
@@ -230,6 +234,11 @@ export class SettlementClient {
     } catch (e) {
       throw decodeChainError(e);
     }
+  }
+
+  /** How many of the agent's buckets the owner has frozen (its key cancels nothing while non-zero). */
+  frozenBucketsOf(owner: Address, agent: Address): Promise<bigint> {
+    return this.#read<bigint>("frozenBucketsOf", [checkAddress(owner, "owner"), checkAddress(agent, "agent")]);
   }
 
   /** 0 unused · 1 cancelled · 2 redeemed for the cap · 3 redeemed for less. */

@@ -27,6 +27,9 @@ export const CHAIN_ERROR_CODES = {
   RefundExceedsRedeemed: "CHAIN_REFUND_EXCEEDS_REDEEMED",
   InvalidCall: "CHAIN_INVALID_CALL",
   TransferAccountingMismatch: "CHAIN_TRANSFER_ACCOUNTING_MISMATCH",
+  NotNonceSigner: "CHAIN_NOT_NONCE_SIGNER",
+  VoucherLive: "CHAIN_VOUCHER_LIVE",
+  OwnerNonceMismatch: "CHAIN_OWNER_NONCE_MISMATCH",
   // the token's own ERC-6093 errors, bubbled up through deposits and refunds
   ERC20InsufficientAllowance: "CHAIN_TOKEN_INSUFFICIENT_ALLOWANCE",
   ERC20InsufficientBalance: "CHAIN_TOKEN_INSUFFICIENT_BALANCE",

@@ -4,6 +4,7 @@
 export { agentPaySettlementAbi, agentPaySettlementBytecode } from "./abi.ts";
 export {
   VOUCHER_TYPE_STRING, voucherTypes, settlementDomain, buildVoucher, hashVoucher, signVoucher, voucherNonceOf, voucherRefOf,
+  OWNER_NONCE_FLAG, MAX_AGENT_NONCE, MAX_OWNER_NONCE_SEQ, isOwnerNonce, ownerNonceOf, ownerNonceDeadline,
   encodeEntry, encodeBatch, checkAddress, FLAG_SIGNER, FLAG_AMOUNT, FLAG_LONG_SIG, MAX_UINT256,
   isCompactEntry, encodeCompact, encodeCompactCall, REDEEM_COMPACT_SELECTOR, bucketIdOf,
 } from "./voucher.ts";

@@ -35,7 +35,11 @@ export interface Voucher {
   cap: bigint;
   /** Unix seconds, inclusive. */
   deadline: bigint;
-  /** Unordered, per (owner, agent). */
+  /**
+   * Unordered, per (owner, agent), and split by signer: below 2**255 the agent's nonces (only an agent
+   * signature is valid for them), from 2**255 the owner's, which carry the voucher's deadline in bits
+   * 215-254 (`ownerNonceOf`). Each signer cancels only its own.
+   */
   nonce: bigint;
   /** The order hash, opaque to the contract. */
   ref: Hex;
@@ -107,6 +111,9 @@ export function buildVoucher(fields: Partial<Voucher> & Pick<Voucher, "owner" | 
   };
   if (v.owner === zeroAddress || v.agent === zeroAddress) throw new AgentPayError("INVALID_INPUT", "owner and agent may not be the zero address", { field: "owner" });
   if (v.cap === 0n) throw new AgentPayError("INVALID_INPUT", "cap must be greater than zero", { field: "cap" });
+  if (isOwnerNonce(v.nonce) && ownerNonceDeadline(v.nonce) !== v.deadline) {
+    throw new AgentPayError("INVALID_INPUT", "an owner nonce (from 2**255) must carry the voucher's deadline: use ownerNonceOf", { field: "nonce" });
+  }
   return v;
 }
 
@@ -115,9 +122,38 @@ export function hashVoucher(domain: SettlementDomain, v: Voucher): Hex {
   return hashTypedData({ domain, types: voucherTypes, primaryType: "Voucher", message: v });
 }
 
-/** The voucher nonce of a payment: unique per (owner, agent) because payment ids are unique. */
+/** The first owner nonce: nonces from here on are the owner's (the top bit set), those below the agent's. */
+export const OWNER_NONCE_FLAG = 1n << 255n;
+/** The largest agent nonce. */
+export const MAX_AGENT_NONCE = OWNER_NONCE_FLAG - 1n;
+const OWNER_NONCE_SEQ_BITS = 215n;
+/** The largest sequence number `ownerNonceOf` takes. */
+export const MAX_OWNER_NONCE_SEQ = (1n << OWNER_NONCE_SEQ_BITS) - 1n;
+
+/** Whether a nonce is the owner's (only the owner's signature is valid for it) rather than the agent's. */
+export function isOwnerNonce(nonce: bigint): boolean {
+  return nonce >= OWNER_NONCE_FLAG;
+}
+
+/**
+ * The nonce of a voucher the owner signs: the top bit, the voucher's deadline (uint40) in bits 215-254 and
+ * `seq` below. The contract refuses an owner-signed voucher whose nonce does not carry its deadline; that is
+ * how it knows, from a nonce alone, when the owner may cancel it (before its window opens or after it closes).
+ */
+export function ownerNonceOf(deadline: bigint, seq: bigint): bigint {
+  checkUint(deadline, "deadline", MAX_UINT40);
+  checkUint(seq, "seq", MAX_OWNER_NONCE_SEQ);
+  return OWNER_NONCE_FLAG | (deadline << OWNER_NONCE_SEQ_BITS) | seq;
+}
+
+/** The deadline an owner nonce carries. */
+export function ownerNonceDeadline(nonce: bigint): bigint {
+  return (nonce >> OWNER_NONCE_SEQ_BITS) & MAX_UINT40;
+}
+
+/** The voucher nonce of a payment (an agent nonce): unique per (owner, agent) because payment ids are unique. */
 export function voucherNonceOf(paymentId: string): bigint {
-  return BigInt(keccak256(stringToHex(`agentpay:voucher-nonce:${paymentId}`)));
+  return BigInt(keccak256(stringToHex(`agentpay:voucher-nonce:${paymentId}`))) & MAX_AGENT_NONCE;
 }
 
 /** The voucher's `ref`: a hash of the payment id and the agent's reference (order id). */

@@ -134,6 +134,9 @@ export const errorCatalog = {
   CHAIN_TRANSFER_ACCOUNTING_MISMATCH: { http: 422, area: "chain", description: "The token moved a different amount than asked (fee-on-transfer tokens are refused)." },
   CHAIN_TOKEN_INSUFFICIENT_ALLOWANCE: { http: 422, area: "chain", description: "The ERC-20 allowance is too low." },
   CHAIN_TOKEN_INSUFFICIENT_BALANCE: { http: 422, area: "chain", description: "The ERC-20 balance is too low." },
+  CHAIN_NOT_NONCE_SIGNER: { http: 403, area: "chain", description: "Only the key the voucher's nonce names (the agent's below 2^255, the owner's above) may sign or cancel it." },
+  CHAIN_VOUCHER_LIVE: { http: 409, area: "chain", description: "An owner-signed voucher cannot be cancelled inside its redemption window." },
+  CHAIN_OWNER_NONCE_MISMATCH: { http: 422, area: "chain", description: "An owner nonce must carry the voucher's deadline." },
   // chain (the library's side)
   CHAIN_NOT_ENABLED: { http: 501, area: "chain", description: "The chain bridge is off: open agentpay with { chain: true } (serve --chain)." },
   CHAIN_REVERTED: { http: 422, area: "chain", description: "The transaction reverted with an error the settlement ABI does not name; details.data holds it." },

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { concatHex, encodeFunctionData, keccak256, numberToHex, parseSignature, serializeSignature, toHex, zeroAddress, size, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { encodeBatch, encodeEntry, signVoucher, FLAG_SIGNER, type Entry, type Voucher } from "./helpers/voucher.ts";
-import { DAY, createChain, deploySettlement, expectRevert, loadSettlement, makeVoucher, now, signed, type Chain, type Settlement } from "./fixture.ts";
+import { DAY, createChain, deploySettlement, expectRevert, loadSettlement, makeOwnerVoucher, makeVoucher, now, signed, type Chain, type Settlement } from "./fixture.ts";
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n; // secp256k1 order
 
@@ -150,7 +150,7 @@ describe("AgentPaySettlement attacks", () => {
       const v1 = await makeVoucher(chain, ctx, { agent: yes.address });
       await expectRevert(redeem(ctx, { voucher: v1, signature: junk }), "InsufficientBalance");
       // as the owner, naming the victim's agent: that is the wallet's own (empty) bucket
-      const v2 = await makeVoucher(chain, ctx, { owner: yes.address });
+      const v2 = await makeOwnerVoucher(chain, ctx, { owner: yes.address });
       await expectRevert(redeem(ctx, { voucher: v2, signature: junk }), "InsufficientBalance");
       // it cannot sign for the victim's own (owner, agent) bucket
       const v3 = await makeVoucher(chain, ctx);
@@ -336,7 +336,7 @@ describe("AgentPaySettlement attacks", () => {
       const v2 = await makeVoucher(chain, ctx, { agent: zeroAddress });
       await expectRevert(redeem(ctx, await signed(ctx.agent, ctx.domain, v2)), "ZeroAddress");
       // agent signs naming itself as owner (the "owner's bucket" of itself): that is its own empty bucket
-      const v3 = await makeVoucher(chain, ctx, { owner: ctx.agent.address, agent: ctx.agent2.address });
+      const v3 = await makeOwnerVoucher(chain, ctx, { owner: ctx.agent.address, agent: ctx.agent2.address });
       await expectRevert(redeem(ctx, await signed(ctx.agent, ctx.domain, v3)), "InsufficientBalance");
       // another owner who funded a different agent
       await ctx.token.write.mint([chain.owner2.account.address, 10_000_000n]);

@@ -4,11 +4,11 @@
 import { expect } from "chai";
 import { concatHex, encodeFunctionData, keccak256, numberToHex, parseSignature, serializeSignature, size, sliceHex, toHex, zeroAddress, type Hex } from "viem";
 import {
-  REDEEM_COMPACT_SELECTOR, bucketIdOf, encodeCompact, encodeCompactCall, encodeEntry, isCompactEntry, signVoucher, type Entry,
+  REDEEM_COMPACT_SELECTOR, bucketIdOf, encodeCompact, encodeCompactCall, encodeEntry, isCompactEntry, ownerNonceOf, signVoucher, type Entry,
 } from "./helpers/voucher.ts";
 import { SettlementClient } from "../../src/chain/index.ts";
 import { AgentPayError } from "../../src/core/index.ts";
-import { createChain, expectRevert, loadSettlement, makeVoucher, now, signed, type Chain, type Settlement } from "./fixture.ts";
+import { createChain, expectRevert, loadSettlement, makeOwnerVoucher, makeVoucher, now, signed, type Chain, type Settlement } from "./fixture.ts";
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n; // secp256k1 order
 
@@ -91,7 +91,7 @@ describe("AgentPaySettlement redeemCompact", () => {
     const e = await signed(ctx.agent, ctx.domain, v);
     const data = encodeCompact(e);
     const { r, yParity } = parseSignature(e.signature);
-    const tampered: Array<[string, Hex]> = [
+    const tampered: Array<[string, Hex, string?]> = [
       ["token", patch(data, OFF.token, other.address)],
       ["owner", patch(data, OFF.owner, chain.owner2.account.address)],
       ["agent", patch(data, OFF.agent, ctx.agent2.address)],
@@ -99,13 +99,15 @@ describe("AgentPaySettlement redeemCompact", () => {
       ["cap", patch(data, OFF.cap, numberToHex(v.cap - 1n, { size: 16 }))],
       ["deadline", patch(data, OFF.deadline, numberToHex(v.deadline - 1n, { size: 5 }))],
       ["nonce", patch(data, OFF.nonce, numberToHex(v.nonce + 1n, { size: 32 }))],
-      ["nonce (high bits)", patch(data, OFF.nonce, numberToHex(v.nonce | (1n << 255n), { size: 32 }))],
+      // the top bit makes it an owner nonce: one that does not carry the deadline, or the agent's signature on it
+      ["nonce (high bits)", patch(data, OFF.nonce, numberToHex(v.nonce | (1n << 255n), { size: 32 })), "OwnerNonceMismatch"],
+      ["nonce (an owner nonce)", patch(data, OFF.nonce, numberToHex(ownerNonceOf(v.deadline, v.nonce), { size: 32 }))],
       ["ref", patch(data, OFF.ref, keccak256(toHex("another order")))],
       ["r", patch(data, OFF.r, numberToHex(BigInt(r) ^ 1n, { size: 32 }))],
       ["v flipped", patch(data, OFF.v, yParity === 0 ? "0x1c" : "0x1b")],
     ];
-    for (const [field, suffix] of tampered) {
-      await expectRevert(compact(ctx, suffix), "InvalidSignature").catch((err: Error) => {
+    for (const [field, suffix, error] of tampered) {
+      await expectRevert(compact(ctx, suffix), error ?? "InvalidSignature").catch((err: Error) => {
         throw new Error(`${field}: ${err.message}`);
       });
     }
@@ -186,7 +188,8 @@ describe("AgentPaySettlement redeemCompact", () => {
     await ctx.settlement.write.redeem([ctx.token.address, encodeEntry(f)], { account: chain.merchant.account });
     await expectRevert(compact(ctx, encodeCompact(f)), "NonceUsed");
     const g = await signed(ctx.agent, ctx.domain, await makeVoucher(chain, ctx));
-    await ctx.settlement.write.cancel([g.voucher.owner, g.voucher.agent, [g.voucher.nonce]], { account: chain.owner.account });
+    await chain.networkHelpers.setBalance(ctx.agent.address, 10n ** 18n);
+    await ctx.settlement.write.cancel([g.voucher.owner, g.voucher.agent, [g.voucher.nonce]], { account: ctx.agent });
     await expectRevert(compact(ctx, encodeCompact(g)), "NonceUsed");
     // in one transaction: a merchant contract sending the same compact call twice
     const mc = await chain.viem.deployContract("Multicaller");
@@ -202,7 +205,7 @@ describe("AgentPaySettlement redeemCompact", () => {
     await ctx.settlement.write.setFrozen([ctx.agent.address, [ctx.token.address], true], { account: chain.owner.account });
     const byAgent = await signed(ctx.agent, ctx.domain, await makeVoucher(chain, ctx));
     await expectRevert(compact(ctx, encodeCompact(byAgent)), "AgentFrozen");
-    const v = await makeVoucher(chain, ctx, { cap: 7n });
+    const v = await makeOwnerVoucher(chain, ctx, { cap: 7n });
     const signature = await chain.owner.signTypedData({
       account: chain.owner.account, domain: ctx.domain, types: (await import("./helpers/voucher.ts")).voucherTypes, primaryType: "Voucher", message: v,
     });

@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { Wallet, TypedDataEncoder } from "ethers";
 import { encodeAbiParameters, encodeFunctionData, keccak256, parseSignature, toEventSelector, toHex, zeroAddress, hashTypedData } from "viem";
 import { bucketIdOf, encodeBatch, encodeCompact, encodeEntry, signVoucher, voucherTypes, VOUCHER_TYPE_STRING, type Entry } from "./helpers/voucher.ts";
-import { DAY, agentKey, createChain, expectRevert, loadSettlement, makeVoucher, now, signed, type Chain } from "./fixture.ts";
+import { DAY, agentKey, createChain, expectRevert, loadSettlement, makeOwnerVoucher, makeVoucher, now, signed, type Chain } from "./fixture.ts";
 
 describe("AgentPaySettlement", () => {
   let chain: Chain;
@@ -165,9 +165,9 @@ describe("AgentPaySettlement", () => {
     expect(await ctx.settlement.read.creditOf([chain.merchant.account.address, ctx.token.address])).to.equal(1_500_000n);
   });
 
-  it("accepts a voucher signed by the owner for the agent's bucket", async () => {
+  it("accepts a voucher signed by the owner for the agent's bucket (an owner nonce)", async () => {
     const ctx = await load();
-    const v = await makeVoucher(chain, ctx);
+    const v = await makeOwnerVoucher(chain, ctx);
     const signature = await chain.owner.signTypedData({ account: chain.owner.account, domain: ctx.domain, types: voucherTypes, primaryType: "Voucher", message: v });
     await ctx.settlement.write.redeem([ctx.token.address, encodeEntry({ voucher: v, signature })], { account: chain.merchant.account });
     expect(await ctx.settlement.read.creditOf([chain.merchant.account.address, ctx.token.address])).to.equal(v.cap);
@@ -232,7 +232,8 @@ describe("AgentPaySettlement", () => {
     // a cancelled voucher cannot be refunded
     const c = await makeVoucher(chain, ctx);
     const ce = await signed(ctx.agent, ctx.domain, c);
-    await settlement.write.cancel([c.owner, c.agent, [c.nonce]], { account: chain.owner.account });
+    await chain.networkHelpers.setBalance(ctx.agent.address, 10n ** 18n);
+    await settlement.write.cancel([c.owner, c.agent, [c.nonce]], { account: ctx.agent });
     await expectRevert(settlement.write.refund([c, 1n, true, ce.signature], { account: m }), "NotRedeemed");
   });
 
@@ -244,20 +245,27 @@ describe("AgentPaySettlement", () => {
     const e = await signed(ctx.agent, ctx.domain, v);
     await expectRevert(settlement.write.redeem([token.address, encodeEntry(e)], { account: chain.merchant.account }), "AgentFrozen");
     await expectRevert(settlement.write.redeemBatch([token.address, false, encodeBatch([e])], { account: chain.merchant.account }), "AgentFrozen");
-    const v2 = await makeVoucher(chain, ctx);
+    const v2 = await makeOwnerVoucher(chain, ctx);
     const ownerSig = await chain.owner.signTypedData({ account: chain.owner.account, domain: ctx.domain, types: voucherTypes, primaryType: "Voucher", message: v2 });
     await settlement.write.redeem([token.address, encodeEntry({ voucher: v2, signature: ownerSig })], { account: chain.merchant.account });
     await settlement.write.setFrozen([ctx.agent.address, [token.address], false], { account: chain.owner.account });
     await settlement.write.redeem([token.address, encodeEntry(e)], { account: chain.merchant.account });
   });
 
-  it("cancel: the owner or the agent cancels a nonce; the voucher then fails", async () => {
+  it("cancel: the agent cancels its voucher at once, the owner its own before the voucher's window opens; the voucher then fails", async () => {
     const ctx = await load();
     const v = await makeVoucher(chain, ctx);
     const e = await signed(ctx.agent, ctx.domain, v);
-    await ctx.settlement.write.cancel([v.owner, v.agent, [v.nonce]], { account: chain.owner.account });
+    await chain.networkHelpers.setBalance(ctx.agent.address, 10n ** 18n);
+    await ctx.settlement.write.cancel([v.owner, v.agent, [v.nonce]], { account: ctx.agent });
     expect(await ctx.settlement.read.nonceState([v.owner, v.agent, v.nonce])).to.equal(1);
     await expectRevert(ctx.settlement.write.redeem([ctx.token.address, encodeEntry(e)], { account: chain.merchant.account }), "NonceUsed");
+    // the owner's own voucher, dated for tomorrow: cancellable until its window opens
+    const w = await makeOwnerVoucher(chain, ctx, { deadline: (await now(chain)) + 2n * DAY });
+    const ownerSig = await chain.owner.signTypedData({ account: chain.owner.account, domain: ctx.domain, types: voucherTypes, primaryType: "Voucher", message: w });
+    await ctx.settlement.write.cancel([w.owner, w.agent, [w.nonce]], { account: chain.owner.account });
+    await chain.networkHelpers.time.increase(DAY + 1n);
+    await expectRevert(ctx.settlement.write.redeem([ctx.token.address, encodeEntry({ voucher: w, signature: ownerSig })], { account: chain.merchant.account }), "NonceUsed");
   });
 
   it("redeemAndCall deposits into an ERC-4626 vault for the owner, resets the allowance, and checks the call", async () => {

@@ -8,7 +8,7 @@ import { Wallet as EthersWallet } from "ethers";
 import { zeroAddress, type Hex } from "viem";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
 import {
-  agentPaySettlementAbi, bucketIdOf, buildVoucher, decodeRevertData, encodeEntry, hashVoucher, settlementDomain, signVoucher, voucherNonceOf,
+  agentPaySettlementAbi, bucketIdOf, buildVoucher, decodeRevertData, encodeEntry, hashVoucher, ownerNonceOf, settlementDomain, signVoucher, voucherNonceOf,
 } from "../../src/chain/index.ts";
 import { MemoryStore } from "../../src/engine/index.ts";
 import type { ViemAccountLike } from "../../src/chain/index.ts";
@@ -43,6 +43,13 @@ describe("chain bridge: errors, bad input, secrets", () => {
     const ins = await rejectsWith(w.merchantClient.withdrawCredit(w.token.address, 10n ** 12n, w.chain.merchant.account.address), "CHAIN_INSUFFICIENT_BALANCE");
     expect(ins.details).to.include({ available: 3_000_000n, needed: 10n ** 12n });
     await rejectsWith(w.ownerClient.release(w.token.address, w.agentAddress), "CHAIN_NO_RELEASE");
+    // The owner cancels neither the agent's vouchers (its brake is the freeze) nor its own inside their window.
+    const notSigner = await rejectsWith(w.ownerClient.cancel(v.voucher.owner, v.voucher.agent, [v.voucher.nonce + 1n]), "CHAIN_NOT_NONCE_SIGNER");
+    expect(notSigner.details).to.include({ error: "NotNonceSigner", nonce: v.voucher.nonce + 1n });
+    const liveNonce = ownerNonceOf(v.voucher.deadline, 1n);
+    const live = await rejectsWith(w.ownerClient.cancel(v.voucher.owner, v.voucher.agent, [liveNonce]), "CHAIN_VOUCHER_LIVE");
+    expect(live.details).to.include({ nonce: liveNonce, deadline: v.voucher.deadline });
+    expect(await w.ownerClient.frozenBucketsOf(v.voucher.owner, v.voucher.agent)).to.equal(0n);
     await rejectsWith(w.ownerClient.withdraw(w.token.address, 1n, zeroAddress), "CHAIN_ZERO_ADDRESS");
     const poor = w.pay.chain.client({ publicClient: w.chain.publicClient, walletClient: w.chain.other, address: w.settlement.address });
     await rejectsWith(poor.deposit(w.token.address, undefined, 5n), "CHAIN_TOKEN_INSUFFICIENT_ALLOWANCE");
@@ -81,6 +88,12 @@ describe("chain bridge: errors, bad input, secrets", () => {
     // The packed encoding and the voucher builder validate.
     expect(() => buildVoucher({ owner: zeroAddress, agent: w.agentAddress, merchant: w.agentAddress, token: w.token.address, cap: 1n, deadline: 1n, nonce: 1n })).to.throw(/zero address/);
     expect(() => buildVoucher({ owner: w.agentAddress, agent: w.agentAddress, merchant: w.agentAddress, token: w.token.address, cap: 1n, deadline: 1n << 40n, nonce: 1n })).to.throw(/deadline/);
+    // an owner nonce must carry the voucher's deadline (the contract refuses it otherwise); ownerNonceOf makes one
+    expect(() => buildVoucher({ owner: w.agentAddress, agent: w.agentAddress, merchant: w.agentAddress, token: w.token.address, cap: 1n, deadline: 2n, nonce: ownerNonceOf(1n, 7n) })).to.throw(/owner nonce/);
+    expect(buildVoucher({ owner: w.agentAddress, agent: w.agentAddress, merchant: w.agentAddress, token: w.token.address, cap: 1n, deadline: 2n, nonce: ownerNonceOf(2n, 7n) }).nonce).to.equal((1n << 255n) | (2n << 215n) | 7n);
+    expect(() => ownerNonceOf(1n << 40n, 0n)).to.throw(/deadline/);
+    expect(() => ownerNonceOf(1n, 1n << 215n)).to.throw(/seq/);
+    expect(voucherNonceOf("pay_outside000000") < 1n << 255n).to.equal(true);
     const v = buildVoucher({ owner: w.agentAddress, agent: w.agentAddress, merchant: w.agentAddress, token: w.token.address, cap: 1n, deadline: 1n, nonce: 1n });
     expect(() => encodeEntry({ voucher: v, signature: "0x123" as Hex })).to.throw(/signature/);
     expect(() => settlementDomain(1, "nope" as Hex)).to.throw(/settlement/);

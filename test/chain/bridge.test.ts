@@ -3,6 +3,8 @@
 // expiry by chain time, reconcile; the ethers path; watcher restart (exactly once).
 import { expect } from "chai";
 import { Wallet as EthersWallet } from "ethers";
+import { createWalletClient, custom } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { verifyTokenOffline } from "../../src/index.ts";
 import { MemoryStore } from "../../src/engine/index.ts";
 import { ManualClock } from "../../src/core/index.ts";
@@ -117,20 +119,34 @@ describe("chain bridge: on-chain payments end to end", () => {
     expectLedgerOk(w.pay);
   });
 
-  it("a voucher cancelled on-chain voids its payment", async () => {
+  it("a voucher cancelled on-chain by its signer (the agent's key) voids its payment; the owner cannot cancel it", async () => {
     const w = await bridgeWorld();
-    await w.ownerClient.deposit(w.token.address, w.agentAddress, 50_000_000n);
+    const { pay } = w;
+    // an agent whose voucher key the host holds (a viem account), so it can send its own cancel
+    const account = privateKeyToAccount(generatePrivateKey());
+    const { agent, privateKeyJwk } = await pay.agents.register({ name: "cancelling-agent" });
+    await pay.chain.useSigner(agent.id, account);
+    const sub = await pay.wallets.createSubWallet(w.wallet.id, { name: "cancels" });
+    await pay.grants.create({ subWalletId: sub.id, agentId: agent.id, scopes: ["pay"], mode: "persistent" });
+    await pay.chain.bind({ subWalletId: sub.id, agentId: agent.id, owner: w.chain.owner.account.address, token: w.token.address, chainId: w.chainId, settlement: w.settlement.address });
+    await w.ownerClient.deposit(w.token.address, account.address, 50_000_000n);
     await mine(w);
     await w.watcher.catchUp();
     await w.syncClock();
-    const r = await w.client.requestPayment({ subWalletId: w.sub.id, merchantId: w.shop.id, amount: usdc("5.00") });
+    const client = pay.agentClient({ agentId: agent.id, privateKeyJwk: privateKeyJwk! });
+    const r = await client.requestPayment({ subWalletId: sub.id, merchantId: w.shop.id, amount: usdc("5.00") });
     if (r.status !== "approved") throw new Error("expected approved");
-    await w.ownerClient.cancel(r.voucher!.voucher.owner, r.voucher!.voucher.agent, [r.voucher!.voucher.nonce]);
+    const v = r.voucher!.voucher;
+    await rejectsWith(w.ownerClient.cancel(v.owner, v.agent, [v.nonce]), "CHAIN_NOT_NONCE_SIGNER");
+    await w.chain.networkHelpers.setBalance(account.address, 10n ** 18n);
+    const walletClient = createWalletClient({ account, chain: w.chain.publicClient.chain, transport: custom(w.chain.conn.provider) });
+    const agentChain = pay.chain.client({ publicClient: w.chain.publicClient, walletClient, address: w.settlement.address });
+    await agentChain.cancel(v.owner, v.agent, [v.nonce]);
     await mine(w);
     await w.watcher.catchUp();
-    expect(w.pay.payments.get(r.paymentId).status).to.equal("voided");
-    expect(w.pay.wallets.balance(w.sub.id)).to.include({ availableMinor: 50_000_000n, pendingDebitsMinor: 0n });
-    expectLedgerOk(w.pay);
+    expect(pay.payments.get(r.paymentId).status).to.equal("voided");
+    expect(pay.wallets.balance(sub.id)).to.include({ availableMinor: 50_000_000n, pendingDebitsMinor: 0n });
+    expectLedgerOk(pay);
     await expectReconciled(w);
   });
 

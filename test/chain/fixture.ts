@@ -3,7 +3,7 @@ import { network } from "hardhat";
 import { keccak256, toHex, type Address, type Hex } from "viem";
 import { privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import { expect } from "chai";
-import { settlementDomain, signVoucher, voucher, encodeEntry, type Voucher, type Entry } from "./helpers/voucher.ts";
+import { settlementDomain, signVoucher, voucher, encodeEntry, ownerNonceOf, type Voucher, type Entry } from "./helpers/voucher.ts";
 
 export const DAY = 86_400n;
 
@@ -93,6 +93,16 @@ export async function makeVoucher(
     ref: keccak256(toHex(`order ${nonceCounter}`)),
     ...fields,
   });
+}
+
+/** A voucher for the owner to sign: its nonce is an owner nonce carrying its deadline (the contract's rule). */
+export async function makeOwnerVoucher(
+  chain: Chain,
+  ctx: { token: { address: Address }; agent: LocalAccount },
+  fields: Partial<Voucher> = {},
+): Promise<Voucher> {
+  const deadline = fields.deadline ?? (await now(chain)) + 3600n;
+  return makeVoucher(chain, ctx, { deadline, nonce: ownerNonceOf(deadline, freshNonce()), ...fields });
 }
 
 export async function signed(signer: LocalAccount, domain: ReturnType<typeof settlementDomain>, v: Voucher, amount?: bigint): Promise<Entry> {

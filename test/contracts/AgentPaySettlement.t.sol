@@ -2,6 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {AgentPaySettlement} from "../../contracts/AgentPaySettlement.sol";
+import {IAgentPaySettlement} from "../../contracts/settlement/IAgentPaySettlement.sol";
+import {SingleRedemption} from "../../contracts/settlement/SingleRedemption.sol";
 import {TestStablecoin} from "../../contracts/test/TestStablecoin.sol";
 
 /// @dev The few forge-style cheatcodes these tests use (forge-std is not available here).
@@ -12,6 +14,7 @@ interface Vm {
     function startPrank(address sender) external;
     function stopPrank() external;
     function warp(uint256 timestamp) external;
+    function expectRevert() external;
     function expectRevert(bytes4 selector) external;
     function expectRevert(bytes calldata revertData) external;
     function assume(bool condition) external pure;
@@ -29,9 +32,9 @@ abstract contract VoucherKit {
     function _voucher(address owner, address agent, address merchant, uint256 cap, uint256 deadline, uint256 nonce)
         internal
         view
-        returns (AgentPaySettlement.Voucher memory v)
+        returns (IAgentPaySettlement.Voucher memory v)
     {
-        v = AgentPaySettlement.Voucher({
+        v = IAgentPaySettlement.Voucher({
             owner: owner,
             agent: agent,
             merchant: merchant,
@@ -45,13 +48,18 @@ abstract contract VoucherKit {
         });
     }
 
-    function _sign(uint256 pk, AgentPaySettlement.Voucher memory v) internal view returns (bytes memory) {
+    /// @dev An owner nonce: the top bit, the deadline in bits 215-254, `seq` below.
+    function _ownerNonce(uint256 deadline, uint256 seq) internal pure returns (uint256) {
+        return (1 << 255) | (uint256(uint40(deadline)) << 215) | (seq & ((1 << 215) - 1));
+    }
+
+    function _sign(uint256 pk, IAgentPaySettlement.Voucher memory v) internal view returns (bytes memory) {
         (uint8 sv, bytes32 r, bytes32 s) = vm.sign(pk, settlement.hashVoucher(v));
         return abi.encodePacked(r, s, sv);
     }
 
     /// @dev One packed entry; `amount` = 0 means "the cap".
-    function _entry(AgentPaySettlement.Voucher memory v, uint256 amount, bytes memory sig, bool withSigner)
+    function _entry(IAgentPaySettlement.Voucher memory v, uint256 amount, bytes memory sig, bool withSigner)
         internal
         pure
         returns (bytes memory out)
@@ -67,9 +75,9 @@ abstract contract VoucherKit {
     }
 
     /// @dev The calldata of redeemCompact: selector ‖ token ‖ owner ‖ agent ‖ cap (16) ‖ deadline (5) ‖ nonce ‖ ref ‖ sig.
-    function _compact(AgentPaySettlement.Voucher memory v, bytes memory sig) internal pure returns (bytes memory) {
+    function _compact(IAgentPaySettlement.Voucher memory v, bytes memory sig) internal pure returns (bytes memory) {
         return abi.encodePacked(
-            AgentPaySettlement.redeemCompact.selector,
+            SingleRedemption.redeemCompact.selector,
             v.token,
             v.owner,
             v.agent,
@@ -112,8 +120,9 @@ contract AgentPaySettlementTest is VoucherKit {
 
     function testFuzz_redeemMovesExactlyTheAmount(uint96 funded, uint96 cap, uint96 amount, uint256 nonce) public {
         vm.assume(funded > 0 && cap > 0 && amount > 0 && amount <= cap && amount <= funded);
+        nonce >>= 1; // an agent nonce
         _fund(agent, funded);
-        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 1 hours, nonce);
+        IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 1 hours, nonce);
         bytes memory e = _entry(v, amount, _sign(AGENT_PK, v), true);
         vm.prank(merchant);
         uint256 got = settlement.redeem(address(token), e);
@@ -124,32 +133,33 @@ contract AgentPaySettlementTest is VoucherKit {
         require(token.balanceOf(address(settlement)) == funded, "escrow");
         // replay of the same nonce fails, whatever the amount
         vm.prank(merchant);
-        vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.NonceUsed.selector, owner, agent, nonce));
+        vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.NonceUsed.selector, owner, agent, nonce));
         settlement.redeem(address(token), e);
     }
 
     function testFuzz_overCapAndOverBalanceFail(uint128 funded, uint256 cap, uint256 amount) public {
         vm.assume(funded > 0 && cap > 0 && amount > 0);
         _fund(agent, funded);
-        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, 7);
+        IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, 7);
         bytes memory e = _entry(v, amount, _sign(AGENT_PK, v), true);
         vm.prank(merchant);
         if (amount > cap) {
-            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.OverCap.selector, cap, amount));
+            vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.OverCap.selector, cap, amount));
         } else if (amount > funded) {
-            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.InsufficientBalance.selector, uint256(funded), amount));
+            vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.InsufficientBalance.selector, uint256(funded), amount));
         }
         settlement.redeem(address(token), e);
     }
 
     function testFuzz_highSTwinRejected(uint256 nonce, uint64 cap) public {
         vm.assume(cap > 0);
+        nonce >>= 1; // an agent nonce
         _fund(agent, cap);
-        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, nonce);
+        IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, nonce);
         (uint8 sv, bytes32 r, bytes32 s) = vm.sign(AGENT_PK, settlement.hashVoucher(v));
         bytes memory twin = abi.encodePacked(r, bytes32(SECP256K1_N - uint256(s)), sv == 27 ? uint8(28) : uint8(27));
         vm.prank(merchant);
-        vm.expectRevert(AgentPaySettlement.InvalidSignature.selector);
+        vm.expectRevert(IAgentPaySettlement.InvalidSignature.selector);
         settlement.redeem(address(token), _entry(v, 0, twin, true));
         vm.prank(merchant);
         settlement.redeem(address(token), _entry(v, 0, abi.encodePacked(r, s, sv), true));
@@ -158,15 +168,15 @@ contract AgentPaySettlementTest is VoucherKit {
     function testFuzz_deadlineWindow(uint32 offset, uint32 lifetimeSlack) public {
         _fund(agent, 1e12);
         uint256 deadline = block.timestamp + uint256(lifetimeSlack) % (2 days);
-        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, deadline, 1);
+        IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, deadline, 1);
         bytes memory e = _entry(v, 0, _sign(AGENT_PK, v), true);
         uint256 at = block.timestamp + uint256(offset) % (3 days);
         vm.warp(at);
         vm.prank(merchant);
         if (at > deadline) {
-            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.VoucherExpired.selector, deadline));
+            vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.VoucherExpired.selector, deadline));
         } else if (deadline - at > 1 days) {
-            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.VoucherNotYetValid.selector, deadline));
+            vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.VoucherNotYetValid.selector, deadline));
         }
         settlement.redeem(address(token), e);
     }
@@ -176,14 +186,14 @@ contract AgentPaySettlementTest is VoucherKit {
         pk = pk % (SECP256K1_N - 1) + 1;
         vm.assume(pk != AGENT_PK);
         _fund(agent, 1e6);
-        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, block.timestamp + 60, 3);
+        IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, block.timestamp + 60, 3);
         bytes memory good = _entry(v, 0, _sign(AGENT_PK, v), true);
         bytes memory bad = _entry(v, 0, _sign(pk, v), true);
         vm.prank(caller);
-        vm.expectRevert(AgentPaySettlement.InvalidSignature.selector);
+        vm.expectRevert(IAgentPaySettlement.InvalidSignature.selector);
         settlement.redeem(address(token), good);
         vm.prank(merchant);
-        vm.expectRevert(AgentPaySettlement.InvalidSignature.selector);
+        vm.expectRevert(IAgentPaySettlement.InvalidSignature.selector);
         settlement.redeem(address(token), bad);
     }
 
@@ -196,7 +206,9 @@ contract AgentPaySettlementTest is VoucherKit {
         token.approve(address(settlement), funded);
         settlement.deposit(address(token), agent, funded);
         vm.stopPrank();
-        AgentPaySettlement.Voucher memory v = _voucher(o, agent, merchant, cap, block.timestamp + 1 hours, nonce);
+        // the nonce names the signer: an owner nonce (carrying the deadline) for the owner, an agent nonce otherwise
+        nonce = byOwnerKey ? _ownerNonce(block.timestamp + 1 hours, nonce) : nonce >> 1;
+        IAgentPaySettlement.Voucher memory v = _voucher(o, agent, merchant, cap, block.timestamp + 1 hours, nonce);
         bytes memory data = _compact(v, _sign(byOwnerKey ? ownerPk : AGENT_PK, v));
         require(data.length == 214, "length");
         vm.prank(merchant);
@@ -209,17 +221,128 @@ contract AgentPaySettlementTest is VoucherKit {
         // replay fails with NonceUsed, through either entry point
         vm.prank(merchant);
         (ok, ret) = address(settlement).call(data);
-        require(!ok && keccak256(ret) == keccak256(abi.encodeWithSelector(AgentPaySettlement.NonceUsed.selector, o, agent, nonce)), "replay");
-        bytes memory e = _entry(v, 0, _sign(AGENT_PK, v), true);
+        require(!ok && keccak256(ret) == keccak256(abi.encodeWithSelector(IAgentPaySettlement.NonceUsed.selector, o, agent, nonce)), "replay");
+        _replayThroughRedeem(v, byOwnerKey ? ownerPk : AGENT_PK, byOwnerKey ? AGENT_PK : ownerPk);
+    }
+
+    /// @dev After `v` was redeemed: its replay through {redeem} is NonceUsed; the other key's signature of the same
+    /// voucher is no signature at all.
+    function _replayThroughRedeem(IAgentPaySettlement.Voucher memory v, uint256 pk, uint256 otherPk) internal {
+        bytes memory replay = _entry(v, 0, _sign(pk, v), true);
+        bytes memory other = _entry(v, 0, _sign(otherPk, v), true);
         vm.prank(merchant);
-        vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.NonceUsed.selector, o, agent, nonce));
-        settlement.redeem(address(token), e);
+        vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.NonceUsed.selector, v.owner, v.agent, v.nonce));
+        settlement.redeem(address(token), replay);
+        vm.prank(merchant);
+        vm.expectRevert(IAgentPaySettlement.InvalidSignature.selector);
+        settlement.redeem(address(token), other);
+    }
+
+    /// @dev Any nonce: only the signer it names can sign for it (an owner nonce only if it carries the deadline).
+    function testFuzz_onlyTheNoncesSignerSigns(uint256 nonce, bool byOwnerKey) public {
+        uint256 ownerPk = 0x0E1;
+        address o = vm.addr(ownerPk);
+        token.mint(o, 1e6);
+        vm.startPrank(o);
+        token.approve(address(settlement), 1e6);
+        settlement.deposit(address(token), agent, 1e6);
+        vm.stopPrank();
+        uint256 deadline = block.timestamp + 1 hours;
+        IAgentPaySettlement.Voucher memory v = _voucher(o, agent, merchant, 1e6, deadline, nonce);
+        bytes memory data = _compact(v, _sign(byOwnerKey ? ownerPk : AGENT_PK, v));
+        bool ownerNonce = nonce >> 255 != 0;
+        bytes memory want;
+        if (ownerNonce && (nonce >> 215) & type(uint40).max != deadline) {
+            want = abi.encodeWithSelector(IAgentPaySettlement.OwnerNonceMismatch.selector, nonce, deadline);
+        } else if (ownerNonce != byOwnerKey) {
+            want = abi.encodeWithSelector(IAgentPaySettlement.InvalidSignature.selector);
+        }
+        vm.prank(merchant);
+        (bool ok, bytes memory ret) = address(settlement).call(data);
+        if (want.length == 0) require(ok, "the nonce's signer is refused");
+        else require(!ok && keccak256(ret) == keccak256(want), "another signer is accepted");
+    }
+
+    /// @dev Cancels: the agent cancels only agent nonces, the owner only owner nonces outside their window, nobody
+    /// else anything; a frozen agent's key cancels nothing.
+    function testFuzz_cancelOnlyOwnNoncesOutsideTheWindow(uint256 nonce, address caller, uint32 offset, bool frozen)
+        public
+    {
+        // mostly the owner or the agent, sometimes anyone
+        if (uint256(offset) % 3 == 0) caller = agent;
+        else if (uint256(offset) % 3 == 1 || caller == address(0)) caller = owner;
+        if (frozen) {
+            address[] memory tokens = new address[](1);
+            tokens[0] = address(token);
+            vm.prank(owner);
+            settlement.setFrozen(agent, tokens, true);
+        }
+        uint256 t = block.timestamp + uint256(offset) % (4 days);
+        vm.warp(t);
+        // often an owner nonce whose voucher's window is near now (before, inside or after it)
+        if (uint256(offset) % 5 < 3) nonce = _ownerNonce(t - 1 days + uint256(keccak256(abi.encode(nonce))) % (3 days), nonce);
+        uint256 deadline = (nonce >> 215) & type(uint40).max;
+        bool ownerNonce = nonce >> 255 != 0;
+        bytes memory want;
+        if (caller != owner && caller != agent) {
+            want = abi.encodeWithSelector(IAgentPaySettlement.NotOwnerOrAgent.selector);
+        } else if (caller == agent && frozen) {
+            want = abi.encodeWithSelector(IAgentPaySettlement.AgentFrozen.selector, owner, agent);
+        } else if (ownerNonce != (caller == owner)) {
+            want = abi.encodeWithSelector(IAgentPaySettlement.NotNonceSigner.selector, nonce);
+        } else if (ownerNonce && t <= deadline && deadline - t <= 1 days) {
+            want = abi.encodeWithSelector(IAgentPaySettlement.VoucherLive.selector, nonce, deadline);
+        }
+        uint256[] memory nonces = new uint256[](1);
+        nonces[0] = nonce;
+        vm.prank(caller);
+        (bool ok, bytes memory ret) =
+            address(settlement).call(abi.encodeCall(settlement.cancel, (owner, agent, nonces)));
+        if (want.length == 0) {
+            require(ok && settlement.nonceState(owner, agent, nonce) == 1, "a cancel by the nonce's signer is refused");
+        } else {
+            require(!ok && keccak256(ret) == keccak256(want), "a forbidden cancel is accepted");
+            require(settlement.nonceState(owner, agent, nonce) == 0, "state");
+        }
+    }
+
+    /// @dev An owner-signed voucher inside its window redeems whatever the agent's key or the owner tries first
+    /// (cancel by either, a freeze, a scheduled release).
+    function testFuzz_liveOwnerVoucherSurvives(uint256 seq, uint32 lifetimeUsed, uint32 waited) public {
+        uint256 ownerPk = 0x0E1;
+        address o = vm.addr(ownerPk);
+        token.mint(o, 1e6);
+        vm.startPrank(o);
+        token.approve(address(settlement), 1e6);
+        settlement.deposit(address(token), agent, 1e6);
+        uint256 deadline = block.timestamp + uint256(lifetimeUsed) % (1 days + 1);
+        uint256 nonce = _ownerNonce(deadline, seq);
+        IAgentPaySettlement.Voucher memory v = _voucher(o, agent, merchant, 1e6, deadline, nonce);
+        bytes memory data = _compact(v, _sign(ownerPk, v));
+        uint256[] memory nonces = new uint256[](1);
+        nonces[0] = nonce;
+        address[] memory tokens = new address[](1);
+        tokens[0] = address(token);
+        settlement.scheduleRelease(address(token), agent, 1e6);
+        settlement.setFrozen(agent, tokens, true);
+        vm.warp(block.timestamp + uint256(waited) % (deadline - block.timestamp + 1));
+        vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.VoucherLive.selector, nonce, deadline));
+        settlement.cancel(o, agent, nonces);
+        vm.expectRevert();
+        settlement.release(address(token), agent);
+        vm.stopPrank();
+        vm.prank(agent);
+        vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.AgentFrozen.selector, o, agent));
+        settlement.cancel(o, agent, nonces);
+        vm.prank(merchant);
+        (bool ok, ) = address(settlement).call(data);
+        require(ok && settlement.creditOf(merchant, address(token)) == 1e6, "the live owner voucher did not redeem");
     }
 
     function testFuzz_compactAnyAlteredByteOrLengthFails(uint8 pos, uint8 mask, uint8 extra, bool shorten) public {
         vm.assume(mask != 0);
         _fund(agent, 1e12);
-        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, block.timestamp + 60, 5);
+        IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, 1e6, block.timestamp + 60, 5);
         bytes memory good = _compact(v, _sign(AGENT_PK, v));
         // one byte of the 210 after the selector altered: refused, nothing moves
         bytes memory bad = bytes.concat(good);
@@ -235,7 +358,7 @@ contract AgentPaySettlementTest is VoucherKit {
         vm.prank(merchant);
         bytes memory ret;
         (ok, ret) = address(settlement).call(wrong);
-        require(!ok && bytes4(ret) == AgentPaySettlement.MalformedVouchers.selector, "length");
+        require(!ok && bytes4(ret) == IAgentPaySettlement.MalformedVouchers.selector, "length");
         require(_bucket(agent) == 1e12 && settlement.creditOf(merchant, address(token)) == 0, "moved");
         vm.prank(merchant);
         (ok, ) = address(settlement).call(good);
@@ -257,7 +380,7 @@ contract AgentPaySettlementTest is VoucherKit {
             uint256 amount = (r >> 64) % 2 == 0 ? cap : (r >> 128) % cap + 1;
             // nonces: distinct per (agent), spread over several bitmap words
             uint256 nonce = i * 97 + (second ? 1 : 0);
-            AgentPaySettlement.Voucher memory v = _voucher(owner, a, merchant, cap, block.timestamp + 60, nonce);
+            IAgentPaySettlement.Voucher memory v = _voucher(owner, a, merchant, cap, block.timestamp + 60, nonce);
             batch = abi.encodePacked(batch, _entry(v, amount, _sign(second ? AGENT2_PK : AGENT_PK, v), a != prev));
             prev = a;
             total += amount;
@@ -277,7 +400,7 @@ contract AgentPaySettlementTest is VoucherKit {
     function testFuzz_refundNeverExceedsRedeemed(uint64 cap, uint64 amount, uint64 refund1, uint64 refund2) public {
         vm.assume(cap > 0 && amount > 0 && amount <= cap);
         _fund(agent, cap);
-        AgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, 11);
+        IAgentPaySettlement.Voucher memory v = _voucher(owner, agent, merchant, cap, block.timestamp + 60, 11);
         bytes memory sig = _sign(AGENT_PK, v);
         vm.prank(merchant);
         settlement.redeem(address(token), _entry(v, amount, sig, true));
@@ -287,10 +410,10 @@ contract AgentPaySettlementTest is VoucherKit {
             uint256 r = tries[i];
             vm.prank(merchant);
             if (r == 0) {
-                vm.expectRevert(AgentPaySettlement.ZeroAmount.selector);
+                vm.expectRevert(IAgentPaySettlement.ZeroAmount.selector);
             } else if (refunded + r > amount) {
                 vm.expectRevert(
-                    abi.encodeWithSelector(AgentPaySettlement.RefundExceedsRedeemed.selector, uint256(amount), refunded, r)
+                    abi.encodeWithSelector(IAgentPaySettlement.RefundExceedsRedeemed.selector, uint256(amount), refunded, r)
                 );
             } else {
                 refunded += r;
@@ -312,7 +435,7 @@ contract AgentPaySettlementTest is VoucherKit {
         vm.warp(block.timestamp + wait);
         vm.prank(owner);
         if (block.timestamp <= readyAt) {
-            vm.expectRevert(abi.encodeWithSelector(AgentPaySettlement.ReleaseNotReady.selector, readyAt));
+            vm.expectRevert(abi.encodeWithSelector(IAgentPaySettlement.ReleaseNotReady.selector, readyAt));
             settlement.release(address(token), agent);
         } else {
             uint256 moved = settlement.release(address(token), agent);
@@ -366,7 +489,7 @@ contract SettlementHandler is VoucherKit {
         if (bal == 0 || cap == 0) return;
         uint256 c = uint256(cap) % bal + 1;
         uint256 amt = uint256(amount) % c + 1;
-        AgentPaySettlement.Voucher memory v =
+        IAgentPaySettlement.Voucher memory v =
             _voucher(owner, agents[i], merchants[m % 2], c, block.timestamp + 60, nextNonce++);
         bytes memory e = _entry(v, amt, _sign(agentPks[i], v), true);
         vm.prank(merchants[m % 2]);
@@ -381,7 +504,7 @@ contract SettlementHandler is VoucherKit {
         (uint256 bal, ) = settlement.bucketOf(owner, agents[i], address(token));
         if (bal == 0 || cap == 0) return;
         uint256 c = uint256(cap) % bal + 1;
-        AgentPaySettlement.Voucher memory v =
+        IAgentPaySettlement.Voucher memory v =
             _voucher(owner, agents[i], merchants[m % 2], c, block.timestamp + 60, nextNonce++);
         vm.prank(merchants[m % 2]);
         (bool ok, ) = address(settlement).call(_compact(v, _sign(agentPks[i], v)));
@@ -398,7 +521,7 @@ contract SettlementHandler is VoucherKit {
         uint256 each = bal / n;
         bytes memory batch;
         for (uint256 k; k < n; ++k) {
-            AgentPaySettlement.Voucher memory v =
+            IAgentPaySettlement.Voucher memory v =
                 _voucher(owner, agents[i], merchants[m % 2], each, block.timestamp + 60, nextNonce++);
             batch = abi.encodePacked(batch, _entry(v, 0, _sign(agentPks[i], v), k == 0));
         }

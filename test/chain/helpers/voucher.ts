@@ -3,7 +3,7 @@
 import { zeroAddress, zeroHash } from "viem";
 export {
   VOUCHER_TYPE_STRING, voucherTypes, settlementDomain, signVoucher, encodeEntry, encodeBatch, FLAG_SIGNER, FLAG_AMOUNT, FLAG_LONG_SIG,
-  encodeCompact, encodeCompactCall, isCompactEntry, bucketIdOf, REDEEM_COMPACT_SELECTOR,
+  encodeCompact, encodeCompactCall, isCompactEntry, bucketIdOf, REDEEM_COMPACT_SELECTOR, ownerNonceOf, OWNER_NONCE_FLAG,
 } from "../../../src/chain/index.ts";
 export type { Voucher, Entry, SettlementDomain as Domain } from "../../../src/chain/index.ts";
 import type { Voucher } from "../../../src/chain/index.ts";
