@@ -1,18 +1,35 @@
 // The `agentpay` command. Exit codes: 0 ok, 1 refused by agentpay (its code is printed), 2 usage.
 import { Command, CommanderError } from "commander";
 import { isAgentPayError } from "../index.ts";
+import { agentCommand, merchantCommand, payCommand, refundCommand } from "./commands/agent.ts";
+import { chainCommand } from "./commands/chain.ts";
+import { demoCommand } from "./commands/demo.ts";
 import { initCommand } from "./commands/init.ts";
-import { UsageError, serveCommand } from "./commands/serve.ts";
+import { mcpCommand } from "./commands/mcp.ts";
+import { approvalsCommand, grantCommand, keyCommand, paymentsCommand, statementCommand, subwalletCommand, walletCommand } from "./commands/person.ts";
+import { serveCommand } from "./commands/serve.ts";
+import { UsageError } from "./context.ts";
+import { formatError } from "./output.ts";
 
 export function program(): Command {
   const p = new Command("agentpay")
     .description("Let AI agents pay safely: wallets, budgets, approvals, single-use tokens.")
+    .option("--url <url>", "the agentpay server (default AGENTPAY_URL, the config file, http://127.0.0.1:8787)")
+    .option("--key <apiKey>", "an API key (default AGENTPAY_KEY, the config file)")
+    .option("--json", "JSON output for scripts")
     .option("--debug", "print stack traces")
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
-  p.addCommand(initCommand());
-  p.addCommand(serveCommand());
-  for (const c of p.commands) c.exitOverride();
+  for (const c of [
+    initCommand(), serveCommand(), walletCommand(), subwalletCommand(), agentCommand(), grantCommand(), merchantCommand(), approvalsCommand(),
+    paymentsCommand(), statementCommand(), payCommand(), refundCommand(), keyCommand(), chainCommand(), mcpCommand(), demoCommand(),
+  ]) p.addCommand(c);
+  const strict = (c: Command): void => {
+    c.exitOverride();
+    c.configureOutput({ outputError: (s, write) => write(s) });
+    for (const sub of c.commands) strict(sub);
+  };
+  for (const c of p.commands) strict(c);
   return p;
 }
 
@@ -28,7 +45,9 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (isAgentPayError(e)) {
-      process.stderr.write(`agentpay: ${e.code}: ${e.message}\n`);
+      if (p.opts().json) process.stderr.write(`${JSON.stringify({ error: { code: e.code, message: e.message, details: e.details } }, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+      else process.stderr.write(`${formatError(e)}\n`);
+      if (p.opts().debug) process.stderr.write(`${e.stack}\n`);
       return 1;
     }
     process.stderr.write(`agentpay: ${e instanceof Error ? e.message : String(e)}\n`);

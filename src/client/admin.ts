@@ -4,6 +4,7 @@
 // are Amounts and results the library's records. Every write carries an Idempotency-Key (one per call
 // unless you pass yours), so a retry after a lost answer does nothing twice.
 import { AgentPayError, newId, validateId, validateKey } from "../core/index.ts";
+import type { ReconcileReport } from "../index.ts";
 import type { Amount } from "../core/index.ts";
 import type { CreateGrantInput, KeyResult, RegisterAgentInput, RotateKeyInput } from "../agents/index.ts";
 import type { ApiKeyKind } from "../api-keys/index.ts";
@@ -309,5 +310,13 @@ export class AdminClient {
   /** The operator's: prove the ledger's invariants (Σ debits = Σ credits per currency, limits). */
   readonly ledger = {
     check: async (): Promise<InvariantReport> => this.#read((api, init) => api.GET("/v1/ledger/check", { ...init })),
+  };
+
+  /** The operator's: compare the settlement contract with the ledger (the server runs with the chain bridge). */
+  readonly chain = {
+    reconcile: async (input: { rpcUrl: string; settlement: string; blockNumber?: string }): Promise<ReconcileReport> => {
+      object(input, "input");
+      return this.#write(undefined, (api, init) => api.POST("/v1/chain/reconcile", { ...init, body: input }));
+    },
   };
 }

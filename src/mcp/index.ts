@@ -7,5 +7,6 @@ export type { ToolDef, ToolResult } from "./tools.ts";
 export type { McpAgentSide } from "./agent.ts";
 export { inProcessAgent } from "./in-process.ts";
 export { httpAgent } from "./http-agent.ts";
+export { createMerchantMcpServer } from "./merchant-tools.ts";
 export { runStdio, serveMcpHttp } from "./transports.ts";
 export type { McpHttpOptions, RunningMcpHttp } from "./transports.ts";

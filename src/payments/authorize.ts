@@ -208,7 +208,7 @@ export function authorizeIn(tx: Tx, ctx: PaymentsContext, input: AuthorizeComman
     const reasons = [...decision.policy.reasons, ...risk.reasons.map((r) => ({ code: r.code, message: r.message }))];
     const approval = createApprovalIn(tx, {
       ownerId: sw.ownerId, subWalletId: sw.id, agentId: agent.id, subject: { kind: "payment", id: base.id },
-      summary: { merchantId: merchant.id, merchantName: merchant.name, amountMinor: base.amountMinor, currency: base.currency, reference: base.reference ?? null },
+      summary: { merchantId: merchant.id, merchantName: merchant.name, category: merchant.category, amountMinor: base.amountMinor, currency: base.currency, reference: base.reference ?? null },
       reasons, ...(ctx.approvalTtlMs !== undefined ? { ttlMs: ctx.approvalTtlMs } : {}),
     });
     const pending: Payment = { ...base, status: "pending_approval", approvalId: approval.id, expiresAtMs: approval.expiresAtMs };

@@ -154,9 +154,9 @@ export function approvalsCommand(): Command {
     const ctx = ctxOf(cmd);
     const page = await ctx.admin().approvals.listPending({ ...(o.owner ? { ownerId: o.owner } : {}), limit: 100 });
     print(ctx.out, page.data, () => table(page.data.map((a) => {
-      const s = a.summary as Record<string, unknown>;
+      const s = w(a.summary, ctx.registry);
       return {
-        id: a.id, agent: a.agentId, merchant: `${s.merchantName ?? s.merchantId ?? ""}`, amount: `${s.amount ?? ""} ${s.currency ?? ""}`.trim(), category: s.category ?? "",
+        id: a.id, agent: a.agentId, merchant: `${s.merchantName ?? s.merchantId ?? ""}`, amount: money(s.amount), category: s.category ?? "",
         why: a.reasons.map((r) => r.code).join(","), expires: new Date(a.expiresAtMs).toISOString().slice(11, 19),
       };
     }), ["id", "agent", "merchant", "amount", "category", "why", "expires"]));

@@ -4,6 +4,7 @@ import pino from "pino";
 import { AgentPay } from "../../index.ts";
 import { serve } from "../../http/index.ts";
 import { readConfig } from "../config.ts";
+import { UsageError } from "../context.ts";
 
 export function serveCommand(): Command {
   return new Command("serve")
@@ -46,4 +47,4 @@ export function serveCommand(): Command {
     });
 }
 
-export class UsageError extends Error {}
+

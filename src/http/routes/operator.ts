@@ -49,6 +49,25 @@ export function operatorRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
     return send(c, pay, 200, risk().breakerStatus());
   });
   app.openapi(createRoute({
+    method: "post", path: "/v1/chain/reconcile", tags: ["chain"], summary: "Compare the settlement contract's balances with the ledger's mirrors",
+    description: "Reads the escrow at the watcher's cursor (or `blockNumber`) through the given RPC endpoint. Needs a server started with the chain bridge (`agentpay serve --chain`).",
+    security: security("operator"),
+    request: { body: jsonBody(z.strictObject({
+      rpcUrl: z.string().url().max(2048), settlement: z.string().regex(/^0x[0-9a-fA-F]{40}$/), blockNumber: z.string().regex(/^\d{1,20}$/).optional(),
+    }).openapi("Reconcile")) },
+    responses: responses(200, Any.openapi("ReconcileReport"), "ok, and every difference (on-chain − ledger)", [501]),
+  }), async (c) => {
+    need(c, "operator");
+    const body = c.req.valid("json");
+    const chain = pay.chain; // CHAIN_NOT_ENABLED (501) without --chain
+    const { createPublicClient, http } = await import("viem");
+    const publicClient = createPublicClient({ transport: http(body.rpcUrl, { timeout: 20_000, retryCount: 1 }) });
+    return send(c, pay, 200, await chain.reconcile({
+      publicClient: publicClient as never, settlement: body.settlement as `0x${string}`, ...(body.blockNumber ? { blockNumber: BigInt(body.blockNumber) } : {}),
+    }));
+  });
+
+  app.openapi(createRoute({
     method: "get", path: "/v1/ledger/check", tags: ["ledger"], summary: "Prove the ledger's invariants (Σ debits = Σ credits, limits)",
     security: security("operator"), responses: responses(200, Any.openapi("InvariantReport"), "ok and every problem found"),
   }), (c) => {
