@@ -34,10 +34,11 @@
  */
 export { appendEvent, deliveryView, validateDestination, validateEventInput, MAX_DESTINATIONS, MAX_EVENT_DATA_BYTES } from "./outbox.ts";
 export type { ValidEventInput } from "./outbox.ts";
-export { EventDeliverer, webhookBody } from "./deliverer.ts";
-export type {
-  DelivererStats, EventDelivererOptions, SubscribeOptions, Subscriber, SubscriberContext,
-} from "./deliverer.ts";
+export { EventDeliverer } from "./deliverer.ts";
+export type { DelivererStats } from "./deliverer.ts";
+export type { EventDelivererOptions } from "./options.ts";
+export type { SubscribeOptions, Subscriber, SubscriberContext } from "./subscribers.ts";
+export { webhookBody } from "./webhook.ts";
 export { signWebhook, verifyWebhookSignature } from "./signature.ts";
 export type { VerifyWebhookOptions, WebhookSecret } from "./signature.ts";
 export {
