@@ -29,7 +29,7 @@ function nodes(): string[] {
 /** npm's own CLI, run with the given node (so the install happens on that Node version). */
 function npm(node: string, args: string[], cwd: string): string {
   const cli = process.env.npm_execpath && process.env.npm_execpath.endsWith(".js") ? process.env.npm_execpath : undefined;
-  const env = { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
+  const env: NodeJS.ProcessEnv = { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
   delete env.npm_config_prefix;
   return cli
     ? execFileSync(node, [cli, ...args], { cwd, encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] })
