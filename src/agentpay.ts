@@ -7,7 +7,7 @@ import { Wallets, subWalletKey } from "./wallets/index.ts";
 import { Approvals } from "./approvals/index.ts";
 import type { ApprovalRequest, ResolveOptions } from "./approvals/index.ts";
 import { Agents, Grants } from "./agents/index.ts";
-import { EventDeliverer, validateNotificationRules } from "./events/index.ts";
+import { EventDeliverer, WebhookAddressPolicy, validateNotificationRules } from "./events/index.ts";
 import type { EventDelivererOptions } from "./events/index.ts";
 import { Merchants, merchantKey } from "./merchants/index.ts";
 import { RiskEngine } from "./risk/index.ts";
@@ -44,7 +44,11 @@ export interface AgentPayOptions {
   tokenTtlMs?: number;
   /** The risk engine: options for the built-in one, your own hook, or "off" (allow all). */
   risk?: RiskEngineOptions | RiskHook | "off";
-  /** Event delivery: options, or false to not deliver (events still queue durably). */
+  /**
+   * Event delivery: options, or false to not deliver (events still queue durably). Its
+   * `allowPrivateNetworks` / `allowedNetworks` also decide which merchant callback URLs
+   * `merchants.register` accepts (docs/WEBHOOKS.md).
+   */
   delivery?: EventDelivererOptions | false;
   /** Background sweepers (expired tokens and approvals, old nonces, old events). Default true. */
   background?: boolean;
@@ -153,7 +157,8 @@ export class AgentPay {
     const signatures = new SignatureWorker();
     const agents = new Agents(engine, { signatures });
     const grants = new Grants(engine, { subWalletExists: (tx, id) => tx.has(subWalletKey(id)) });
-    const merchants = new Merchants(engine, ledger, currencies);
+    // The webhook address policy (SSRF) also applies when merchants register their callback URLs.
+    const merchants = new Merchants(engine, ledger, currencies, { webhookPolicy: new WebhookAddressPolicy(options.delivery || {}) });
     const keyRing = new TokenKeyRing(engine, { ...(options.tokenAlg ? { alg: options.tokenAlg } : {}) });
     const issuer = new TokenIssuer(keyRing, {
       issuer: options.issuer ?? "agentpay", currencies, signatures, ...(options.tokenTtlMs !== undefined ? { defaultTtlMs: options.tokenTtlMs } : {}),

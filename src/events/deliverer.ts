@@ -1,7 +1,8 @@
 // The deliverer: one public class composing the parts, each in its own file.
 //   schedule.ts      when each pending delivery is due; the pump; concurrency; backoff
 //   lease.ts         the engine commands of an attempt: claim (lease) and record the result
-//   webhook.ts       HTTP webhook delivery
+//   webhook.ts       HTTP webhook delivery (network.ts: which addresses; pinned-http.ts: the request;
+//                    rate-limit.ts: per-destination rate and concurrency)
 //   subscribers.ts   in-process topic consumers (subscribe, events())
 //   dead-letters.ts  dead letters and redelivery
 //   retention.ts     pruning old events
@@ -12,6 +13,7 @@ import { DeadLetters } from "./dead-letters.ts";
 import { LEASE_EXTRA_MS, attemptEntry, claim, recordResult } from "./lease.ts";
 import type { Claimed, Outcome } from "./lease.ts";
 import { readOptions } from "./options.ts";
+import { DestinationLimiter } from "./rate-limit.ts";
 import type { DelivererConfig, EventDelivererOptions } from "./options.ts";
 import { deliveryView } from "./outbox.ts";
 import { Retention } from "./retention.ts";
@@ -31,6 +33,8 @@ export interface DelivererStats {
   delivered: number;
   failures: number;
   deadLettered: number;
+  /** Webhook deliveries waiting for their destination's rate or concurrency limit (no attempt spent). */
+  throttled: number;
 }
 
 /**
@@ -44,6 +48,7 @@ export class EventDeliverer {
   readonly #config: DelivererConfig;
   readonly #scheduler: Scheduler;
   readonly #webhooks: WebhookSender;
+  readonly #limiter: DestinationLimiter;
   readonly #subscribers = new TopicSubscribers();
   readonly #dead: DeadLetters;
   readonly #retention: Retention;
@@ -61,7 +66,12 @@ export class EventDeliverer {
       clock: this.#clock, concurrency: c.concurrency, maxQueue: c.maxQueue, pollMs: c.pollMs, run: (id) => this.#attempt(id),
     });
     this.#webhooks = new WebhookSender({
-      clock: this.#clock, fetch: c.fetch, resolveSecret: c.resolveSecret, timeoutMs: c.timeoutMs, userAgent: c.userAgent,
+      clock: this.#clock, fetch: c.customFetch ? c.fetch : undefined, resolveSecret: c.resolveSecret, timeoutMs: c.timeoutMs,
+      userAgent: c.userAgent, policy: c.policy, lookup: c.lookup, ca: c.ca,
+    });
+    this.#limiter = new DestinationLimiter({
+      clock: this.#clock, ratePerSecond: c.ratePerDestination, burst: c.burstPerDestination, concurrency: c.concurrencyPerDestination,
+      maxDestinations: c.maxDestinations, pollMs: c.pollMs, onReady: (id) => this.#scheduler.unpark(id),
     });
     this.#dead = new DeadLetters(engine);
     this.#retention = new Retention(engine);
@@ -105,6 +115,7 @@ export class EventDeliverer {
       return;
     }
     this.#scheduler.delete(id);
+    this.#limiter.forget(id);
     this.#dead.mark(id, d?.status === "dead");
   }
 
@@ -121,6 +132,8 @@ export class EventDeliverer {
   async stop(): Promise<void> {
     const ended = this.#scheduler.stop();
     this.#stopCtl.abort();
+    // Deliveries parked for their destination's turn go back in line for the next start.
+    for (const id of this.#limiter.reset()) this.#scheduler.unpark(id);
     await ended;
   }
 
@@ -133,14 +146,27 @@ export class EventDeliverer {
   async #attempt(id: string): Promise<void> {
     const current = this.#record(id);
     if (!current || current.status !== "pending") return;
-    let subs: Subscriber[] = [];
     if (current.destination.kind === "topic") {
-      subs = this.#subscribers.of(current.destination.topic);
+      const subs = this.#subscribers.of(current.destination.topic);
       if (subs.length === 0) {
         this.#scheduler.park(id); // not an attempt: waits for a subscriber
         return;
       }
+      return this.#attemptNow(id, subs);
     }
+    const origin = new URL(current.destination.url).origin;
+    if (!this.#limiter.acquire(id, origin)) {
+      this.#scheduler.park(id); // not an attempt: waits for its destination's turn
+      return;
+    }
+    try {
+      return await this.#attemptNow(id, []);
+    } finally {
+      this.#limiter.release(id);
+    }
+  }
+
+  async #attemptNow(id: string, subs: readonly Subscriber[]): Promise<void> {
     const c = this.#config;
     let claimed: Claimed | undefined;
     try {
@@ -244,6 +270,7 @@ export class EventDeliverer {
       inFlight: this.#scheduler.inFlight,
       queued: this.#scheduler.queued,
       ...this.#counters,
+      throttled: this.#limiter.waiting,
     };
   }
 

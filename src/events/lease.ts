@@ -12,8 +12,12 @@ export interface Outcome {
   ok: boolean;
   statusCode?: number;
   error?: string;
+  /** The address a webhook was sent to (or refused). */
+  address?: string;
   /** Cut short by `stop()`: rescheduled, never dead-lettered for it. */
   interrupted?: boolean;
+  /** Retrying cannot help (a destination the address policy refuses): dead-lettered at once. */
+  permanent?: boolean;
 }
 
 export interface Claimed {
@@ -49,6 +53,7 @@ export function attemptEntry(attempt: number, atMs: number, durationMs: number, 
     attempt, atMs, durationMs, ok: outcome.ok,
     ...(outcome.statusCode !== undefined ? { statusCode: outcome.statusCode } : {}),
     ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    ...(outcome.address !== undefined ? { address: outcome.address } : {}),
   };
 }
 
@@ -61,7 +66,7 @@ export function recordResult(
   let next: DeliveryRecord;
   if (outcome.ok) {
     next = { ...d, status: "delivered", deliveredAtMs: tx.nowMs, updatedAtMs: tx.nowMs, log };
-  } else if (!outcome.interrupted && attempt >= maxAttempts) {
+  } else if (!outcome.interrupted && (outcome.permanent === true || attempt >= maxAttempts)) {
     next = { ...d, status: "dead", deadAtMs: tx.nowMs, updatedAtMs: tx.nowMs, log };
   } else {
     next = { ...d, nextAttemptAtMs: tx.nowMs + delayMs, updatedAtMs: tx.nowMs, log };

@@ -1,10 +1,17 @@
 import { AgentPayError } from "../core/index.ts";
+import { systemLookup, WebhookAddressPolicy } from "./network.ts";
+import type { HostLookup } from "./network.ts";
 import type { WebhookSecret } from "./signature.ts";
 
 export interface EventDelivererOptions {
   /** Resolves a destination's `secretRef` at delivery time (e.g. to the merchant's callback secret). */
   resolveSecret?: (secretRef: string) => WebhookSecret | undefined;
-  /** Defaults to the global fetch. */
+  /**
+   * Your own HTTP transport (e.g. through an egress proxy that enforces its own destination rules).
+   * By default webhooks go over node:http(s) to an address resolved, checked and pinned per attempt.
+   * With `fetch` the deliverer does not resolve names: it refuses literal addresses and localhost
+   * names that the address policy refuses, and your transport connects as it will (no pinning).
+   */
   fetch?: typeof fetch;
   /** Backoff before retry n is uniform in [0, min(maxDelayMs, baseDelayMs·2^(n-1))) ("full jitter"). Default 1 s. */
   baseDelayMs?: number;
@@ -25,6 +32,25 @@ export interface EventDelivererOptions {
   /** Randomness for the jitter, in [0, 1). Default Math.random. */
   random?: () => number;
   userAgent?: string;
+  /**
+   * Lets webhooks reach private, loopback, link-local and other special addresses (development,
+   * tests, a trusted network). Default false: such destinations are refused (SSRF protection).
+   */
+  allowPrivateNetworks?: boolean;
+  /** Addresses or CIDR ranges allowed although private, e.g. `["10.20.0.0/16", "fd00:1::/64"]`. At most 64. */
+  allowedNetworks?: readonly string[];
+  /** Resolves a webhook host to ALL its addresses. Default: node:dns `lookup` (the OS resolver, /etc/hosts included). */
+  lookup?: HostLookup;
+  /** Extra CA certificates (PEM) trusted for HTTPS webhooks, added to Node's roots (e.g. an internal CA). */
+  ca?: string | readonly string[];
+  /** Requests per second to one destination (scheme, host, port). Default 50. */
+  ratePerDestination?: number;
+  /** Requests a quiet destination may receive at once before the rate applies. Default 50. */
+  burstPerDestination?: number;
+  /** Requests in flight to one destination. Default 4 (at most `concurrency`). */
+  concurrencyPerDestination?: number;
+  /** Destinations whose rate state is kept while idle (least recently used forgotten first). Default 10,000. */
+  maxDestinations?: number;
 }
 
 /** The options, checked and with their defaults. */
@@ -41,6 +67,15 @@ export interface DelivererConfig {
   maxLog: number;
   random: () => number;
   userAgent: string;
+  policy: WebhookAddressPolicy;
+  lookup: HostLookup;
+  /** Custom transport given (no resolving, no pinning). */
+  customFetch: boolean;
+  ca: string[];
+  ratePerDestination: number;
+  burstPerDestination: number;
+  concurrencyPerDestination: number;
+  maxDestinations: number;
 }
 
 export const MAX_MAX_ATTEMPTS = 50;
@@ -61,7 +96,15 @@ export function readOptions(options: EventDelivererOptions): DelivererConfig {
   if (options.resolveSecret !== undefined && typeof options.resolveSecret !== "function") {
     throw new AgentPayError("INVALID_INPUT", "resolveSecret must be a function", { field: "resolveSecret" });
   }
+  if (options.lookup !== undefined && typeof options.lookup !== "function") {
+    throw new AgentPayError("INVALID_INPUT", "lookup must be a function", { field: "lookup" });
+  }
+  const ca = options.ca === undefined ? [] : typeof options.ca === "string" ? [options.ca] : options.ca;
+  if (!Array.isArray(ca) || ca.length > 64 || ca.some((c) => typeof c !== "string" || !c.includes("-----BEGIN CERTIFICATE-----"))) {
+    throw new AgentPayError("INVALID_INPUT", "ca must be PEM certificates (at most 64)", { field: "ca" });
+  }
   const baseDelayMs = intOption(options.baseDelayMs, "baseDelayMs", 1_000, 1, 86_400_000);
+  const concurrency = intOption(options.concurrency, "concurrency", 8, 1, 1_024);
   return {
     resolveSecret: options.resolveSecret,
     fetch: f,
@@ -69,11 +112,19 @@ export function readOptions(options: EventDelivererOptions): DelivererConfig {
     maxDelayMs: intOption(options.maxDelayMs, "maxDelayMs", 3_600_000, baseDelayMs, 7 * 86_400_000),
     maxAttempts: intOption(options.maxAttempts, "maxAttempts", 15, 1, MAX_MAX_ATTEMPTS),
     timeoutMs: intOption(options.timeoutMs, "timeoutMs", 10_000, 1, 600_000),
-    concurrency: intOption(options.concurrency, "concurrency", 8, 1, 1_024),
+    concurrency,
     maxQueue: intOption(options.maxQueue, "maxQueue", 1_000, 1, 1_000_000),
     pollMs: intOption(options.pollMs, "pollMs", 1_000, 1, 3_600_000),
     maxLog: intOption(options.maxLog, "maxLog", 50, 1, 1_000),
     random: options.random ?? Math.random,
     userAgent: options.userAgent ?? "agentpay-webhooks/0.1",
+    policy: new WebhookAddressPolicy(options),
+    lookup: options.lookup ?? systemLookup,
+    customFetch: options.fetch !== undefined,
+    ca: [...ca],
+    ratePerDestination: intOption(options.ratePerDestination, "ratePerDestination", 50, 1, 100_000),
+    burstPerDestination: intOption(options.burstPerDestination, "burstPerDestination", 50, 1, 100_000),
+    concurrencyPerDestination: Math.min(concurrency, intOption(options.concurrencyPerDestination, "concurrencyPerDestination", 4, 1, 1_024)),
+    maxDestinations: intOption(options.maxDestinations, "maxDestinations", 10_000, 1, 1_000_000),
   };
 }
