@@ -11,10 +11,45 @@ export interface ResolvedAddress {
   family: number;
 }
 
-/** Resolves a host name to ALL its addresses (default: node:dns `lookup`, as the OS resolves). */
-export type HostLookup = (hostname: string) => Promise<readonly ResolvedAddress[]>;
+/**
+ * Resolves a host name to ALL its addresses (default: node:dns `lookup`, as the OS resolves, /etc/hosts
+ * included). `signal` aborts when the attempt gives up.
+ */
+export type HostLookup = (hostname: string, signal: AbortSignal) => Promise<readonly ResolvedAddress[]>;
 
-export const systemLookup: HostLookup = (hostname) => dnsLookup(hostname, { all: true });
+/**
+ * node:dns `lookup` runs getaddrinfo on libuv's thread pool (4 threads by default), which file I/O,
+ * the store's writes included, shares: a slow resolver must not hold all of it. At most this many
+ * lookups run at once in the process; the others wait (until their attempt gives up).
+ */
+const MAX_SYSTEM_LOOKUPS = 2;
+let systemLookups = 0;
+const lookupQueue: Array<() => void> = [];
+
+export const systemLookup: HostLookup = async (hostname, signal) => {
+  if (systemLookups >= MAX_SYSTEM_LOOKUPS) {
+    await new Promise<void>((resolve, reject) => {
+      const go = (): void => {
+        signal.removeEventListener("abort", giveUp);
+        resolve();
+      };
+      const giveUp = (): void => {
+        const i = lookupQueue.indexOf(go);
+        if (i >= 0) lookupQueue.splice(i, 1);
+        reject(signal.reason);
+      };
+      lookupQueue.push(go);
+      signal.addEventListener("abort", giveUp, { once: true });
+    });
+  }
+  systemLookups += 1;
+  try {
+    return await dnsLookup(hostname, { all: true });
+  } finally {
+    systemLookups -= 1;
+    lookupQueue.shift()?.();
+  }
+};
 
 /** IPv4 ranges refused by default: IANA's special-purpose registry (RFC 6890 and later), none globally reachable. */
 const REFUSED_V4: ReadonlyArray<readonly [string, number]> = [
@@ -165,7 +200,7 @@ export async function resolveHost(hostname: string, lookup: HostLookup, signal: 
   });
   let found: readonly ResolvedAddress[];
   try {
-    found = await Promise.race([lookup(host), aborted]);
+    found = await Promise.race([lookup(host, signal), aborted]);
   } finally {
     signal.removeEventListener("abort", onAbort!);
   }
