@@ -76,7 +76,8 @@ describe("events: per-destination limits", () => {
     await engine.load();
     deliverer.start();
     const events = await append({ engine }, s.url, 3);
-    await waitFor(() => s.received.length === 1 && deliverer.stats.throttled === 2, "one sent, two waiting");
+    const delivered = () => events.filter((e) => deliverer.deliveries(e.id)[0]!.status === "delivered").length;
+    await waitFor(() => delivered() === 1 && deliverer.stats.throttled === 2, "one delivered, two waiting");
     await deliverer.stop();
     expect(deliverer.stats).to.include({ throttled: 0, pending: 2 });
     clock.advance(10_000);
