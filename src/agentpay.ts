@@ -8,7 +8,7 @@ import { Approvals } from "./approvals/index.ts";
 import { ApiKeys } from "./api-keys/index.ts";
 import type { ApprovalRequest, ResolveOptions } from "./approvals/index.ts";
 import { Agents, Grants } from "./agents/index.ts";
-import { EVENT_PREFIX, EventDeliverer, validateNotificationRules } from "./events/index.ts";
+import { EVENT_PREFIX, EventDeliverer, WebhookAddressPolicy, validateNotificationRules } from "./events/index.ts";
 import type { EventDelivererOptions, EventRecord } from "./events/index.ts";
 import { Merchants, merchantKey } from "./merchants/index.ts";
 import { RiskEngine } from "./risk/index.ts";
@@ -45,7 +45,11 @@ export interface AgentPayOptions {
   tokenTtlMs?: number;
   /** The risk engine: options for the built-in one, your own hook, or "off" (allow all). */
   risk?: RiskEngineOptions | RiskHook | "off";
-  /** Event delivery: options, or false to not deliver (events still queue durably). */
+  /**
+   * Event delivery: options, or false to not deliver (events still queue durably). Its
+   * `allowPrivateNetworks` / `allowedNetworks` also decide which merchant callback URLs
+   * `merchants.register` accepts (docs/WEBHOOKS.md).
+   */
   delivery?: EventDelivererOptions | false;
   /** Background sweepers (expired tokens and approvals, old nonces, old events). Default true. */
   background?: boolean;
@@ -159,7 +163,8 @@ export class AgentPay {
     const signatures = new SignatureWorker();
     const agents = new Agents(engine, { signatures });
     const grants = new Grants(engine, { subWalletExists: (tx, id) => tx.has(subWalletKey(id)) });
-    const merchants = new Merchants(engine, ledger, currencies);
+    // The webhook address policy (SSRF) also applies when merchants register their callback URLs.
+    const merchants = new Merchants(engine, ledger, currencies, { webhookPolicy: new WebhookAddressPolicy(options.delivery || {}) });
     const apiKeys = new ApiKeys(engine);
     const keyRing = new TokenKeyRing(engine, { ...(options.tokenAlg ? { alg: options.tokenAlg } : {}) });
     const issuer = new TokenIssuer(keyRing, {

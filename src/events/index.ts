@@ -31,13 +31,25 @@
  * - Topic deliveries with no subscriber wait, without spending attempts, until one
  *   subscribes. The in-memory work queue and concurrency are bounded; what does not fit
  *   waits in the store.
+ * - Webhook destinations are checked against the address policy (SSRF): the host is resolved
+ *   once per attempt, the attempt is refused if ANY address is private, loopback, link-local,
+ *   unique-local, multicast, unspecified, CGNAT or otherwise special (IPv4 and IPv6, IPv4
+ *   embedded in IPv6 included), and the request goes to a checked address ("pinned") with the
+ *   URL's name as Host header and TLS server name. A refused delivery is dead-lettered at once
+ *   (`destination_refused`). `allowPrivateNetworks` / `allowedNetworks` relax the policy.
+ * - Per destination (scheme, host, port): a token bucket and a cap on requests in flight, so one
+ *   slow or hostile endpoint cannot take every slot; a delivery waiting for its turn spends no
+ *   attempt. docs/WEBHOOKS.md is the receiver's and the operator's contract.
  */
 export { appendEvent, deliveryView, validateDestination, validateEventInput, MAX_DESTINATIONS, MAX_EVENT_DATA_BYTES } from "./outbox.ts";
 export type { ValidEventInput } from "./outbox.ts";
-export { EventDeliverer, webhookBody } from "./deliverer.ts";
-export type {
-  DelivererStats, EventDelivererOptions, SubscribeOptions, Subscriber, SubscriberContext,
-} from "./deliverer.ts";
+export { EventDeliverer } from "./deliverer.ts";
+export type { DelivererStats } from "./deliverer.ts";
+export type { EventDelivererOptions } from "./options.ts";
+export type { SubscribeOptions, Subscriber, SubscriberContext } from "./subscribers.ts";
+export { webhookBody } from "./webhook.ts";
+export { WebhookAddressPolicy } from "./network.ts";
+export type { HostLookup, ResolvedAddress, WebhookAddressPolicyOptions } from "./network.ts";
 export { signWebhook, verifyWebhookSignature } from "./signature.ts";
 export type { VerifyWebhookOptions, WebhookSecret } from "./signature.ts";
 export {

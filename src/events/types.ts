@@ -124,8 +124,13 @@ export interface DeliveryAttempt {
   ok: boolean;
   /** HTTP status of a webhook response. */
   statusCode?: number;
-  /** A short error label (never a secret, never a URL): "http_500", "TimeoutError", "ECONNREFUSED", … */
+  /**
+   * A short error label (never a secret, never a URL): "http_500", "timeout", "ECONNREFUSED", "ENOTFOUND",
+   * "destination_refused" (the address policy refused the destination: dead-lettered at once), …
+   */
   error?: string;
+  /** A webhook's IP address: the one the request went to, or the one refused. */
+  address?: string;
 }
 
 /** The stored per-destination delivery (`dl/<id>`). */

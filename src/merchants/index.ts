@@ -1,2 +1,2 @@
 export { Merchants, getMerchantIn, merchantKey, payoutAccountIn } from "./merchants.ts";
-export type { Merchant, RegisterMerchantInput, RegisteredMerchant, Settlement } from "./merchants.ts";
+export type { Merchant, MerchantsOptions, RegisterMerchantInput, RegisteredMerchant, Settlement } from "./merchants.ts";

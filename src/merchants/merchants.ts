@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { AgentPayError, expectObject, newId, validateId } from "../core/index.ts";
 import type { CurrencyRegistry } from "../core/index.ts";
 import type { Engine, Tx } from "../engine/index.ts";
+import { WebhookAddressPolicy } from "../events/index.ts";
 import { createAccount } from "../ledger/index.ts";
 import type { Ledger } from "../ledger/index.ts";
 
@@ -58,7 +59,7 @@ function publicView(r: MerchantRecord): Merchant {
   return merchant;
 }
 
-function checkUrl(url: unknown): string {
+function checkUrl(url: unknown, policy: WebhookAddressPolicy): string {
   if (typeof url !== "string" || url.length > 2048) {
     throw new AgentPayError("INVALID_INPUT", "callbackUrl must be an http(s) URL", { field: "callbackUrl" });
   }
@@ -72,6 +73,13 @@ function checkUrl(url: unknown): string {
     throw new AgentPayError("INVALID_INPUT", "callbackUrl must be an http(s) URL", { field: "callbackUrl" });
   }
   if (u.username || u.password) throw new AgentPayError("INVALID_INPUT", "callbackUrl must not carry credentials", { field: "callbackUrl" });
+  // The server fetches this URL (SSRF): refuse what is private as written. Names are checked again,
+  // resolved, at every delivery.
+  if (policy.refusesHost(u.hostname)) {
+    throw new AgentPayError("INVALID_INPUT",
+      "callbackUrl points at a private, loopback or link-local address; open agentpay with delivery: { allowPrivateNetworks: true } to allow it",
+      { field: "callbackUrl" });
+  }
   // Normalising percent-encodes: check what is stored, which every callback event must carry.
   if (u.href.length > MAX_URL_CHARS) throw new AgentPayError("INVALID_INPUT", `callbackUrl must be at most ${MAX_URL_CHARS} characters`, { field: "callbackUrl" });
   return u.href;
@@ -96,15 +104,22 @@ export function payoutAccountIn(tx: Tx, ledger: Ledger, merchantId: string, curr
   return id;
 }
 
+export interface MerchantsOptions {
+  /** Which callback URLs are accepted as written (default: nothing private, loopback or link-local). */
+  webhookPolicy?: WebhookAddressPolicy;
+}
+
 export class Merchants {
   readonly #engine: Engine;
   readonly #ledger: Ledger;
   readonly #currencies: CurrencyRegistry;
+  readonly #webhookPolicy: WebhookAddressPolicy;
 
-  constructor(engine: Engine, ledger: Ledger, currencies: CurrencyRegistry) {
+  constructor(engine: Engine, ledger: Ledger, currencies: CurrencyRegistry, options: MerchantsOptions = {}) {
     this.#engine = engine;
     this.#ledger = ledger;
     this.#currencies = currencies;
+    this.#webhookPolicy = options.webhookPolicy ?? new WebhookAddressPolicy();
   }
 
   register(input: RegisterMerchantInput): Promise<RegisteredMerchant> {
@@ -139,7 +154,7 @@ export class Merchants {
       record = {
         name: input.name, category: input.category, settlement, status: "active",
         callbackSecret: input.callbackSecret ?? randomBytes(32).toString("base64url"),
-        ...(input.callbackUrl !== undefined ? { callbackUrl: checkUrl(input.callbackUrl) } : {}),
+        ...(input.callbackUrl !== undefined ? { callbackUrl: checkUrl(input.callbackUrl, this.#webhookPolicy) } : {}),
         ...(settlement === "chain" ? { chainAddress: input.chainAddress!.toLowerCase() } : {}),
       };
     } catch (e) {

@@ -1,6 +1,10 @@
 import { createServer } from "node:http";
-import type { IncomingHttpHeaders, Server } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
+import type { Server as HttpsServer } from "node:https";
+import type { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
+import type { Clock } from "../../src/core/index.ts";
 import { Engine, MemoryStore } from "../../src/engine/index.ts";
 import type { Store } from "../../src/engine/index.ts";
 import { EventDeliverer } from "../../src/events/index.ts";
@@ -10,11 +14,15 @@ export interface Received {
   headers: IncomingHttpHeaders;
   body: string;
   status: number;
+  /** The server address the connection came to. */
+  localAddress: string;
+  /** HTTPS: the TLS server name (SNI) the client sent. */
+  servername?: string;
 }
 
 /**
- * A real HTTP receiver on 127.0.0.1 (random port). Answers 500 to the first `failFirst`
- * requests of each event (by AgentPay-Event-Id), then `okStatus`.
+ * A real HTTP receiver on 127.0.0.1 (random port; or `listen(host, port, tls)`). Answers 500 to the
+ * first `failFirst` requests of each event (by AgentPay-Event-Id), then `okStatus`.
  */
 export class WebhookServer {
   readonly received: Received[] = [];
@@ -26,12 +34,15 @@ export class WebhookServer {
   maxInFlight = 0;
   /** Milliseconds to wait before answering. */
   delayMs = 0;
+  /** When set, every request is answered 302 with this Location. */
+  redirectTo: string | undefined;
   readonly #seen = new Map<string, number>();
-  #server: Server | undefined;
+  #server: Server | HttpsServer | undefined;
   url = "";
+  port = 0;
 
-  async listen(): Promise<this> {
-    this.#server = createServer((req, res) => {
+  async listen(host = "127.0.0.1", port = 0, tls?: { key: string; cert: string }): Promise<this> {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
@@ -41,21 +52,30 @@ export class WebhookServer {
         const id = String(req.headers["agentpay-event-id"] ?? "");
         const n = (this.#seen.get(id) ?? 0) + 1;
         this.#seen.set(id, n);
-        const status = n <= this.failFirst ? 500 : this.okStatus;
+        const status = this.redirectTo !== undefined ? 302 : n <= this.failFirst ? 500 : this.okStatus;
+        const seen = {
+          headers: req.headers, body, localAddress: req.socket.localAddress ?? "",
+          ...(tls ? { servername: String((req.socket as TLSSocket).servername) } : {}),
+        };
         if (this.hang) {
-          this.received.push({ headers: req.headers, body, status: 0 });
+          this.received.push({ ...seen, status: 0 });
           return;
         }
         setTimeout(() => {
           this.inFlight -= 1;
-          this.received.push({ headers: req.headers, body, status });
-          res.writeHead(status, { "content-type": "text/plain" }).end(status === 200 ? "ok" : "nope");
+          this.received.push({ ...seen, status });
+          const headers = { "content-type": "text/plain", ...(this.redirectTo !== undefined ? { location: this.redirectTo } : {}) };
+          res.writeHead(status, headers).end(status === 200 ? "ok" : "nope");
         }, this.delayMs);
       });
+    };
+    this.#server = tls ? createTlsServer(tls, handler) : createServer(handler);
+    await new Promise<void>((resolve, reject) => {
+      this.#server!.once("error", reject);
+      this.#server!.listen(port, host, resolve);
     });
-    await new Promise<void>((resolve) => this.#server!.listen(0, "127.0.0.1", resolve));
-    const { port } = this.#server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}/hooks`;
+    this.port = (this.#server.address() as AddressInfo).port;
+    this.url = `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${this.port}/hooks`;
     return this;
   }
 
@@ -80,10 +100,13 @@ export async function waitFor(cond: () => boolean, what = "condition", deadlineM
 
 export const FAST: EventDelivererOptions = { baseDelayMs: 10, maxDelayMs: 40, pollMs: 20, timeoutMs: 2_000 };
 
-/** An engine plus a deliverer on `store`, loaded and started (the facade's order). */
-export async function openEvents(store: Store = new MemoryStore(), options: EventDelivererOptions = {}) {
-  const engine = Engine.create({ store });
-  const deliverer = new EventDeliverer(engine, { ...FAST, ...options });
+/** These tests deliver to servers on 127.0.0.1, which the default address policy refuses (SSRF). */
+export const LOCAL: EventDelivererOptions = { allowPrivateNetworks: true };
+
+/** An engine plus a deliverer on `store`, loaded and started (the facade's order). Local destinations allowed. */
+export async function openEvents(store: Store = new MemoryStore(), options: EventDelivererOptions = {}, clock?: Clock) {
+  const engine = Engine.create({ store, ...(clock ? { clock } : {}) });
+  const deliverer = new EventDeliverer(engine, { ...FAST, ...LOCAL, ...options });
   await engine.load();
   deliverer.start();
   return {

@@ -1,12 +1,13 @@
 import { expect } from "chai";
 import { inspect } from "node:util";
 import { rejectsWith } from "../ledger/helpers.ts";
+import { AgentPay } from "../../src/index.ts";
 import { usd, world } from "../payments/helpers.ts";
 
 describe("merchants", () => {
   it("registers with a generated callback secret shown once, never in getters or errors", async () => {
     const w = await world();
-    const { merchant, callbackSecret } = await w.pay.merchants.register({ name: "Shop & Co.", category: "5734", callbackUrl: "http://127.0.0.1:8080/cb" });
+    const { merchant, callbackSecret } = await w.pay.merchants.register({ name: "Shop & Co.", category: "5734", callbackUrl: "https://shop.example/cb" });
     expect(callbackSecret.length).to.be.greaterThanOrEqual(32);
     const got = w.pay.merchants.get(merchant.id);
     expect(JSON.stringify(got) + inspect(got)).to.not.contain(callbackSecret);
@@ -32,6 +33,37 @@ describe("merchants", () => {
     ];
     for (const [code, input] of bad) await rejectsWith(w.pay.merchants.register(input as never), code);
     expect(w.pay.engine.stats.records).to.equal(records);
+  });
+
+  it("refuses callback URLs on private, loopback or link-local hosts unless agentpay was opened allowing them", async () => {
+    const w = await world();
+    const records = w.pay.engine.stats.records;
+    const privateUrls = [
+      "http://127.0.0.1:8787/agentpay", "http://localhost:8787/cb", "http://LOCALHOST./cb", "http://shop.localhost/cb",
+      "http://10.0.0.7/cb", "http://192.168.1.20/cb", "http://169.254.169.254/latest/meta-data/", "http://[::1]/cb",
+      "http://[::ffff:127.0.0.1]/cb", "http://[fd00::1]/cb", "http://0.0.0.0/cb", "http://100.64.1.1/cb",
+    ];
+    for (const callbackUrl of privateUrls) {
+      const err = await rejectsWith(w.pay.merchants.register({ name: "X", category: "5734", callbackUrl }), "INVALID_INPUT");
+      expect(err.details).to.deep.equal({ field: "callbackUrl" });
+    }
+    expect(w.pay.engine.stats.records).to.equal(records);
+    // A name is accepted as written; what it resolves to is checked at every delivery.
+    await w.pay.merchants.register({ name: "X", category: "5734", callbackUrl: "https://hooks.shop.example/cb" });
+
+    const dev = await AgentPay.open({ memory: true, delivery: { allowPrivateNetworks: true }, background: false });
+    for (const callbackUrl of privateUrls) {
+      const { merchant } = await dev.merchants.register({ name: "X", category: "5734", callbackUrl });
+      expect(merchant.callbackUrl).to.be.a("string");
+    }
+    await dev.close();
+
+    const internal = await AgentPay.open({ memory: true, delivery: { allowedNetworks: ["10.0.0.0/8"] }, background: false });
+    await internal.merchants.register({ name: "X", category: "5734", callbackUrl: "http://10.0.0.7/cb" });
+    await rejectsWith(internal.merchants.register({ name: "X", category: "5734", callbackUrl: "http://127.0.0.1/cb" }), "INVALID_INPUT");
+    await internal.close();
+
+    await rejectsWith(AgentPay.open({ memory: true, delivery: { allowPrivateNetworks: "yes" as never } }), "INVALID_INPUT");
   });
 
   it("a disabled merchant gets no new payments and cannot redeem", async () => {

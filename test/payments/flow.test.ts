@@ -271,7 +271,7 @@ describe("payments: authorize → token → redeem, void, refund", () => {
     const hooks = pay.events.deliveries((captured as unknown as { id: string }).id).filter((d) => d.destination.kind === "webhook");
     expect(hooks).to.have.length(1);
     const dest = hooks[0]!.destination as { url: string; headers: Record<string, string>; secretRef: string };
-    expect(dest.url).to.equal("http://127.0.0.1:9/cb");
+    expect(dest.url).to.equal("https://skyair.example/cb");
     expect(dest.headers).to.include({ "AgentPay-Initiator": "agent", "AgentPay-Agent-Id": w.agent.id, "AgentPay-Grant-Id": w.grant.id });
     expect(JSON.stringify(hooks)).to.not.contain(w.air.callbackSecret);
     expect(events.filter((e) => e.type === "notification")).to.have.length(1);

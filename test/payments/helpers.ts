@@ -20,7 +20,7 @@ export async function world(opts: Partial<AgentPayOptions> = {}) {
   });
   const { agent, privateKeyJwk } = await pay.agents.register({ name: "trip-planner" });
   const grant = await pay.grants.create({ subWalletId: travel.id, agentId: agent.id, scopes: ["pay"], mode: "session", expiresIn: "24h" });
-  const air = await pay.merchants.register({ name: "SkyAir", category: "4511", callbackUrl: "http://127.0.0.1:9/cb" });
+  const air = await pay.merchants.register({ name: "SkyAir", category: "4511", callbackUrl: "https://skyair.example/cb" });
   const hotel = await pay.merchants.register({ name: "Hotel Nord", category: "7011" });
   const casino = await pay.merchants.register({ name: "Lucky Casino", category: "7995" });
   const client = pay.agentClient({ agentId: agent.id, privateKeyJwk: privateKeyJwk! });

@@ -25,7 +25,7 @@ export function serveCommand(): Command {
       const pay = await AgentPay.open({
         ...(opts.memory ? { memory: true } : { dir: data! }),
         ...(opts.chain ? { chain: true } : {}),
-        ...(opts.allowPrivateWebhooks ? { delivery: { allowPrivateNetworks: true } as never } : {}),
+        ...(opts.allowPrivateWebhooks ? { delivery: { allowPrivateNetworks: true } } : {}),
       });
       const operatorKeys = process.env.AGENTPAY_OPERATOR_KEY ? [process.env.AGENTPAY_OPERATOR_KEY] : [];
       const running = await serve(pay, {
