@@ -3,9 +3,7 @@
 // the rules; the merchant verifies offline, redeems and refunds; the kill switch stops the agent.
 import { Command } from "commander";
 import pc from "picocolors";
-import { AgentPay, amount, generateAgentKey, isAgentPayError } from "../../index.ts";
-import { serve } from "../../http/index.ts";
-import { AdminClient, AgentPayClient, MerchantClient } from "../../client/index.ts";
+import { amount, generateAgentKey, isAgentPayError } from "../../index.ts";
 
 export function demoCommand(): Command {
   return new Command("demo").description("a narrated tour over real HTTP on an in-memory server (exit 0 when every step behaved as told)").action(async () => {
@@ -25,6 +23,9 @@ export function demoCommand(): Command {
       }
     };
     const usd = (s: string) => amount(s, "USD");
+    const [{ AgentPay }, { serve }, { AdminClient, AgentPayClient, MerchantClient }] = await Promise.all([
+      import("../../index.ts"), import("../../http/index.ts"), import("../../client/index.ts"),
+    ]);
     const pay = await AgentPay.open({ memory: true, risk: "off" });
     const server = await serve(pay, { port: 0 });
     try {

@@ -2,7 +2,6 @@
 // config file (0600). Idempotent: a second run keeps what is there.
 import { Command } from "commander";
 import { resolve } from "node:path";
-import { AgentPay } from "../../index.ts";
 import { configPath, readConfig, writeConfig } from "../config.ts";
 
 export function initCommand(): Command {
@@ -10,11 +9,12 @@ export function initCommand(): Command {
     .description("prepare a data directory and an operator key (idempotent)")
     .option("--data <dir>", "data directory", "./agentpay-data")
     .option("--url <url>", "the URL `serve` will listen on", "http://127.0.0.1:8787")
-    .option("--json", "print JSON")
-    .action(async (opts: { data: string; url: string; json?: boolean }) => {
+    .action(async (opts: { data: string; url: string }, cmd: Command) => {
+      const json = (cmd.optsWithGlobals() as { json?: boolean }).json === true;
       const dir = resolve(opts.data);
       const path = configPath();
       const prior = readConfig(path);
+      const { AgentPay } = await import("../../index.ts");
       const pay = await AgentPay.open({ dir, background: false, delivery: false });
       let created = false;
       try {
@@ -29,7 +29,7 @@ export function initCommand(): Command {
         await pay.close();
       }
       const out = { data: dir, config: path, operatorKeyCreated: created, jwksKeys: 1 };
-      process.stdout.write(opts.json ? `${JSON.stringify(out)}\n`
+      process.stdout.write(json ? `${JSON.stringify(out)}\n`
         : `${created ? "created" : "kept"} the operator key in ${path}\ndata directory: ${dir}\nnext: agentpay serve\n`);
     });
 }

@@ -1,6 +1,6 @@
 // `agentpay mcp`: the MCP server on the agent's side, holding its key (never sent to the model or the server).
 import { Command } from "commander";
-import { createMcpServer, createMerchantMcpServer, httpAgent, runStdio, serveMcpHttp } from "../../mcp/index.ts";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { agentClient, ctxOf, readAgentKey, UsageError } from "../context.ts";
 
 export function mcpCommand(): Command {
@@ -12,8 +12,9 @@ export function mcpCommand(): Command {
     .option("--http-token <token>", "with --http: require Authorization: Bearer <token> (or AGENTPAY_MCP_TOKEN)")
     .action(async (o, cmd) => {
       const ctx = ctxOf(cmd);
+      const { createMcpServer, createMerchantMcpServer, httpAgent, runStdio, serveMcpHttp } = await import("../../mcp/index.ts");
       const tools = o.tools ? String(o.tools).split(",").map((t) => t.trim()) : undefined;
-      let make: () => ReturnType<typeof createMcpServer>;
+      let make: () => McpServer;
       if (o.as === "merchant") {
         const merchant = ctx.merchant(o.merchant);
         make = () => createMerchantMcpServer(merchant, ctx.registry, tools ? { tools } : {});

@@ -1,8 +1,6 @@
 // `agentpay serve`: the HTTP API on a data directory (or in memory), until SIGTERM/SIGINT.
+import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import pino from "pino";
-import { AgentPay } from "../../index.ts";
-import { serve } from "../../http/index.ts";
 import { readConfig } from "../config.ts";
 import { UsageError } from "../context.ts";
 
@@ -14,15 +12,28 @@ export function serveCommand(): Command {
     .option("--host <host>", "interface to listen on", "127.0.0.1")
     .option("--port <port>", "port (0: any free one)", "8787")
     .option("--chain", "load the chain bridge (on-chain merchants)")
+    .option("--risk <rules>", "the risk engine: default, off, or a rule-set JSON file", "default")
     .option("--allow-private-webhooks", "let webhooks reach private and loopback addresses (development only)")
     .option("--log", "structured JSON logs of every request on stdout")
-    .action(async (opts: { data?: string; memory?: boolean; host: string; port: string; chain?: boolean; allowPrivateWebhooks?: boolean; log?: boolean }) => {
+    .action(async (opts: { data?: string; memory?: boolean; host: string; port: string; chain?: boolean; risk: string; allowPrivateWebhooks?: boolean; log?: boolean }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError("--port must be 0-65535");
       const data = opts.data ?? readConfig().data;
       if (opts.memory && opts.data) throw new UsageError("give --data or --memory, not both");
       if (!opts.memory && !data) throw new UsageError("give --data <dir> (or run `agentpay init`), or --memory");
+      let risk: "off" | { rules: unknown } | undefined;
+      if (opts.risk === "off") risk = "off";
+      else if (opts.risk !== "default") {
+        try {
+          risk = { rules: JSON.parse(readFileSync(opts.risk, "utf8")) as unknown };
+        } catch {
+          throw new UsageError(`--risk: cannot read a rule set from ${opts.risk}`);
+        }
+      }
+      // Loaded here, not at startup: every other command starts without the server framework.
+      const [{ AgentPay }, { serve }, { default: pino }] = await Promise.all([import("../../index.ts"), import("../../http/index.ts"), import("pino")]);
       const pay = await AgentPay.open({
+        ...(risk !== undefined ? { risk } : {}),
         ...(opts.memory ? { memory: true } : { dir: data! }),
         ...(opts.chain ? { chain: true } : {}),
         ...(opts.allowPrivateWebhooks ? { delivery: { allowPrivateNetworks: true } } : {}),
