@@ -18,7 +18,9 @@ export function runUntilKilled(childPath: string, args: string[], killAfterMs: n
       while ((nl = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (line === "ready" && !armed) {
+        // The timer starts at the first acknowledged operation, not at "ready": on a loaded machine the
+        // load may take longer than killAfterMs to get going, and a kill before it tests nothing.
+        if (line !== "ready" && !armed) {
           armed = true;
           setTimeout(() => child.kill("SIGKILL"), killAfterMs);
         }

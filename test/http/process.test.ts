@@ -72,7 +72,9 @@ describe("HTTP: the server process", function () {
         }
       }
     });
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Kill mid-load: once some writes were acknowledged (a loaded machine may take a while to get there).
+    for (let i = 0; i < 300 && acked.deposits.length + acked.payments.length < 20; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 300)));
     child.kill("SIGKILL");
     stop = true;
     await Promise.all(load);
