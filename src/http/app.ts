@@ -7,6 +7,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { AgentPay } from "../index.ts";
+import { CONSOLE_PATH, createConsole } from "../console/index.ts";
 import type { Env } from "./env.ts";
 import { apiError, errorResponse } from "./errors.ts";
 import { accessLog } from "./middleware/log.ts";
@@ -111,5 +112,6 @@ export function createApp(pay: AgentPay, options: AppOptions = {}): App {
     servers: [{ url: options.publicUrl ?? new URL(c.req.url).origin }],
   }));
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "agentpay API" }));
+  if (options.console !== false) app.route(CONSOLE_PATH, createConsole(pay, { operatorKeys: options.operatorKeys ?? [], ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}), ...options.console }).app);
   return app;
 }
