@@ -3,4 +3,5 @@
 // createConsole(pay) gives the Hono app to mount elsewhere.
 export { createConsole, CONSOLE_PATH } from "./app.ts";
 export type { ConsoleApp, ConsoleOptions } from "./app.ts";
-export type { ConsolePrincipal } from "./sessions.ts";
+export { SessionStore } from "./sessions.ts";
+export type { ConsolePrincipal, Session, SessionOptions } from "./sessions.ts";

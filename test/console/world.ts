@@ -39,7 +39,8 @@ export async function startWorld(opts: { console?: ServeOptions["console"]; cloc
   await new Promise<void>((r) => hook.listen(0, "127.0.0.1", r));
   const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/callbacks`;
 
-  const pay = await AgentPay.open({ memory: true, ...(opts.clock ? { clock: opts.clock } : {}), ...opts.pay });
+  // The built-in risk engine off: the tests' decisions come from the policies alone, the same every run.
+  const pay = await AgentPay.open({ memory: true, risk: "off", ...(opts.clock ? { clock: opts.clock } : {}), ...opts.pay });
   const usd = (s: string) => amount(s, "USD");
   const eur = (s: string) => amount(s, "EUR");
   const aliceWallet = await pay.wallets.create({ ownerId: "alice", currency: "USD", timeZone: "America/New_York" });

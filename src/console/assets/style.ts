@@ -33,6 +33,7 @@ main:focus { outline: none; }
 h1 { font-size: 1.5rem; margin: .5rem 0 1rem; }
 h2 { font-size: 1.2rem; margin: 0 0 .5rem; }
 h3 { font-size: 1rem; margin: 1rem 0 .4rem; }
+ol.plain > li.card { margin-bottom: .75rem; }
 .grid { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fill, minmax(min(100%, 22rem), 1fr)); }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 1rem; }
 .card.frozen { border-color: var(--bad); border-width: 2px; }
@@ -54,7 +55,8 @@ button, .button {
 button[disabled] { opacity: .6; cursor: progress; }
 button.approve { background: var(--ok); }
 button.deny, button.danger { background: var(--bad); }
-button.secondary { background: #fff; color: var(--accent); border-color: var(--accent); }
+a.button { display: inline-flex; align-items: center; text-decoration: none; }
+button.secondary, .button.secondary { background: #fff; color: var(--accent); border-color: var(--accent); }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; margin-top: .75rem; }
 .notice { padding: .75rem 1rem; border-radius: 6px; margin: 0 0 1rem; border: 1px solid; }
 .notice.ok { background: var(--ok-bg); color: var(--ok); border-color: var(--ok); }
