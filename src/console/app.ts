@@ -77,6 +77,7 @@ const MAX_NOTE = 500;
 const MAX_FAILURE_ADDRESSES = 10_000;
 const PAGE_SIZE = 50;
 const SCAN_LIMIT = 1_000;
+const MAX_AGENTS_SHOWN = 200;
 
 const CSP = [
   "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
@@ -240,6 +241,7 @@ export function createConsole(pay: AgentPay, options: ConsoleOptions = {}): Cons
       return signInForm(c, principal === "merchant" ? "not-for-console" : "bad-key", 401, next);
     }
     failures.delete(addr);
+    sessions.destroy(readCookie(c, COOKIE)); // a sign-in always starts a fresh session (no fixation)
     sessions.sweep();
     const created = sessions.create(principal);
     setCookie(c, COOKIE, created.id, cookieOpts(c, Math.ceil(sessions.maxAgeMs / 1000)));
@@ -526,7 +528,7 @@ export function createConsole(pay: AgentPay, options: ConsoleOptions = {}): Cons
   function agentRows(p: ConsolePrincipal, owner: string | undefined): AgentRow[] {
     if (owner === undefined) {
       if (p.kind !== "operator") return [];
-      return pay.agents.list().map((agent) => ({ agent, grants: pay.grants.list({ agentId: agent.id, limit: 1000 }).reverse() }));
+      return pay.agents.list().slice(0, MAX_AGENTS_SHOWN).map((agent) => ({ agent, grants: pay.grants.list({ agentId: agent.id, limit: 1000 }).reverse() }));
     }
     const byAgent = new Map<string, AgentRow["grants"][number][]>();
     for (const { subWallets } of subWalletsOf(pay, owner)) {

@@ -9,6 +9,9 @@ import { SHOTS, axe, launch, openLive, runAgent, screenshots, signIn, watchProbl
 import { startCli } from "./cli.ts";
 import { startWorld } from "./world.ts";
 import type { World } from "./world.ts";
+// Code in page.evaluate() runs in the page: its DOM globals, typed loosely here (no DOM lib in this project).
+declare const window: any;
+declare const document: any;
 
 describe("console (browser)", function () {
   this.timeout(120_000);
@@ -150,7 +153,7 @@ describe("console (browser)", function () {
     // Both clicks at the same instant: each tab arms a timer for the same moment (one browser, one clock).
     const at = Date.now() + 400;
     await Promise.all(cards.map((c) => c.getByRole("button", { name: "Approve" }).evaluate((b, at) => {
-      setTimeout(() => (b as HTMLButtonElement).click(), Math.max(0, at - Date.now()));
+      setTimeout(() => (b as any).click(), Math.max(0, at - Date.now()));
     }, at)));
     const notices = await Promise.all([tab1, tab2].map(async (t) => {
       await t.locator("#decision-status .notice").waitFor();
@@ -415,7 +418,7 @@ describe("console (browser): agentpay serve", function () {
       await page.waitForSelector('body[data-live-state="connected"]');
       // every asset came from this server
       const external = await page.evaluate((origin) => [...document.querySelectorAll("script[src], link[href]")]
-        .map((e) => (e as HTMLScriptElement).src || (e as HTMLLinkElement).href).filter((u) => !u.startsWith(origin)), cli.url);
+        .map((e) => (e as any).src || (e as any).href).filter((u) => !u.startsWith(origin)), cli.url);
       expect(external).to.deep.equal([]);
       expect(problems).to.deep.equal([]);
     } finally {
