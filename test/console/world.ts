@@ -46,9 +46,9 @@ export async function startWorld(opts: { console?: ServeOptions["console"]; cloc
   const aliceWallet = await pay.wallets.create({ ownerId: "alice", currency: "USD", timeZone: "America/New_York" });
   await pay.wallets.deposit(aliceWallet.id, usd("2000.00"), { idempotencyKey: "alice-dep" });
   const travel = await pay.wallets.createSubWallet(aliceWallet.id, {
-    name: "travel", budget: usd("900.00"),
+    name: "travel", budget: usd("1500.00"),
     policy: {
-      perPayment: "400.00", daily: "600.00", weekly: "1000.00", monthly: "1500.00", rolling24h: "700.00", approvalAbove: "100.00",
+      perPayment: "400.00", daily: "2000.00", weekly: "3000.00", monthly: "5000.00", rolling24h: "2500.00", approvalAbove: "100.00",
       categories: { allow: ["4511", "7011"] },
       notify: [{ when: "amount_above", amountMinor: 5000n }, { when: "budget_used", percent: 50, window: "daily" }, { when: "approval_needed" }],
     },
