@@ -6,6 +6,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { AgentPay } from "../index.ts";
+import { CONSOLE_PATH, createConsole } from "../console/index.ts";
 import type { Env } from "./env.ts";
 import { apiError, errorResponse } from "./errors.ts";
 import { accessLog } from "./middleware/log.ts";
@@ -121,5 +122,6 @@ export function createApp(pay: AgentPay, options: AppOptions = {}): App {
   });
   app.get("/openapi.json", (c) => c.json(document(new URL(c.req.url).origin)));
   app.get("/docs", (c) => c.html(referencePage(document(new URL(c.req.url).origin) as unknown as Record<string, unknown>)));
+  if (options.console !== false) app.route(CONSOLE_PATH, createConsole(pay, { operatorKeys: options.operatorKeys ?? [], ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}), ...options.console }).app);
   return app;
 }

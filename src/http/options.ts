@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { ConsoleOptions } from "../console/index.ts";
 import type { IdempotencyOptions } from "./middleware/idempotency.ts";
 import type { RateLimitOptions } from "./middleware/rate-limit.ts";
 
@@ -20,6 +21,8 @@ export interface AppOptions {
   corsOrigins?: readonly string[];
   /** Readiness beyond "the engine is open" (e.g. the PostgreSQL leader check). */
   ready?: () => boolean;
-  /** The public base URL, for the OpenAPI document's `servers`. */
+  /** The public base URL, for the OpenAPI document's `servers` (and the console's same-origin check and Secure cookies). */
   publicUrl?: string;
+  /** The person's console under /console (sessions, cookies, live feed); `false` leaves it out. Default on. */
+  console?: ConsoleOptions | false;
 }

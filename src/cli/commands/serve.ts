@@ -42,7 +42,7 @@ export function serveCommand(): Command {
       const running = await serve(pay, {
         host: opts.host, port, operatorKeys, ...(opts.log ? { logger: pino({ redact: ["req.headers.authorization"] }) } : {}),
       });
-      process.stdout.write(`agentpay listening on ${running.url}\n`);
+      process.stdout.write(`agentpay listening on ${running.url}\nagentpay console on ${running.url}/console\n`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
