@@ -40,7 +40,8 @@ export async function startWorld(opts: { console?: ServeOptions["console"]; cloc
   const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/callbacks`;
 
   // The built-in risk engine off: the tests' decisions come from the policies alone, the same every run.
-  const pay = await AgentPay.open({ memory: true, risk: "off", ...(opts.clock ? { clock: opts.clock } : {}), ...opts.pay });
+  // The webhook receiver listens on loopback, which delivery refuses unless private networks are allowed.
+  const pay = await AgentPay.open({ memory: true, risk: "off", delivery: { allowPrivateNetworks: true }, ...(opts.clock ? { clock: opts.clock } : {}), ...opts.pay });
   const usd = (s: string) => amount(s, "USD");
   const eur = (s: string) => amount(s, "EUR");
   const aliceWallet = await pay.wallets.create({ ownerId: "alice", currency: "USD", timeZone: "America/New_York" });

@@ -88,10 +88,12 @@ describe("the package, installed as a consumer installs it", function () {
       const served = execFileSync(node, ["-e", `
         const { spawn } = require("node:child_process");
         const c = spawn(process.execPath, [${JSON.stringify(bin)}, "serve", "--memory", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+        let out = "";
         c.stdout.on("data", async (b) => {
-          const m = String(b).split("listening on ");
-          if (m.length < 2) return;
-          const url = m[1].trim();
+          out += String(b);
+          const m = /agentpay listening on (http:\\/\\/\\S+)\\n/.exec(out);
+          if (!m) return;
+          const url = m[1];
           const r = await fetch(url + "/healthz");
           const doc = await (await fetch(url + "/openapi.json")).json();
           console.log(JSON.stringify({ status: r.status, paths: Object.keys(doc.paths).length }));

@@ -42,7 +42,9 @@ export function serveCommand(): Command {
       const running = await serve(pay, {
         host: opts.host, port, operatorKeys, ...(opts.log ? { logger: pino({ redact: ["req.headers.authorization"] }) } : {}),
       });
-      process.stdout.write(`agentpay listening on ${running.url}\nagentpay console on ${running.url}/console\n`);
+      // stdout carries exactly one line, the one scripts wait for; the rest is for the person at the terminal
+      process.stdout.write(`agentpay listening on ${running.url}\n`);
+      process.stderr.write(`agentpay console on ${running.url}/console\n`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
