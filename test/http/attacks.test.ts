@@ -62,4 +62,19 @@ describe("HTTP attacks", function () {
       expect(other.body.id).to.not.equal(alice.body.id);
     });
   });
+
+  describe("bad input changes nothing", () => {
+    it("an agent's void intent for one payment sent to another payment's route is refused before anything moves", async () => {
+      const a = await w.pay.payments.authorize(await w.payIntent("3.00"));
+      const b = await w.pay.payments.authorize(await w.payIntent("4.00"));
+      const intent = await w.intent("agentA", { action: "void", paymentId: a.paymentId });
+      const res = await w.call("none", "POST", `/v1/payments/${b.paymentId}/void`, { intent });
+      expect(res.status).to.equal(400);
+      expect(res.body.error.details.field).to.equal("intent");
+      expect(w.pay.payments.get(a.paymentId).status, "the payment the intent names").to.equal("authorized");
+      expect(w.pay.payments.get(b.paymentId).status).to.equal("authorized");
+      // The intent was not spent: sent where it belongs, it voids its payment.
+      expect((await w.call("none", "POST", `/v1/payments/${a.paymentId}/void`, { intent })).body.status).to.equal("voided");
+    });
+  });
 });

@@ -3,6 +3,7 @@ import type { Env } from "../env.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { isAgentPayError, parseAmount } from "../../index.ts";
+import { parseIntent } from "../../agents/index.ts";
 import type { AgentPay, Payment, RefundRequest } from "../../index.ts";
 import { got, paymentFor } from "../access.ts";
 import { apiError } from "../errors.ts";
@@ -104,9 +105,10 @@ export function paymentRoutes(app: OpenAPIHono<Env>, { pay, maxWaitS }: Deps): v
     const { paymentId } = c.req.valid("param");
     const body = c.req.valid("json") as { intent?: string } | undefined;
     if (body?.intent !== undefined) {
-      const voided = await pay.payments.voidByAgent(body.intent);
-      if (voided.id !== paymentId) throw apiError("INVALID_INPUT", "the signed intent names another payment", { field: "intent" });
-      return send(c, pay, 200, voided);
+      // Checked before the intent is acted on (its signature is checked there): a mismatch voids nothing.
+      const named = (parseIntent(body.intent).payload.body as { paymentId?: unknown } | null)?.paymentId;
+      if (named !== paymentId) throw apiError("INVALID_INPUT", "the signed intent names another payment", { field: "intent" });
+      return send(c, pay, 200, await pay.payments.voidByAgent(body.intent));
     }
     const m = need(c, "merchant");
     paymentFor(pay, m, paymentId);
