@@ -78,6 +78,8 @@ export function createApp(pay: AgentPay, options: AppOptions = {}): App {
     if ((c.req.method === "POST" || c.req.method === "PUT") && type !== undefined && !/^application\/json\b/i.test(type)) {
       throw apiError("UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
     }
+    // Without a JSON body the validator sees {}: for a PUT, that would replace the resource with an empty one.
+    if (c.req.method === "PUT" && type === undefined) throw apiError("INVALID_INPUT", "a PUT replaces the resource: send it as an application/json body", { field: "body" });
     await next();
   });
   app.use("/v1/*", authenticate(pay, options.operatorKeys ?? []));

@@ -76,5 +76,18 @@ describe("HTTP attacks", function () {
       // The intent was not spent: sent where it belongs, it voids its payment.
       expect((await w.call("none", "POST", `/v1/payments/${a.paymentId}/void`, { intent })).body.status).to.equal("voided");
     });
+
+    it("a PUT without a body does not replace the policy with an empty one (every limit gone)", async () => {
+      const sw = (await w.pay.wallets.createSubWallet(w.aliceWallet, { name: "guarded", policy: { perPayment: "30.00", approvalAbove: "10.00" } })).id;
+      const before = w.pay.wallets.getSubWallet(sw).policy;
+      for (const headers of [{}, { "content-length": "0" }]) {
+        const res = await raw(w, "PUT", `/v1/sub-wallets/${sw}/policy`, { headers: { authorization: `Bearer ${w.keys.alice}`, ...headers } });
+        expect(res.status, res.text).to.equal(400);
+        expect(res.body.error.code).to.equal("INVALID_INPUT");
+      }
+      expect(w.pay.wallets.getSubWallet(sw).policy).to.deep.equal(before);
+      // An explicit empty policy is a choice the person may make.
+      expect((await w.call("alice", "PUT", `/v1/sub-wallets/${sw}/policy`, {})).status).to.equal(200);
+    });
   });
 });
