@@ -19,6 +19,42 @@ async function raw(w: World, method: string, path: string, opts: { body?: string
   return { status: r.status, headers: r.headers, text, body };
 }
 
+/** A Server-Sent Events stream read in the background: what arrived so far, and whether it ended. */
+async function stream(w: World, authorization: string) {
+  const ctrl = new AbortController();
+  const res = await fetch(`${w.url}/v1/events/stream`, { headers: { authorization }, signal: ctrl.signal });
+  let text = "";
+  let ended = false;
+  const wakers = new Set<() => void>();
+  const done = (async () => {
+    if (!res.body) return;
+    const reader = res.body.getReader();
+    for (;;) {
+      const chunk = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+      if (chunk.done) break;
+      text += new TextDecoder().decode(chunk.value);
+      for (const wake of wakers) wake();
+    }
+    ended = true;
+    for (const wake of wakers) wake();
+  })();
+  /** Resolves once `re` matches what arrived (or the stream ended, or `ms` passed): the match or undefined. */
+  const until = (re: RegExp, ms = 10_000) => new Promise<string | undefined>((resolve) => {
+    const check = () => {
+      const m = re.exec(text);
+      if (m || ended) {
+        wakers.delete(check);
+        clearTimeout(timer);
+        resolve(m?.[0]);
+      }
+    };
+    const timer = setTimeout(() => { wakers.delete(check); resolve(re.exec(text)?.[0]); }, ms);
+    wakers.add(check);
+    check();
+  });
+  return { status: res.status, res, until, done, text: () => text, ended: () => ended, close: () => ctrl.abort() };
+}
+
 describe("HTTP attacks", function () {
   this.timeout(120_000);
   let w: World;
@@ -80,7 +116,7 @@ describe("HTTP attacks", function () {
     it("a PUT without a body does not replace the policy with an empty one (every limit gone)", async () => {
       const sw = (await w.pay.wallets.createSubWallet(w.aliceWallet, { name: "guarded", policy: { perPayment: "30.00", approvalAbove: "10.00" } })).id;
       const before = w.pay.wallets.getSubWallet(sw).policy;
-      for (const headers of [{}, { "content-length": "0" }]) {
+      for (const headers of [{}, { "content-length": "0" }] as Record<string, string>[]) {
         const res = await raw(w, "PUT", `/v1/sub-wallets/${sw}/policy`, { headers: { authorization: `Bearer ${w.keys.alice}`, ...headers } });
         expect(res.status, res.text).to.equal(400);
         expect(res.body.error.code).to.equal("INVALID_INPUT");
@@ -88,6 +124,37 @@ describe("HTTP attacks", function () {
       expect(w.pay.wallets.getSubWallet(sw).policy).to.deep.equal(before);
       // An explicit empty policy is a choice the person may make.
       expect((await w.call("alice", "PUT", `/v1/sub-wallets/${sw}/policy`, {})).status).to.equal(200);
+    });
+  });
+
+  describe("events", () => {
+    it("a person's notifications (budget limits and usage) reach the person, not the merchant or the agent", async () => {
+      const sw = (await w.pay.wallets.createSubWallet(w.aliceWallet, {
+        name: "notified", budget: { minor: 100_000n, currency: "USD" },
+        policy: { daily: "500.00", notify: [{ when: "payment" }, { when: "budget_used", percent: 1 }] },
+      })).id;
+      await w.pay.grants.create({ subWalletId: sw, agentId: w.agents.agentA.id, scopes: ["pay"], mode: "persistent" });
+      const merchant = await stream(w, `Bearer ${w.keys.merchantA}`);
+      const alice = await stream(w, `Bearer ${w.keys.alice}`);
+      expect(await merchant.until(/event: ready/)).to.not.equal(undefined);
+      expect(await alice.until(/event: ready/)).to.not.equal(undefined);
+      const paid = await w.pay.payments.authorize(await w.payIntent("20.00", { subWalletId: sw }));
+      const notified = await alice.until(/event: notification\ndata: .*\nid: evt_\w+/);
+      expect(notified, "alice is notified").to.not.equal(undefined);
+      const eventId = /id: (evt_\w+)/.exec(notified!)![1]!;
+      // Events reach a stream in order: once the merchant sees the void, it has seen all that came before.
+      await w.pay.payments.voidByMerchant({ merchantId: w.merchantA, paymentId: paid.paymentId });
+      expect(await merchant.until(/event: payment\.voided/)).to.not.equal(undefined);
+      expect(merchant.text()).to.contain(paid.paymentId);
+      expect(merchant.text()).to.not.contain("event: notification");
+      expect(merchant.text()).to.not.contain("500.00");
+      merchant.close();
+      alice.close();
+      for (const who of ["merchantA", "agentA", "bob"] as const) {
+        expect((await w.call(who, "GET", `/v1/events/${eventId}`)).status, who).to.equal(404);
+      }
+      expect((await w.call("alice", "GET", `/v1/events/${eventId}`)).status).to.equal(200);
+      expect((await w.call("operator", "GET", `/v1/events/${eventId}`)).status).to.equal(200);
     });
   });
 });

@@ -21,9 +21,11 @@ const MAX_BUFFERED = 1_000;
 const HEARTBEAT_MS = 15_000;
 
 /** Whether an event concerns this caller (by the ids it is about). */
-export function concerns(pay: AgentPay, p: Principal, e: { subject: Record<string, string> }, owners: Map<string, string>): boolean {
+export function concerns(pay: AgentPay, p: Principal, e: { type: string; subject: Record<string, string> }, owners: Map<string, string>): boolean {
   const s = e.subject ?? {};
   if (p.kind === "operator") return true;
+  // A notification is the person's message (its budgets, limits, new merchants), though its subject names the payment's merchant and agent.
+  if (e.type === "notification" && p.kind !== "person") return false;
   if (p.kind === "merchant") return s.merchantId === p.merchantId;
   if (p.kind === "agent") return s.agentId === p.agentId;
   const walletId = s.walletId;
