@@ -1,6 +1,7 @@
 // The HTTP API attacked the way a hostile agent, merchant, person or anonymous caller would, over a
 // real socket: each test is a weakness that was found (and fixed), or a defence worth keeping.
 import { expect } from "chai";
+import { amount, buildPayIntent, requestSignatureBody, signIntent } from "../../src/index.ts";
 import { startWorld } from "./helpers.ts";
 import type { World } from "./helpers.ts";
 
@@ -155,6 +156,30 @@ describe("HTTP attacks", function () {
       }
       expect((await w.call("alice", "GET", `/v1/events/${eventId}`)).status).to.equal(200);
       expect((await w.call("operator", "GET", `/v1/events/${eventId}`)).status).to.equal(200);
+    });
+
+    it("a stream ends when its key is revoked or its agent disabled: nothing is delivered after", async () => {
+      const key = await w.pay.apiKeys.create({ kind: "merchant", merchantId: w.merchantA });
+      const merchant = await stream(w, `Bearer ${key.secret}`);
+      expect(await merchant.until(/event: ready/)).to.not.equal(undefined);
+      await w.pay.apiKeys.revoke(key.apiKey.id);
+      const paid = await w.pay.payments.authorize(await w.payIntent("2.00"));
+      await merchant.done;
+      expect(merchant.text()).to.not.contain(paid.paymentId);
+
+      const bot = await w.pay.agents.register({ name: "watcher", ownerId: "alice" });
+      await w.pay.grants.create({ subWalletId: w.aliceSub, agentId: bot.agent.id, scopes: ["pay"], mode: "persistent" });
+      const sig = await signIntent(bot.privateKeyJwk!, { agentId: bot.agent.id, nowMs: Date.now(), body: requestSignatureBody("GET", "/v1/events/stream", "") });
+      const agent = await stream(w, `Agent ${sig}`);
+      expect(await agent.until(/event: ready/)).to.not.equal(undefined);
+      const before = await w.pay.payments.authorize(await signIntent(bot.privateKeyJwk!, {
+        agentId: bot.agent.id, nowMs: Date.now(), body: buildPayIntent({ subWalletId: w.aliceSub, merchantId: w.merchantA, amount: amount("1.00", "USD") }),
+      }));
+      expect(await agent.until(new RegExp(before.paymentId))).to.not.equal(undefined);
+      await w.pay.agents.disable(bot.agent.id);
+      await w.pay.payments.voidByMerchant({ merchantId: w.merchantA, paymentId: before.paymentId });
+      await agent.done;
+      expect(agent.text()).to.not.contain("payment.voided");
     });
   });
 });

@@ -6,7 +6,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import type { AgentPay } from "../../index.ts";
 import { apiError } from "../errors.ts";
-import { need } from "../principal.ts";
+import { need, stillValid } from "../principal.ts";
 import type { Principal } from "../principal.ts";
 import { id } from "../schemas/common.ts";
 import { Event } from "../schemas/resources.ts";
@@ -63,6 +63,7 @@ export function eventRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
       const queue: LiveEvent[] = [];
       let wake: (() => void) | undefined;
       let dropped = false;
+      let live = true;
       const stop = pay.watchEvents((e) => {
         if (types && !types.includes(e.type)) return;
         if (!concerns(pay, p, e, owners)) return;
@@ -76,7 +77,8 @@ export function eventRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
       stream.onAbort(() => wake?.());
       try {
         await stream.writeSSE({ event: "ready", data: JSON.stringify({ principal: p.kind }) });
-        while (!stream.aborted && !stream.closed && !dropped) {
+        // Each turn re-checks the credentials: a revoked key or a disabled agent ends the stream.
+        while (!stream.aborted && !stream.closed && !dropped && (live = stillValid(pay, p))) {
           const e = queue.shift();
           if (e) {
             await stream.writeSSE({ event: e.type, id: e.id, data: JSON.stringify(pay.toWire(e)) });
@@ -89,6 +91,7 @@ export function eventRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
           if (queue.length === 0 && !stream.aborted) await stream.write(": heartbeat\n\n");
         }
         if (dropped) await stream.writeSSE({ event: "overflow", data: JSON.stringify({ reason: "the reader fell behind; reconnect and re-read" }) });
+        else if (!live) await stream.writeSSE({ event: "unauthenticated", data: JSON.stringify({ reason: "the credentials were revoked or expired, or the agent disabled" }) });
       } finally {
         stop();
         streams--;
