@@ -181,5 +181,20 @@ describe("HTTP attacks", function () {
       await agent.done;
       expect(agent.text()).to.not.contain("payment.voided");
     });
+
+    it("a person's notification channel cannot borrow a merchant's webhook secret (secretRef)", async () => {
+      const channel = { kind: "webhook", url: "https://alice.example/hook", secretRef: `merchant:${w.merchantA}` };
+      const sw = (await w.pay.wallets.createSubWallet(w.aliceWallet, { name: "borrower" })).id;
+      const before = w.pay.wallets.getSubWallet(sw).policy;
+      const put = await w.call("alice", "PUT", `/v1/sub-wallets/${sw}/policy`, { notify: [{ when: "payment", channel }] });
+      expect(put.status, put.text).to.equal(400);
+      expect(put.body.error.details.field).to.match(/channel/);
+      const created = await w.call("alice", "POST", `/v1/wallets/${w.aliceWallet}/sub-wallets`, { name: "borrower2", policy: { notify: [{ when: "payment", channel }] } });
+      expect(created.status, created.text).to.equal(400);
+      expect(w.pay.wallets.getSubWallet(sw).policy).to.deep.equal(before);
+      // A channel with its own secret is the person's to set.
+      const own = await w.call("alice", "PUT", `/v1/sub-wallets/${sw}/policy`, { notify: [{ when: "payment", channel: { kind: "webhook", url: "https://alice.example/hook", secret: "s".repeat(32) } }] });
+      expect(own.status, own.text).to.equal(200);
+    });
   });
 });
