@@ -196,5 +196,26 @@ describe("HTTP attacks", function () {
       const own = await w.call("alice", "PUT", `/v1/sub-wallets/${sw}/policy`, { notify: [{ when: "payment", channel: { kind: "webhook", url: "https://alice.example/hook", secret: "s".repeat(32) } }] });
       expect(own.status, own.text).to.equal(200);
     });
+
+    it("a notification channel's secret, URL and headers are not shown to the agent, nor echoed to the person", async () => {
+      const secret = "n0tify-secret-".padEnd(40, "x");
+      const url = "https://hooks.example/services/T0/B0/hook-token-in-the-url";
+      const channel = { kind: "webhook", url, secret, headers: { authorization: "Bearer person-third-party-token" } };
+      const created = await w.call("alice", "POST", `/v1/wallets/${w.aliceWallet}/sub-wallets`, { name: "channelled", policy: { notify: [{ when: "payment", channel }] } });
+      expect(created.status, created.text).to.equal(201);
+      const sw = created.body.id as string;
+      const put = await w.call("alice", "PUT", `/v1/sub-wallets/${sw}/policy`, { perPayment: "50.00", notify: [{ when: "payment", channel }] });
+      const frozen = await w.call("alice", "POST", `/v1/sub-wallets/${sw}/freeze`);
+      const unfrozen = await w.call("alice", "POST", `/v1/sub-wallets/${sw}/unfreeze`);
+      for (const res of [created, put, frozen, unfrozen, await w.call("alice", "GET", `/v1/sub-wallets/${sw}`)]) {
+        expect(res.status, res.text).to.be.oneOf([200, 201]);
+        expect(res.text).to.not.contain(secret);
+      }
+      await w.pay.grants.create({ subWalletId: sw, agentId: w.agents.agentA.id, scopes: ["pay"], mode: "persistent" });
+      const seen = await w.call("agentA", "GET", `/v1/sub-wallets/${sw}`);
+      expect(seen.status).to.equal(200);
+      expect(seen.body.policy.perPayment).to.deep.equal(usd("50.00"));
+      for (const leak of [secret, "hook-token-in-the-url", "person-third-party-token"]) expect(seen.text).to.not.contain(leak);
+    });
   });
 });
