@@ -218,4 +218,19 @@ describe("HTTP attacks", function () {
       for (const leak of [secret, "hook-token-in-the-url", "person-third-party-token"]) expect(seen.text).to.not.contain(leak);
     });
   });
+
+  describe("keys", () => {
+    it("a rotated key's holder cannot rotate it again to outlive its grace", async () => {
+      const mine = await w.pay.apiKeys.create({ kind: "person", ownerId: "alice" });
+      const rotate = (grace: string) => raw(w, "POST", `/v1/api-keys/${mine.apiKey.id}/rotate`, {
+        body: JSON.stringify({ grace }), headers: { authorization: `Bearer ${mine.secret}`, "content-type": "application/json" },
+      });
+      expect((await rotate("15m")).status).to.equal(201);
+      const expiresAt = w.pay.apiKeys.get(mine.apiKey.id).expiresAtMs;
+      const again = await rotate("7d");
+      expect(again.status, again.text).to.equal(400);
+      expect(again.text).to.not.match(/apk_p_/);
+      expect(w.pay.apiKeys.get(mine.apiKey.id).expiresAtMs).to.equal(expiresAt);
+    });
+  });
 });
