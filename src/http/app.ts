@@ -1,6 +1,7 @@
 // createApp(pay, options): the HTTP API as a Hono app on Web-standard Request/Response (testable with
-// app.request(), served by serve.ts). Middleware in order: request id → access log → body limit → auth →
-// rate limit → idempotency → routes; one error handler makes every failure the one error shape.
+// app.request(), served by serve.ts). Middleware in order: request id → access log → body limit →
+// failed-credentials limit → auth → rate limit → idempotency → routes; one error handler makes every
+// failure the one error shape.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -10,7 +11,7 @@ import type { Env } from "./env.ts";
 import { apiError, errorResponse } from "./errors.ts";
 import { accessLog } from "./middleware/log.ts";
 import { idempotency } from "./middleware/idempotency.ts";
-import { rateLimit } from "./middleware/rate-limit.ts";
+import { authFailureLimit, rateLimit } from "./middleware/rate-limit.ts";
 import { requestId } from "./middleware/request-id.ts";
 import type { AppOptions } from "./options.ts";
 export type { AppOptions };
@@ -82,6 +83,7 @@ export function createApp(pay: AgentPay, options: AppOptions = {}): App {
     if (c.req.method === "PUT" && type === undefined) throw apiError("INVALID_INPUT", "a PUT replaces the resource: send it as an application/json body", { field: "body" });
     await next();
   });
+  if (options.rateLimit !== false) app.use("/v1/*", authFailureLimit(options.rateLimit || {}));
   app.use("/v1/*", authenticate(pay, options.operatorKeys ?? []));
   if (options.rateLimit !== false) app.use("/v1/*", rateLimit(options.rateLimit || {}));
   app.use("/v1/*", idempotency(options.idempotency));

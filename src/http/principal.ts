@@ -73,6 +73,11 @@ export function stillValid(pay: AgentPay, p: Principal): boolean {
   }
 }
 
+/** The party behind the credentials: all of a person's (or a merchant's) keys are one party; each operator key its own. */
+export function partyOf(p: Principal): string {
+  return p.kind === "person" ? `person:${p.ownerId}` : p.kind === "merchant" ? `merchant:${p.merchantId}` : `${p.kind}:${p.id}`;
+}
+
 /** The caller, required to be one of `kinds` (401 without credentials, 403 for another kind). */
 export function need<K extends PrincipalKind>(c: Context<Env>, ...kinds: K[]): Extract<Principal, { kind: K }> {
   const p = c.get("principal");

@@ -234,3 +234,40 @@ describe("HTTP attacks", function () {
     });
   });
 });
+
+describe("HTTP attacks: rate limits", function () {
+  this.timeout(60_000);
+  let w: World;
+  // A bucket of 5 that refills about once a minute and a half: what a test does in between never refills it.
+  before(async () => { w = await startWorld({ serve: { rateLimit: { perSecond: 0.01, burst: 5 } } }); });
+  after(async () => { await w.close(); });
+
+  const get = (auth?: string) => raw(w, "GET", `/v1/wallets/${w.aliceWallet}`, { headers: auth ? { authorization: auth } : {} });
+
+  it("are per party: a person's (or merchant's) second key shares the first one's budget", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await get(`Bearer ${w.keys.alice}`)).status);
+    expect(statuses).to.deep.equal([200, 200, 200, 200, 200, 429]);
+    const second = await w.pay.apiKeys.create({ kind: "person", ownerId: "alice" });
+    const res = await get(`Bearer ${second.secret}`);
+    expect(res.status).to.equal(429);
+    expect(Number(res.headers.get("retry-after"))).to.be.greaterThan(0);
+    // Another party is not affected.
+    expect((await raw(w, "GET", `/v1/wallets/${w.bobWallet}`, { headers: { authorization: `Bearer ${w.keys.bob}` } })).status).to.equal(200);
+    const shop = (await w.pay.apiKeys.create({ kind: "merchant", merchantId: w.merchantA })).secret;
+    const shopGet = (secret: string) => raw(w, "GET", `/v1/merchants/${w.merchantA}`, { headers: { authorization: `Bearer ${secret}` } });
+    for (let i = 0; i < 5; i++) expect((await shopGet(shop)).status).to.equal(200);
+    const minted = (await w.pay.apiKeys.create({ kind: "merchant", merchantId: w.merchantA })).secret;
+    expect((await shopGet(minted)).status).to.equal(429);
+  });
+
+  it("failed credentials count against the caller's address: a wrong key is no way around the anonymous limit", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await get(`Bearer apk_p_${String(i).padStart(43, "A")}`)).status);
+    expect(statuses.slice(0, 5)).to.deep.equal([401, 401, 401, 401, 401]);
+    expect(statuses.slice(5)).to.deep.equal([429, 429, 429]);
+    const bogusAgent = await get(`Agent ${"a".repeat(20)}.${"b".repeat(20)}.${"c".repeat(20)}`);
+    expect(bogusAgent.status).to.equal(429);
+    expect(bogusAgent.body.error.code).to.equal("RATE_LIMITED");
+  });
+});
