@@ -106,24 +106,26 @@ export function createApp(pay: AgentPay, options: AppOptions = {}): App {
   keyRoutes(app, deps);
   operatorRoutes(app, deps);
 
-  const documents = new Map<string, ReturnType<typeof app.getOpenAPI31Document>>();
-  const document = (origin: string) => {
-    let d = documents.get(origin);
-    if (!d) {
-      if (documents.size >= 8) documents.clear();
-      documents.set(origin, (d = build(origin)));
+  // Built once, at the first request (every route is registered by then): a build takes tenths of a
+  // second, and /openapi.json and /docs answer anyone, whatever Host they send. Only `servers` depends on it.
+  let built: { json: string; html: string } | undefined;
+  const document = () => {
+    if (!built) {
+      const doc = app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info: {
+          title: "agentpay", version: API_VERSION,
+          description: "Let AI agents pay safely. Amounts are { value: decimal string, currency }; times RFC 3339; errors { error: { code, message, details, requestId } } (docs/ERRORS.md); lists take limit and starting_after.",
+        },
+      });
+      built = { json: JSON.stringify(doc), html: referencePage(doc as unknown as Record<string, unknown>) };
     }
-    return d;
+    return built;
   };
-  const build = (origin: string) => app.getOpenAPI31Document({
-    openapi: "3.1.0",
-    info: {
-      title: "agentpay", version: API_VERSION,
-      description: "Let AI agents pay safely. Amounts are { value: decimal string, currency }; times RFC 3339; errors { error: { code, message, details, requestId } } (docs/ERRORS.md); lists take limit and starting_after.",
-    },
-    servers: [{ url: options.publicUrl ?? origin }],
+  app.get("/openapi.json", (c) => {
+    const servers = JSON.stringify([{ url: options.publicUrl ?? new URL(c.req.url).origin }]);
+    return c.body(`{"servers":${servers},${document().json.slice(1)}`, 200, { "content-type": "application/json" });
   });
-  app.get("/openapi.json", (c) => c.json(document(new URL(c.req.url).origin)));
-  app.get("/docs", (c) => c.html(referencePage(document(new URL(c.req.url).origin) as unknown as Record<string, unknown>)));
+  app.get("/docs", (c) => c.html(document().html));
   return app;
 }

@@ -2,6 +2,8 @@
 // real socket: each test is a weakness that was found (and fixed), or a defence worth keeping.
 import { expect } from "chai";
 import { amount, buildPayIntent, requestSignatureBody, signIntent } from "../../src/index.ts";
+import { AgentPay } from "../../src/index.ts";
+import { createApp } from "../../src/http/index.ts";
 import { startWorld } from "./helpers.ts";
 import type { World } from "./helpers.ts";
 
@@ -269,5 +271,28 @@ describe("HTTP attacks: rate limits", function () {
     const bogusAgent = await get(`Agent ${"a".repeat(20)}.${"b".repeat(20)}.${"c".repeat(20)}`);
     expect(bogusAgent.status).to.equal(429);
     expect(bogusAgent.body.error.code).to.equal("RATE_LIMITED");
+  });
+});
+
+describe("HTTP attacks: the OpenAPI document and reference page", () => {
+  it("are built once, whatever Host header each caller sends (each build is tenths of a second of CPU, for anyone)", async () => {
+    const pay = await AgentPay.open({ memory: true, delivery: false });
+    try {
+      const app = createApp(pay);
+      let builds = 0;
+      const build = app.getOpenAPI31Document.bind(app);
+      app.getOpenAPI31Document = ((...args: Parameters<typeof build>) => { builds++; return build(...args); }) as typeof build;
+      for (let i = 0; i < 12; i++) {
+        const doc = await (await app.request(`http://host-${i}.example/openapi.json`)).json() as { servers: { url: string }[]; paths: object };
+        expect(doc.servers).to.deep.equal([{ url: `http://host-${i}.example` }]);
+        expect(Object.keys(doc.paths)).to.include("/v1/payments");
+        const page = await app.request(`http://other-${i}.example/docs`);
+        expect(page.status).to.equal(200);
+        expect(await page.text()).to.contain("/v1/payments");
+      }
+      expect(builds).to.equal(1);
+    } finally {
+      await pay.close();
+    }
   });
 });
