@@ -237,6 +237,56 @@ describe("HTTP attacks", function () {
   });
 });
 
+describe("HTTP attacks: what one caller may hold open", function () {
+  this.timeout(120_000);
+  let w: World;
+  before(async () => { w = await startWorld(); });
+  after(async () => { await w.close(); });
+
+  it("event streams: a party gets a bounded number at once, so it cannot take every stream from the others", async () => {
+    const mine = [];
+    for (let i = 0; i < 16; i++) {
+      const s = await stream(w, `Bearer ${w.keys.merchantB}`);
+      expect(s.status).to.equal(200);
+      mine.push(s);
+    }
+    const extra = await stream(w, `Bearer ${w.keys.merchantB}`);
+    expect(extra.status).to.equal(429);
+    expect(Number(extra.res.headers.get("retry-after"))).to.be.greaterThan(0);
+    const other = await stream(w, `Bearer ${w.keys.merchantA}`);
+    expect(other.status).to.equal(200);
+    other.close();
+    // Closing one frees its place.
+    mine.pop()!.close();
+    let again: Awaited<ReturnType<typeof stream>> | undefined;
+    for (let i = 0; i < 100 && again?.status !== 200; i++) {
+      again?.close();
+      await new Promise((r) => setTimeout(r, 50));
+      again = await stream(w, `Bearer ${w.keys.merchantB}`);
+    }
+    expect(again!.status).to.equal(200);
+    again!.close();
+    for (const s of mine) s.close();
+  });
+
+  it("long-polls: a party waits on a bounded number at once; past it 429, and others still wait", async () => {
+    const pending = await w.pay.payments.authorize(await w.payIntent("150.00"));
+    if (pending.status !== "pending_approval") throw new Error("expected pending_approval");
+    const path = `/v1/payments/${pending.paymentId}?wait=60`;
+    const waits = Array.from({ length: 64 }, () => raw(w, "GET", path, { headers: { authorization: `Bearer ${w.keys.alice}` } }));
+    // Every one of them is waiting once the payment's waiters say so.
+    for (let i = 0; i < 200 && w.pay.payments.waiting < 64; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(w.pay.payments.waiting).to.equal(64);
+    const extra = await raw(w, "GET", path, { headers: { authorization: `Bearer ${w.keys.alice}` } });
+    expect(extra.status, extra.text).to.equal(429);
+    const operator = raw(w, "GET", path, { headers: { authorization: `Bearer ${w.keys.operator}` } });
+    await w.pay.approvals.approve(pending.approvalId, { by: "person:alice" });
+    expect(new Set((await Promise.all(waits)).map((r) => r.status))).to.deep.equal(new Set([200]));
+    expect((await operator).body.status).to.equal("authorized");
+    expect((await raw(w, "GET", path, { headers: { authorization: `Bearer ${w.keys.alice}` } })).status).to.equal(200);
+  });
+});
+
 describe("HTTP attacks: rate limits", function () {
   this.timeout(60_000);
   let w: World;

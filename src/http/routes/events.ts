@@ -6,7 +6,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import type { AgentPay } from "../../index.ts";
 import { apiError } from "../errors.ts";
-import { need, stillValid } from "../principal.ts";
+import { need, partyOf, stillValid } from "../principal.ts";
 import type { Principal } from "../principal.ts";
 import { id } from "../schemas/common.ts";
 import { Event } from "../schemas/resources.ts";
@@ -17,6 +17,8 @@ interface LiveEvent { id: string; type: string; createdAtMs: number; subject: Re
 
 /** Streams open at once, and events buffered per stream before a slow reader is dropped. */
 const MAX_STREAMS = 1_000;
+/** Streams one party may hold at once: no caller can take every stream from the others. */
+const MAX_STREAMS_PER_PARTY = 16;
 const MAX_BUFFERED = 1_000;
 const HEARTBEAT_MS = 15_000;
 
@@ -46,6 +48,7 @@ export function concerns(pay: AgentPay, p: Principal, e: { type: string; subject
 export function eventRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
   const tags = ["events"];
   let streams = 0;
+  const perParty = new Map<string, number>();
   const owners = new Map<string, string>();
 
   app.openapi(createRoute({
@@ -58,7 +61,11 @@ export function eventRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
     const p = need(c, "person", "operator", "merchant", "agent");
     const types = c.req.valid("query").types?.split(",").map((t) => t.trim()).filter(Boolean);
     if (streams >= MAX_STREAMS) throw apiError("RATE_LIMITED", "too many open event streams", { retryAfterS: 5 });
+    const party = partyOf(p);
+    const held = perParty.get(party) ?? 0;
+    if (held >= MAX_STREAMS_PER_PARTY) throw apiError("RATE_LIMITED", `at most ${MAX_STREAMS_PER_PARTY} event streams open at once per caller`, { retryAfterS: 5 });
     streams++;
+    perParty.set(party, held + 1);
     return streamSSE(c, async (stream) => {
       const queue: LiveEvent[] = [];
       let wake: (() => void) | undefined;
@@ -95,6 +102,9 @@ export function eventRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
       } finally {
         stop();
         streams--;
+        const left = (perParty.get(party) ?? 1) - 1;
+        if (left > 0) perParty.set(party, left);
+        else perParty.delete(party);
       }
     });
   });
