@@ -63,7 +63,7 @@ export function agentRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
     request: { query: PageQuery }, responses: responses(200, AgentList, "Agents, oldest first"),
   }), (c) => {
     const p = need(c, "person", "operator");
-    const all = pay.agents.list().filter((a) => p.kind === "operator" || a.ownerId === p.ownerId)
+    const all = pay.agents.list(p.kind === "person" ? { ownerId: p.ownerId } : {})
       .sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
     return send(c, pay, 200, page(all, c.req.valid("query")));
   });
