@@ -1,9 +1,14 @@
 // The HTTP API attacked the way a hostile agent, merchant, person or anonymous caller would, over a
 // real socket: each test is a weakness that was found (and fixed), or a defence worth keeping.
 import { expect } from "chai";
+import { pino } from "pino";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
 import { amount, buildPayIntent, requestSignatureBody, signIntent } from "../../src/index.ts";
 import { AgentPay } from "../../src/index.ts";
-import { createApp } from "../../src/http/index.ts";
+import { createApp, serve } from "../../src/http/index.ts";
 import { startWorld } from "./helpers.ts";
 import type { World } from "./helpers.ts";
 
@@ -221,6 +226,65 @@ describe("HTTP attacks", function () {
     });
   });
 
+  describe("agent request signatures", () => {
+    const sign = (who: "agentA" | "agentB", method: string, path: string, body = "", nowMs = Date.now()) =>
+      signIntent(w.agents[who].jwk, { agentId: w.agents[who].id, nowMs, body: requestSignatureBody(method, path, body) }).then((s) => `Agent ${s}`);
+
+    it("bind the query string, the body and the method: a signature for one request is refused for any other", async () => {
+      const pending = await w.pay.payments.authorize(await w.payIntent("150.00"));
+      const path = `/v1/payments/${pending.paymentId}`;
+      const cases: Array<[string, string, string, string, string?]> = [
+        // [signed method, signed path, sent method, sent path, sent body]
+        ["GET", `${path}?wait=1`, "GET", `${path}?wait=60`],
+        ["GET", `${path}?wait=1`, "GET", `${path}?wait=1&wait=60`],
+        ["GET", `${path}?wait=1`, "GET", path],
+        ["GET", path, "GET", `${path}/`],
+        ["GET", path, "GET", `/v1//payments/${pending.paymentId}`],
+        ["GET", path, "GET", `/v1/payments%2F${pending.paymentId}`],
+        ["GET", path, "GET", path.toUpperCase()],
+        ["GET", path, "HEAD", path],
+        ["HEAD", path, "GET", path],
+      ];
+      for (const [sm, sp, method, sent] of cases) {
+        const res = await raw(w, method, sent, { headers: { authorization: await sign("agentA", sm, sp) } });
+        expect(res.status, `${sm} ${sp} sent as ${method} ${sent}: ${res.text}`).to.be.oneOf([400, 401, 404]);
+      }
+      const keys = `/v1/agents/${w.agents.agentA.id}/keys`;
+      const signed = await sign("agentA", "POST", keys, JSON.stringify({ grace: "1h" }));
+      const other = await raw(w, "POST", keys, { body: JSON.stringify({ grace: "9h" }), headers: { authorization: signed, "content-type": "application/json" } });
+      expect(other.status).to.equal(401);
+      expect(other.body.error.code).to.equal("REQUEST_SIGNATURE_INVALID");
+      expect(w.pay.agents.get(w.agents.agentA.id).keys.length).to.equal(1);
+    });
+
+    it("another agent's key cannot speak for this agent, nor read its payments, tokens or sub-wallets", async () => {
+      const paid = await w.pay.payments.authorize(await w.payIntent("2.00"));
+      if (paid.status !== "approved") throw new Error("expected approved");
+      const claiming = `Agent ${await signIntent(w.agents.agentB.jwk, {
+        agentId: w.agents.agentA.id, kid: (w.agents.agentB.jwk as { kid: string }).kid, nowMs: Date.now(), body: requestSignatureBody("GET", `/v1/payments/${paid.paymentId}`, ""),
+      })}`;
+      expect((await raw(w, "GET", `/v1/payments/${paid.paymentId}`, { headers: { authorization: claiming } })).status).to.equal(401);
+      for (const path of [`/v1/payments/${paid.paymentId}`, `/v1/sub-wallets/${w.aliceSub}`, `/v1/sub-wallets/${w.aliceSub}/budget`, `/v1/agents/${w.agents.agentA.id}`]) {
+        const res = await raw(w, "GET", path, { headers: { authorization: await sign("agentB", "GET", path) } });
+        expect(res.status, path).to.equal(404);
+        expect(res.text).to.not.contain(paid.token);
+      }
+      const list = await raw(w, "GET", `/v1/payments?agentId=${w.agents.agentA.id}`, { headers: { authorization: await sign("agentB", "GET", `/v1/payments?agentId=${w.agents.agentA.id}`) } });
+      expect(list.body.data).to.deep.equal([]);
+      const mine = await raw(w, "GET", `/v1/payments?subWalletId=${w.aliceSub}`, { headers: { authorization: await sign("agentB", "GET", `/v1/payments?subWalletId=${w.aliceSub}`) } });
+      expect(mine.body.data).to.deep.equal([]);
+    });
+
+    it("a signature dated more than five minutes ahead or behind is refused; within it, used once", async () => {
+      const path = `/v1/sub-wallets/${w.aliceSub}/budget`;
+      expect((await raw(w, "GET", path, { headers: { authorization: await sign("agentA", "GET", path, "", Date.now() + 6 * 60_000) } })).status).to.equal(401);
+      expect((await raw(w, "GET", path, { headers: { authorization: await sign("agentA", "GET", path, "", Date.now() - 6 * 60_000) } })).status).to.equal(401);
+      const ahead = await sign("agentA", "GET", path, "", Date.now() + 4 * 60_000);
+      expect((await raw(w, "GET", path, { headers: { authorization: ahead } })).status).to.equal(200);
+      expect((await raw(w, "GET", path, { headers: { authorization: ahead } })).status).to.equal(409);
+    });
+  });
+
   describe("keys", () => {
     it("a rotated key's holder cannot rotate it again to outlive its grace", async () => {
       const mine = await w.pay.apiKeys.create({ kind: "person", ownerId: "alice" });
@@ -343,6 +407,91 @@ describe("HTTP attacks: the OpenAPI document and reference page", () => {
       expect(builds).to.equal(1);
     } finally {
       await pay.close();
+    }
+  });
+
+  it("the reference page runs no script; CORS is off unless origins are configured, and then only for them", async () => {
+    const pay = await AgentPay.open({ memory: true, delivery: false });
+    try {
+      const page = await (await createApp(pay).request("http://h.example/docs")).text();
+      expect(page).to.not.match(/<script|javascript:|\son\w+=/i);
+      const preflight = { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization" } };
+      const off = await createApp(pay).request("http://h.example/v1/wallets", preflight);
+      expect(off.headers.get("access-control-allow-origin")).to.equal(null);
+      const on = createApp(pay, { corsOrigins: ["https://console.example"] });
+      expect((await on.request("http://h.example/v1/wallets", preflight)).headers.get("access-control-allow-origin")).to.not.equal("https://evil.example");
+      const ok = await on.request("http://h.example/v1/wallets", { ...preflight, headers: { ...preflight.headers, origin: "https://console.example" } });
+      expect(ok.headers.get("access-control-allow-origin")).to.equal("https://console.example");
+      expect(ok.headers.get("access-control-allow-credentials")).to.equal(null);
+    } finally {
+      await pay.close();
+    }
+  });
+});
+
+describe("HTTP attacks: what the logs keep", function () {
+  this.timeout(60_000);
+  it("one line per request with its id and caller; never an Authorization header, an API key, a token, a signature or a secret", async () => {
+    let logged = "";
+    const sink = new Writable({ write(chunk, _enc, done) { logged += String(chunk); done(); } });
+    const w = await startWorld({ serve: { logger: pino({ level: "debug" }, sink) } });
+    const secrets: string[] = [...Object.values(w.keys)];
+    try {
+      const person = await w.call("operator", "POST", "/v1/persons/carol/api-keys", {});
+      secrets.push(person.body.secret);
+      const shop = await w.call("operator", "POST", "/v1/merchants", { name: "Logged Shop", category: "5411", callbackSecret: "c".repeat(40) });
+      secrets.push(shop.body.callbackSecret, shop.body.apiKey.secret);
+      const agent = await w.call("alice", "POST", "/v1/agents", { name: "logged" });
+      secrets.push(agent.body.privateKeyJwk.d);
+      const intent = await w.payIntent("150.00");
+      secrets.push(intent);
+      const pending = await w.call("none", "POST", "/v1/payment-intents", { intent });
+      await w.call("alice", "POST", `/v1/approvals/${pending.body.approvalId}/approve`, {});
+      const sig = await signIntent(w.agents.agentA.jwk, { agentId: w.agents.agentA.id, nowMs: Date.now(), body: requestSignatureBody("GET", `/v1/payments/${pending.body.paymentId}`, "") });
+      secrets.push(sig);
+      const mine = await raw(w, "GET", `/v1/payments/${pending.body.paymentId}`, { headers: { authorization: `Agent ${sig}` } });
+      secrets.push(mine.body.token);
+      await w.call("merchantA", "POST", "/v1/payments/redeem", { token: mine.body.token, amount: usd("150.00") }, { "idempotency-key": "logged-capture" });
+      await w.call("merchantA", "POST", "/v1/payments/redeem", { token: mine.body.token, amount: usd("150.00") }, { "idempotency-key": "logged-capture-2" });
+      await raw(w, "GET", "/v1/wallets", { headers: { authorization: "Bearer apk_p_wrongwrongwrongwrongwrongwrongwrongwrongwro" } });
+    } finally {
+      await w.close();
+    }
+    const lines = logged.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.length).to.be.greaterThan(8);
+    for (const l of lines.filter((x) => x.msg === "request")) {
+      expect(l.requestId).to.match(/^req_/);
+      expect(Object.keys(l)).to.not.include.members(["headers", "body", "req", "query"]);
+    }
+    expect(logged.toLowerCase()).to.not.contain("authorization");
+    for (const secret of secrets) expect(logged, "a secret in the logs").to.not.contain(secret);
+    expect(logged).to.not.contain("eyJ"); // no JWS/JWT of any kind
+  });
+});
+
+describe("HTTP attacks: replay across a restart", function () {
+  this.timeout(60_000);
+  it("a request signature used before the server restarted is still refused after", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "agentpay-replay-"));
+    try {
+      let pay = await AgentPay.open({ dir, delivery: false, risk: "off" });
+      const { agent, privateKeyJwk } = await pay.agents.register({ name: "replayer" });
+      let server = await serve(pay, { port: 0, rateLimit: false });
+      const path = `/v1/agents/${agent.id}`;
+      const sig = `Agent ${await signIntent(privateKeyJwk!, { agentId: agent.id, nowMs: Date.now(), body: requestSignatureBody("GET", path, "") })}`;
+      expect((await fetch(`${server.url}${path}`, { headers: { authorization: sig } })).status).to.equal(200);
+      await server.close();
+      pay = await AgentPay.open({ dir, delivery: false, risk: "off" });
+      server = await serve(pay, { port: 0, rateLimit: false });
+      try {
+        const again = await fetch(`${server.url}${path}`, { headers: { authorization: sig } });
+        expect(again.status).to.equal(409);
+        expect(((await again.json()) as { error: { code: string } }).error.code).to.equal("INTENT_REPLAYED");
+      } finally {
+        await server.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
