@@ -285,6 +285,16 @@ describe("HTTP attacks", function () {
     });
   });
 
+  describe("grant scopes", () => {
+    it("an agent reads a sub-wallet's balance only with the balance:read scope (its budget, to pay within it, with any grant)", async () => {
+      // agentB's grant on bob's sub-wallet is ["pay"] only; agentA's on alice's includes balance:read.
+      expect((await w.call("agentB", "GET", `/v1/sub-wallets/${w.bobSub}/balance`)).status).to.equal(403);
+      expect((await w.call("agentB", "GET", `/v1/sub-wallets/${w.bobSub}/budget`)).status).to.equal(200);
+      expect((await w.call("agentA", "GET", `/v1/sub-wallets/${w.aliceSub}/balance`)).status).to.equal(200);
+      expect((await w.call("bob", "GET", `/v1/sub-wallets/${w.bobSub}/balance`)).status).to.equal(200);
+    });
+  });
+
   describe("keys", () => {
     it("a rotated key's holder cannot rotate it again to outlive its grace", async () => {
       const mine = await w.pay.apiKeys.create({ kind: "person", ownerId: "alice" });

@@ -172,7 +172,14 @@ export function walletRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
   app.openapi(createRoute({
     method: "get", path: "/v1/sub-wallets/{subWalletId}/balance", tags: swTags, summary: "A sub-wallet's balance",
     security: security("person", "operator", "agent"), request: { params: SubWalletParams }, responses: responses(200, Balance, "Posted, pending and available"),
-  }), (c) => send(c, pay, 200, pay.wallets.balance(subWalletFor(pay, need(c, "person", "operator", "agent"), c.req.valid("param").subWalletId).id)));
+  }), (c) => {
+    const p = need(c, "person", "operator", "agent");
+    const sw = subWalletFor(pay, p, c.req.valid("param").subWalletId);
+    if (p.kind === "agent" && !pay.grants.list({ agentId: p.agentId, subWalletId: sw.id, activeOnly: true }).some((g) => g.scopes.includes("balance:read"))) {
+      throw apiError("FORBIDDEN", "the agent's grant on this sub-wallet does not include balance:read", { scope: "balance:read" });
+    }
+    return send(c, pay, 200, pay.wallets.balance(sw.id));
+  });
 
   app.openapi(createRoute({
     method: "get", path: "/v1/sub-wallets/{subWalletId}/statement", tags: swTags, summary: "A sub-wallet's statement",
