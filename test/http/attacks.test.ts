@@ -304,9 +304,48 @@ describe("HTTP attacks", function () {
       expect((await rotate("15m")).status).to.equal(201);
       const expiresAt = w.pay.apiKeys.get(mine.apiKey.id).expiresAtMs;
       const again = await rotate("7d");
-      expect(again.status, again.text).to.equal(400);
+      expect(again.status, again.text).to.be.oneOf([400, 403]);
       expect(again.text).to.not.match(/apk_p_/);
       expect(w.pay.apiKeys.get(mine.apiKey.id).expiresAtMs).to.equal(expiresAt);
+    });
+
+    it("a key in its grace period keeps working but manages no keys: it cannot mint, rotate or revoke its replacement", async () => {
+      const old = await w.pay.apiKeys.create({ kind: "person", ownerId: "alice" });
+      const next = await w.pay.apiKeys.rotate(old.apiKey.id, { grace: "15m" });
+      const as = (secret: string, method: string, path: string, body?: unknown) => raw(w, method, path, {
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}), headers: { authorization: `Bearer ${secret}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      });
+      expect((await as(old.secret, "GET", `/v1/wallets/${w.aliceWallet}`)).status).to.equal(200);
+      const rotated = await as(old.secret, "POST", `/v1/api-keys/${next.apiKey.id}/rotate`, {});
+      expect(rotated.status, rotated.text).to.equal(403);
+      expect(rotated.text).to.not.match(/apk_p_/);
+      expect((await as(old.secret, "POST", `/v1/api-keys/${next.apiKey.id}/revoke`)).status).to.equal(403);
+      expect(w.pay.apiKeys.authenticate(next.secret)).to.not.equal(undefined);
+      // The replacement manages keys as usual.
+      expect((await as(next.secret, "POST", `/v1/api-keys/${old.apiKey.id}/revoke`)).status).to.equal(200);
+
+      const shopOld = await w.pay.apiKeys.create({ kind: "merchant", merchantId: w.merchantB });
+      await w.pay.apiKeys.rotate(shopOld.apiKey.id, { grace: "15m" });
+      expect((await as(shopOld.secret, "POST", `/v1/merchants/${w.merchantB}/api-keys`, {})).status).to.equal(403);
+      expect((await as(shopOld.secret, "GET", `/v1/merchants/${w.merchantB}`)).status).to.equal(200);
+    });
+
+    it("an agent's replaced key keeps signing during its grace but cannot rotate or revoke the agent's keys", async () => {
+      const bot = await w.pay.agents.register({ name: "rotated", ownerId: "alice" });
+      const next = await w.pay.agents.rotateKey(bot.agent.id, { grace: "1h" });
+      const as = async (method: string, path: string, body?: unknown) => {
+        const text = body === undefined ? "" : JSON.stringify(body);
+        const sig = await signIntent(bot.privateKeyJwk!, { agentId: bot.agent.id, nowMs: Date.now(), body: requestSignatureBody(method, path, text) });
+        return raw(w, method, path, { ...(body !== undefined ? { body: text } : {}), headers: { authorization: `Agent ${sig}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) } });
+      };
+      expect((await as("GET", `/v1/agents/${bot.agent.id}`)).status).to.equal(200);
+      const minted = await as("POST", `/v1/agents/${bot.agent.id}/keys`, {});
+      expect(minted.status, minted.text).to.equal(403);
+      expect(minted.text).to.not.contain("privateKeyJwk");
+      expect((await as("POST", `/v1/agents/${bot.agent.id}/keys/${next.kid}/revoke`)).status).to.equal(403);
+      const agent = w.pay.agents.get(bot.agent.id);
+      expect(agent.activeKid).to.equal(next.kid);
+      expect(agent.keys.map((k) => k.status)).to.deep.equal(["retired", "active"]);
     });
   });
 });
