@@ -135,7 +135,7 @@ describe("HTTP attacks", function () {
     });
   });
 
-  describe("events", () => {
+  describe("events, notifications and long-polls", () => {
     it("a person's notifications (budget limits and usage) reach the person, not the merchant or the agent", async () => {
       const sw = (await w.pay.wallets.createSubWallet(w.aliceWallet, {
         name: "notified", budget: { minor: 100_000n, currency: "USD" },
@@ -187,6 +187,27 @@ describe("HTTP attacks", function () {
       await w.pay.payments.voidByMerchant({ merchantId: w.merchantA, paymentId: before.paymentId });
       await agent.done;
       expect(agent.text()).to.not.contain("payment.voided");
+    });
+
+    it("a long-poll signed with a key revoked while it waits does not hand over the token", async () => {
+      const bot = await w.pay.agents.register({ name: "poller", ownerId: "alice" });
+      await w.pay.grants.create({ subWalletId: w.aliceSub, agentId: bot.agent.id, scopes: ["pay"], mode: "persistent" });
+      const pending = await w.pay.payments.authorize(await signIntent(bot.privateKeyJwk!, {
+        agentId: bot.agent.id, nowMs: Date.now(), body: buildPayIntent({ subWalletId: w.aliceSub, merchantId: w.merchantA, amount: amount("150.00", "USD") }),
+      }));
+      if (pending.status !== "pending_approval") throw new Error("expected pending_approval");
+      const path = `/v1/payments/${pending.paymentId}?wait=30`;
+      const sig = await signIntent(bot.privateKeyJwk!, { agentId: bot.agent.id, nowMs: Date.now(), body: requestSignatureBody("GET", path, "") });
+      const waiting = raw(w, "GET", path, { headers: { authorization: `Agent ${sig}` } });
+      for (let i = 0; i < 200 && w.pay.payments.waiting === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      // The key leaked: the person rotates it out and revokes it, then approves the agent's payment.
+      await w.pay.agents.rotateKey(bot.agent.id, {});
+      await w.pay.agents.revokeKey(bot.agent.id, bot.kid);
+      await w.pay.approvals.approve(pending.approvalId, { by: "person:alice" });
+      const res = await waiting;
+      expect(w.pay.payments.get(pending.paymentId).status).to.equal("authorized");
+      expect(res.status, res.text).to.equal(401);
+      expect(res.text).to.not.contain(w.pay.payments.issuedToken(pending.paymentId)!.token);
     });
 
     it("a person's notification channel cannot borrow a merchant's webhook secret (secretRef)", async () => {

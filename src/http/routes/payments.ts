@@ -7,7 +7,7 @@ import { parseIntent } from "../../agents/index.ts";
 import type { AgentPay, Payment, RefundRequest } from "../../index.ts";
 import { got, paymentFor } from "../access.ts";
 import { apiError } from "../errors.ts";
-import { need, partyOf } from "../principal.ts";
+import { need, partyOf, stillValid } from "../principal.ts";
 import type { Principal } from "../principal.ts";
 import { PageQuery, SignedIntent, id } from "../schemas/common.ts";
 import { CreateRefund, DeclineRefundRequest, GrantRefundRequest, Redeem, VoidPayment } from "../schemas/inputs.ts";
@@ -98,6 +98,8 @@ export function paymentRoutes(app: OpenAPIHono<Env>, { pay, maxWaitS }: Deps): v
         if (left > 0) waiting.set(party, left);
         else waiting.delete(party);
       }
+      // What was waited for (the token, once approved) goes only to credentials that still hold.
+      if (!stillValid(pay, p)) throw apiError("UNAUTHENTICATED", "the credentials were revoked while the request waited");
     }
     return send(c, pay, 200, view(pay, p, payment));
   });
