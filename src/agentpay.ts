@@ -157,7 +157,17 @@ export class AgentPay {
     const currencies = new CurrencyRegistry();
     const ledger = new Ledger(engine, { currencies });
     const wallets = new Wallets(engine, ledger, currencies);
-    wallets.setNotifyNormalizer((notify) => validateNotificationRules(notify));
+    wallets.setNotifyNormalizer((notify) => {
+      const rules = validateNotificationRules(notify);
+      // resolveSecret (below) turns a secretRef into a secret the server holds for someone else (a
+      // merchant's callback secret): a person's channel brings its own secret, or it could get webhooks signed as that merchant.
+      rules.forEach((r, i) => {
+        if (r.channel?.kind === "webhook" && r.channel.secretRef !== undefined) {
+          throw new AgentPayError("INVALID_INPUT", "a notification channel gives its own secret, not a secretRef", { field: `rules[${i}].channel.secretRef` });
+        }
+      });
+      return rules;
+    });
     const approvals = new Approvals(engine);
     // The thread starts at the first signature, so an open that fails leaves nothing behind.
     const signatures = new SignatureWorker();

@@ -14,6 +14,7 @@ import type { Agent, AgentKey, AgentPrivateJwk, AgentPublicJwk, IntentAlg, KeyOw
 const MAX_NAME = 100;
 const NAME_RE = /^[^\u0000-\u001f\u007f]+$/;
 const DEFAULT_MAX_KEYS = 16;
+const DEFAULT_MAX_AGENTS_PER_OWNER = 1_000;
 const MAX_KEY_CACHE = 10_000;
 const DEFAULT_PRUNE_BATCH = 1_000;
 const MAX_PRUNE_BATCH = 10_000;
@@ -61,7 +62,10 @@ function claimKid(tx: Tx, kid: string, agentId: string): void {
   tx.put(keyOwnerKey(kid), { kid, agentId } satisfies KeyOwner);
 }
 
-function registerCmd(tx: Tx, id: string, name: string, key: NewKey, ownerId: string | undefined): Agent {
+function registerCmd(tx: Tx, id: string, name: string, key: NewKey, ownerId: string | undefined, owned: number, maxPerOwner: number): Agent {
+  if (ownerId !== undefined && owned >= maxPerOwner) {
+    throw new AgentPayError("INVALID_INPUT", `at most ${maxPerOwner} agents per person: disable or reuse one`, { ownerId, max: maxPerOwner });
+  }
   claimKid(tx, key.kid, id);
   const agent: Agent = {
     id, name, status: "active", createdAtMs: tx.nowMs, activeKid: key.kid, ...(ownerId !== undefined ? { ownerId } : {}),
@@ -123,6 +127,8 @@ export interface AgentsOptions {
   intentMaxAgeMs?: number;
   /** Keys kept per agent (revoked ones are forgotten first). Default 16. */
   maxKeysPerAgent?: number;
+  /** Agents one person (ownerId) may register: listing them stays cheap. Default 1,000. */
+  maxAgentsPerOwner?: number;
   /** Where intent signatures are checked. Default: node:crypto on libuv's thread pool. */
   signatures?: SignatureService;
 }
@@ -172,6 +178,9 @@ export class Agents {
   readonly #engine: Engine;
   readonly #maxAgeMs: number;
   readonly #maxKeys: number;
+  readonly #maxPerOwner: number;
+  /** Agent ids by the person who registered them (an agent's ownerId never changes). */
+  readonly #byOwner = new Map<string, Set<string>>();
   readonly #signatures: SignatureService;
   readonly #nonces = new MinHeap<string>(); // nonce keys by iat
   readonly #publicKeys = new Map<string, KeyObject>();
@@ -181,9 +190,23 @@ export class Agents {
     this.#engine = engine;
     this.#maxAgeMs = opts.intentMaxAgeMs ?? DEFAULT_INTENT_MAX_AGE_MS;
     this.#maxKeys = opts.maxKeysPerAgent ?? DEFAULT_MAX_KEYS;
+    this.#maxPerOwner = opts.maxAgentsPerOwner ?? DEFAULT_MAX_AGENTS_PER_OWNER;
     this.#signatures = opts.signatures ?? threadPoolSignatures;
     if (!Number.isSafeInteger(this.#maxAgeMs) || this.#maxAgeMs <= 0) throw new AgentPayError("INVALID_INPUT", "intentMaxAgeMs must be a positive integer");
     if (!Number.isSafeInteger(this.#maxKeys) || this.#maxKeys < 2) throw new AgentPayError("INVALID_INPUT", "maxKeysPerAgent must be at least 2");
+    if (!Number.isSafeInteger(this.#maxPerOwner) || this.#maxPerOwner < 1) throw new AgentPayError("INVALID_INPUT", "maxAgentsPerOwner must be a positive integer");
+    engine.observe(AGENT_PREFIX, (_key, before, after) => {
+      const owner = ((after ?? before) as Agent | undefined)?.ownerId;
+      if (owner === undefined) return;
+      let ids = this.#byOwner.get(owner);
+      if (after) {
+        if (!ids) this.#byOwner.set(owner, (ids = new Set()));
+        ids.add((after as Agent).id);
+      } else if (ids) {
+        ids.delete((before as Agent).id);
+        if (ids.size === 0) this.#byOwner.delete(owner);
+      }
+    });
     engine.observe(NONCE_PREFIX, (key, before, after) => {
       if (key !== NONCE_FLOOR_KEY && before === undefined && after !== undefined) this.#nonces.push((after as NonceRecord).iatMs, key);
     });
@@ -202,7 +225,8 @@ export class Agents {
     }
     const ownerId = input.ownerId === undefined ? undefined : validateKey(input.ownerId, "ownerId");
     const { key, privateKeyJwk } = await this.#newKey(input.publicKeyJwk, input.alg);
-    const agent = await this.#engine.submit((tx) => registerCmd(tx, newId("agt"), name, key, ownerId));
+    const agent = await this.#engine.submit((tx) =>
+      registerCmd(tx, newId("agt"), name, key, ownerId, ownerId === undefined ? 0 : this.#byOwner.get(ownerId)?.size ?? 0, this.#maxPerOwner));
     return { agent: clone(agent), kid: key.kid, ...(privateKeyJwk ? { privateKeyJwk } : {}) };
   }
 
@@ -245,8 +269,12 @@ export class Agents {
     return clone(a);
   }
 
-  /** Every agent (for tools and the CLI; O(records)). */
-  list(): Agent[] {
+  /** Every agent (for tools and the CLI; O(records)), or the agents one person registered (O(theirs)). */
+  list(filter: { ownerId?: string } = {}): Agent[] {
+    if (filter === null || typeof filter !== "object") throw new AgentPayError("INVALID_INPUT", "filter must be an object");
+    if (filter.ownerId !== undefined) {
+      return [...(this.#byOwner.get(validateKey(filter.ownerId, "ownerId")) ?? [])].map((id) => clone(this.#engine.read<Agent>(agentKey(id))!));
+    }
     const out: Agent[] = [];
     for (const [, a] of this.#engine.scan<Agent>(AGENT_PREFIX)) out.push(clone(a));
     return out;

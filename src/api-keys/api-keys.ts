@@ -172,15 +172,19 @@ export class ApiKeys {
       throw new AgentPayError("INVALID_INPUT", 'grace must be a duration like "15m" of at most 7 days', { field: "grace" });
     }
     if (old.revokedAtMs !== undefined) throw new AgentPayError("API_KEY_NOT_FOUND", "the key is revoked", { keyId });
+    // Rotating a key again would extend its grace (and mint another key from a secret on its way out).
+    if (old.replacedBy !== undefined) throw new AgentPayError("INVALID_INPUT", "the key was rotated already: rotate its replacement", { keyId, replacedBy: old.replacedBy });
     const created = await this.create({
       kind: old.kind, ...(old.ownerId !== undefined ? { ownerId: old.ownerId } : {}),
       ...(old.merchantId !== undefined ? { merchantId: old.merchantId } : {}), ...(old.name !== undefined ? { name: old.name } : {}),
     });
     await this.#engine.submit((tx) => {
       const k = tx.get<ApiKey>(keyRecord(keyId))!;
+      // Two rotations racing past the check above: the earlier end stands, the first replacement is named.
+      const replacedBy = k.replacedBy ?? created.apiKey.id;
       const next: ApiKey = graceMs === 0
-        ? { ...k, revokedAtMs: tx.nowMs, replacedBy: created.apiKey.id }
-        : { ...k, expiresAtMs: tx.nowMs + graceMs, replacedBy: created.apiKey.id };
+        ? { ...k, revokedAtMs: k.revokedAtMs ?? tx.nowMs, replacedBy }
+        : { ...k, expiresAtMs: Math.min(tx.nowMs + graceMs, k.expiresAtMs ?? Infinity), replacedBy };
       tx.put(keyRecord(keyId), next);
     });
     return created;

@@ -1,6 +1,7 @@
 // createApp(pay, options): the HTTP API as a Hono app on Web-standard Request/Response (testable with
-// app.request(), served by serve.ts). Middleware in order: request id → access log → body limit → auth →
-// rate limit → idempotency → routes; one error handler makes every failure the one error shape.
+// app.request(), served by serve.ts). Middleware in order: request id → access log → body limit →
+// failed-credentials limit → auth → rate limit → idempotency → routes; one error handler makes every
+// failure the one error shape.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -11,7 +12,7 @@ import type { Env } from "./env.ts";
 import { apiError, errorResponse } from "./errors.ts";
 import { accessLog } from "./middleware/log.ts";
 import { idempotency } from "./middleware/idempotency.ts";
-import { rateLimit } from "./middleware/rate-limit.ts";
+import { authFailureLimit, rateLimit } from "./middleware/rate-limit.ts";
 import { requestId } from "./middleware/request-id.ts";
 import type { AppOptions } from "./options.ts";
 export type { AppOptions };
@@ -79,8 +80,11 @@ export function createApp(pay: AgentPay, options: AppOptions = {}): App {
     if ((c.req.method === "POST" || c.req.method === "PUT") && type !== undefined && !/^application\/json\b/i.test(type)) {
       throw apiError("UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
     }
+    // Without a JSON body the validator sees {}: for a PUT, that would replace the resource with an empty one.
+    if (c.req.method === "PUT" && type === undefined) throw apiError("INVALID_INPUT", "a PUT replaces the resource: send it as an application/json body", { field: "body" });
     await next();
   });
+  if (options.rateLimit !== false) app.use("/v1/*", authFailureLimit(options.rateLimit || {}));
   app.use("/v1/*", authenticate(pay, options.operatorKeys ?? []));
   if (options.rateLimit !== false) app.use("/v1/*", rateLimit(options.rateLimit || {}));
   app.use("/v1/*", idempotency(options.idempotency));
@@ -103,25 +107,27 @@ export function createApp(pay: AgentPay, options: AppOptions = {}): App {
   keyRoutes(app, deps);
   operatorRoutes(app, deps);
 
-  const documents = new Map<string, ReturnType<typeof app.getOpenAPI31Document>>();
-  const document = (origin: string) => {
-    let d = documents.get(origin);
-    if (!d) {
-      if (documents.size >= 8) documents.clear();
-      documents.set(origin, (d = build(origin)));
+  // Built once, at the first request (every route is registered by then): a build takes tenths of a
+  // second, and /openapi.json and /docs answer anyone, whatever Host they send. Only `servers` depends on it.
+  let built: { json: string; html: string } | undefined;
+  const document = () => {
+    if (!built) {
+      const doc = app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info: {
+          title: "agentpay", version: API_VERSION,
+          description: "Let AI agents pay safely. Amounts are { value: decimal string, currency }; times RFC 3339; errors { error: { code, message, details, requestId } } (docs/ERRORS.md); lists take limit and starting_after.",
+        },
+      });
+      built = { json: JSON.stringify(doc), html: referencePage(doc as unknown as Record<string, unknown>) };
     }
-    return d;
+    return built;
   };
-  const build = (origin: string) => app.getOpenAPI31Document({
-    openapi: "3.1.0",
-    info: {
-      title: "agentpay", version: API_VERSION,
-      description: "Let AI agents pay safely. Amounts are { value: decimal string, currency }; times RFC 3339; errors { error: { code, message, details, requestId } } (docs/ERRORS.md); lists take limit and starting_after.",
-    },
-    servers: [{ url: options.publicUrl ?? origin }],
+  app.get("/openapi.json", (c) => {
+    const servers = JSON.stringify([{ url: options.publicUrl ?? new URL(c.req.url).origin }]);
+    return c.body(`{"servers":${servers},${document().json.slice(1)}`, 200, { "content-type": "application/json" });
   });
-  app.get("/openapi.json", (c) => c.json(document(new URL(c.req.url).origin)));
-  app.get("/docs", (c) => c.html(referencePage(document(new URL(c.req.url).origin) as unknown as Record<string, unknown>)));
+  app.get("/docs", (c) => c.html(document().html));
   if (options.console !== false) app.route(CONSOLE_PATH, createConsole(pay, { operatorKeys: options.operatorKeys ?? [], ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}), ...options.console }).app);
   return app;
 }

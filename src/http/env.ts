@@ -3,7 +3,7 @@ export type Principal =
   | { readonly kind: "operator"; readonly id: string }
   | { readonly kind: "person"; readonly id: string; readonly ownerId: string }
   | { readonly kind: "merchant"; readonly id: string; readonly merchantId: string }
-  | { readonly kind: "agent"; readonly id: string; readonly agentId: string };
+  | { readonly kind: "agent"; readonly id: string; readonly agentId: string; readonly kid?: string };
 
 export type PrincipalKind = Principal["kind"];
 

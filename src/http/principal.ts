@@ -47,10 +47,35 @@ async function resolve(c: Context<Env>, pay: AgentPay, header: string, operatorD
     const url = new URL(c.req.url);
     const body = new Uint8Array(await c.req.arrayBuffer());
     const bodySha256 = createHash("sha256").update(body).digest("base64url");
-    const { agentId } = await pay.agents.authenticateRequest(agent[1]!, { method: c.req.method, path: `${url.pathname}${url.search}`, bodySha256 });
-    return { kind: "agent", id: agentId, agentId };
+    const { agentId, kid } = await pay.agents.authenticateRequest(agent[1]!, { method: c.req.method, path: `${url.pathname}${url.search}`, bodySha256 });
+    return { kind: "agent", id: agentId, agentId, kid };
   }
   throw apiError("UNAUTHENTICATED", "Authorization must be `Bearer <api key>` or `Agent <signed request>`");
+}
+
+/**
+ * Whether the credentials a caller was authenticated with still hold (for what outlives one request, like
+ * an event stream): the API key neither revoked nor expired; the agent enabled and its key still valid.
+ */
+export function stillValid(pay: AgentPay, p: Principal): boolean {
+  const nowMs = pay.clock.nowMs();
+  try {
+    if (p.kind === "agent") {
+      const a = pay.agents.get(p.agentId);
+      const k = p.kid === undefined ? undefined : a.keys.find((x) => x.kid === p.kid);
+      return a.status === "active" && (p.kid === undefined || (k !== undefined && k.status !== "revoked" && (k.notAfterMs === undefined || nowMs < k.notAfterMs)));
+    }
+    if (p.kind === "operator" && p.id === "env") return true;
+    const k = pay.apiKeys.get(p.id);
+    return k.revokedAtMs === undefined && (k.expiresAtMs === undefined || nowMs < k.expiresAtMs);
+  } catch {
+    return false;
+  }
+}
+
+/** The party behind the credentials: all of a person's (or a merchant's) keys are one party; each operator key its own. */
+export function partyOf(p: Principal): string {
+  return p.kind === "person" ? `person:${p.ownerId}` : p.kind === "merchant" ? `merchant:${p.merchantId}` : `${p.kind}:${p.id}`;
 }
 
 /** The caller, required to be one of `kinds` (401 without credentials, 403 for another kind). */

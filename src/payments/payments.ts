@@ -396,6 +396,11 @@ export class Payments {
     return this.get(p.id);
   }
 
+  /** Long-polls (wait()) in progress right now (tests, metrics). */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
   /**
    * An agent asks the merchant to refund (part of) its captured payment: a signed intent
    * `{ action: "refund_request", paymentId, amount, currency, reason?, idempotencyKey }`; needs the

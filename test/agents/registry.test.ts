@@ -166,6 +166,27 @@ describe("agents: registry", () => {
     expect(e.code).to.equal("AGENT_KEY_LIMIT");
   });
 
+  it("bounds the agents one person registers, and lists a person's agents without reading anyone else's", async () => {
+    const world = await openWorld({ agents: { maxAgentsPerOwner: 3 } });
+    try {
+      const mine = [];
+      for (let i = 0; i < 3; i++) mine.push((await world.agents.register({ name: `m${i}`, ownerId: "mallory" })).agent.id);
+      const before = snapshot(world.engine);
+      const e = await rejection(world.agents.register({ name: "one too many", ownerId: "mallory" }));
+      expect(e.code).to.equal("INVALID_INPUT");
+      expect(snapshot(world.engine)).to.deep.equal(before);
+      // Others, and agents without a person (managed by the operator), are not counted against it.
+      const alices = (await world.agents.register({ name: "a", ownerId: "alice" })).agent.id;
+      for (let i = 0; i < 4; i++) await world.agents.register({ name: `ops${i}` });
+      expect(world.agents.list({ ownerId: "mallory" }).map((a) => a.id)).to.have.members(mine);
+      expect(world.agents.list({ ownerId: "alice" }).map((a) => a.id)).to.deep.equal([alices]);
+      expect(world.agents.list({ ownerId: "nobody" })).to.deep.equal([]);
+      expect(world.agents.list().length).to.equal(8);
+    } finally {
+      await world.engine.close();
+    }
+  });
+
   it("disables an agent (idempotent); a disabled agent cannot rotate", async () => {
     const a = await w.agents.register({ name: "a" });
     const d = await w.agents.disable(a.agent.id);

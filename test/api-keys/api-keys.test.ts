@@ -40,6 +40,23 @@ describe("api keys", () => {
     await rejectsWith(pay.apiKeys.rotate(shop.apiKey.id, { grace: "9d" }), "INVALID_INPUT");
     await pay.close();
   });
+
+  it("a key already rotated cannot be rotated again: its grace is never extended, no second replacement is minted from it", async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const pay = await AgentPay.open({ memory: true, clock });
+    const old = await pay.apiKeys.create({ kind: "person", ownerId: "alice" });
+    const next = await pay.apiKeys.rotate(old.apiKey.id, { grace: "15m" });
+    const expiresAtMs = pay.apiKeys.get(old.apiKey.id).expiresAtMs;
+    // Whoever holds the old secret during its grace tries to keep it alive.
+    await rejectsWith(pay.apiKeys.rotate(old.apiKey.id, { grace: "7d" }), "INVALID_INPUT");
+    expect(pay.apiKeys.get(old.apiKey.id).expiresAtMs).to.equal(expiresAtMs);
+    expect(pay.apiKeys.list({ kind: "person", ownerId: "alice" }).map((k) => k.id)).to.have.members([old.apiKey.id, next.apiKey.id]);
+    clock.advance(15 * 60_000);
+    expect(pay.apiKeys.authenticate(old.secret)).to.equal(undefined);
+    // The replacement rotates as usual.
+    expect((await pay.apiKeys.rotate(next.apiKey.id)).secret).to.be.a("string");
+    await pay.close();
+  });
 });
 
 describe("agents: request signatures", () => {

@@ -3,6 +3,9 @@
 // it: 50 concurrent sends make one effect); the same key with another body is 409 IDEMPOTENCY_CONFLICT.
 // Keys are scoped to the caller and the route, kept 24 hours in memory (bounded). Money movements also
 // hand the key to the library, whose own idempotency is durable: a retry after a restart moves nothing twice.
+// Requests without credentials are not remembered: there is no caller to scope their key to (anyone could
+// claim it first), and their bodies are signed intents with a durable idempotency key of their own, where
+// a resent intent is a replay (refused), never a way to fetch the stored answer and its token.
 import type { Env } from "../env.ts";
 import { createHash } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
@@ -27,11 +30,11 @@ export function idempotency(opts: IdempotencyOptions = {}): MiddlewareHandler<En
   const entries = new Map<string, Entry>();
   return async (c, next) => {
     const key = c.req.header("idempotency-key");
-    if (c.req.method !== "POST" || key === undefined) return next();
+    const p = c.get("principal");
+    if (c.req.method !== "POST" || key === undefined || !p) return next();
     if (!KEY_RE.test(key)) throw apiError("INVALID_INPUT", "Idempotency-Key must be 1-255 printable ASCII characters", { field: "Idempotency-Key" });
     c.set("idempotencyKey", key);
-    const p = c.get("principal");
-    const scope = `${p ? `${p.kind}:${p.id}` : "anonymous"}|${c.req.method}|${new URL(c.req.url).pathname}|${key}`;
+    const scope = `${p.kind}:${p.id}|${c.req.method}|${new URL(c.req.url).pathname}|${key}`;
     const bodyHash = createHash("sha256").update(new Uint8Array(await c.req.arrayBuffer())).digest("base64url");
     const now = Date.now();
     const prior = entries.get(scope);

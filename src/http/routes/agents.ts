@@ -2,7 +2,7 @@
 import type { Env } from "../env.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AgentPay, Grant } from "../../index.ts";
+import type { Agent as AgentRecord, AgentPay, Grant } from "../../index.ts";
 import { agentFor, got, subWalletFor } from "../access.ts";
 import { apiError } from "../errors.ts";
 import { need } from "../principal.ts";
@@ -29,6 +29,11 @@ function visibleGrants(pay: AgentPay, p: Principal, q: { subWalletId?: string | 
     return subWallets.flatMap((sw) => pay.grants.list({ subWalletId: sw, ...(q.agentId ? { agentId: q.agentId } : {}), limit: 10_000 }));
   }
   return pay.grants.list({ ...(q.subWalletId ? { subWalletId: q.subWalletId } : {}), ...(q.agentId ? { agentId: q.agentId } : {}), limit: 10_000 });
+}
+
+/** The agent's keys are managed by its person, the operator, or the agent with its active key (a replaced key still signs during its grace, but must not mint or revoke keys). */
+function keyManager(p: Principal, a: AgentRecord): void {
+  if (p.kind === "agent" && p.kid !== a.activeKid) throw apiError("FORBIDDEN", "only the agent's active key manages its keys", { kid: p.kid ?? null });
 }
 
 function grantFor(pay: AgentPay, p: Principal, grantId: string): Grant {
@@ -63,7 +68,7 @@ export function agentRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
     request: { query: PageQuery }, responses: responses(200, AgentList, "Agents, oldest first"),
   }), (c) => {
     const p = need(c, "person", "operator");
-    const all = pay.agents.list().filter((a) => p.kind === "operator" || a.ownerId === p.ownerId)
+    const all = pay.agents.list(p.kind === "person" ? { ownerId: p.ownerId } : {})
       .sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
     return send(c, pay, 200, page(all, c.req.valid("query")));
   });
@@ -78,7 +83,9 @@ export function agentRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
     security: security("person", "operator", "agent"), request: { params: AgentParams, body: jsonBody(RotateAgentKey) },
     responses: responses(201, AgentWithKey, "The agent with its new active key"),
   }), async (c) => {
-    const a = agentFor(pay, need(c, "person", "operator", "agent"), c.req.valid("param").agentId);
+    const p = need(c, "person", "operator", "agent");
+    const a = agentFor(pay, p, c.req.valid("param").agentId);
+    keyManager(p, a);
     const body = c.req.valid("json");
     return send(c, pay, 201, await pay.agents.rotateKey(a.id, {
       ...(body.publicKeyJwk ? { publicKeyJwk: body.publicKeyJwk } : {}), ...(body.alg ? { alg: body.alg } : {}), ...(body.grace ? { grace: body.grace } : {}),
@@ -91,7 +98,9 @@ export function agentRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
     responses: responses(200, Agent, "The agent"),
   }), async (c) => {
     const { agentId, kid } = c.req.valid("param");
-    const a = agentFor(pay, need(c, "person", "operator", "agent"), agentId);
+    const p = need(c, "person", "operator", "agent");
+    const a = agentFor(pay, p, agentId);
+    keyManager(p, a);
     return send(c, pay, 200, await pay.agents.revokeKey(a.id, kid));
   });
 

@@ -6,7 +6,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import type { AgentPay } from "../../index.ts";
 import { apiError } from "../errors.ts";
-import { need } from "../principal.ts";
+import { need, partyOf, stillValid } from "../principal.ts";
 import type { Principal } from "../principal.ts";
 import { id } from "../schemas/common.ts";
 import { Event } from "../schemas/resources.ts";
@@ -17,13 +17,17 @@ interface LiveEvent { id: string; type: string; createdAtMs: number; subject: Re
 
 /** Streams open at once, and events buffered per stream before a slow reader is dropped. */
 const MAX_STREAMS = 1_000;
+/** Streams one party may hold at once: no caller can take every stream from the others. */
+const MAX_STREAMS_PER_PARTY = 16;
 const MAX_BUFFERED = 1_000;
 const HEARTBEAT_MS = 15_000;
 
 /** Whether an event concerns this caller (by the ids it is about). */
-export function concerns(pay: AgentPay, p: Principal, e: { subject: Record<string, string> }, owners: Map<string, string>): boolean {
+export function concerns(pay: AgentPay, p: Principal, e: { type: string; subject: Record<string, string> }, owners: Map<string, string>): boolean {
   const s = e.subject ?? {};
   if (p.kind === "operator") return true;
+  // A notification is the person's message (its budgets, limits, new merchants), though its subject names the payment's merchant and agent.
+  if (e.type === "notification" && p.kind !== "person") return false;
   if (p.kind === "merchant") return s.merchantId === p.merchantId;
   if (p.kind === "agent") return s.agentId === p.agentId;
   const walletId = s.walletId;
@@ -44,6 +48,7 @@ export function concerns(pay: AgentPay, p: Principal, e: { subject: Record<strin
 export function eventRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
   const tags = ["events"];
   let streams = 0;
+  const perParty = new Map<string, number>();
   const owners = new Map<string, string>();
 
   app.openapi(createRoute({
@@ -56,11 +61,16 @@ export function eventRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
     const p = need(c, "person", "operator", "merchant", "agent");
     const types = c.req.valid("query").types?.split(",").map((t) => t.trim()).filter(Boolean);
     if (streams >= MAX_STREAMS) throw apiError("RATE_LIMITED", "too many open event streams", { retryAfterS: 5 });
+    const party = partyOf(p);
+    const held = perParty.get(party) ?? 0;
+    if (held >= MAX_STREAMS_PER_PARTY) throw apiError("RATE_LIMITED", `at most ${MAX_STREAMS_PER_PARTY} event streams open at once per caller`, { retryAfterS: 5 });
     streams++;
+    perParty.set(party, held + 1);
     return streamSSE(c, async (stream) => {
       const queue: LiveEvent[] = [];
       let wake: (() => void) | undefined;
       let dropped = false;
+      let live = true;
       const stop = pay.watchEvents((e) => {
         if (types && !types.includes(e.type)) return;
         if (!concerns(pay, p, e, owners)) return;
@@ -74,7 +84,8 @@ export function eventRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
       stream.onAbort(() => wake?.());
       try {
         await stream.writeSSE({ event: "ready", data: JSON.stringify({ principal: p.kind }) });
-        while (!stream.aborted && !stream.closed && !dropped) {
+        // Each turn re-checks the credentials: a revoked key or a disabled agent ends the stream.
+        while (!stream.aborted && !stream.closed && !dropped && (live = stillValid(pay, p))) {
           const e = queue.shift();
           if (e) {
             await stream.writeSSE({ event: e.type, id: e.id, data: JSON.stringify(pay.toWire(e)) });
@@ -87,9 +98,13 @@ export function eventRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
           if (queue.length === 0 && !stream.aborted) await stream.write(": heartbeat\n\n");
         }
         if (dropped) await stream.writeSSE({ event: "overflow", data: JSON.stringify({ reason: "the reader fell behind; reconnect and re-read" }) });
+        else if (!live) await stream.writeSSE({ event: "unauthenticated", data: JSON.stringify({ reason: "the credentials were revoked or expired, or the agent disabled" }) });
       } finally {
         stop();
         streams--;
+        const left = (perParty.get(party) ?? 1) - 1;
+        if (left > 0) perParty.set(party, left);
+        else perParty.delete(party);
       }
     });
   });

@@ -32,6 +32,17 @@ function keyFor(pay: AgentPay, p: Principal, keyId: string): ApiKey {
   return k;
 }
 
+/**
+ * The caller, if its key may manage keys: a key in its grace period (replaced by a rotation) still
+ * works, but whoever still holds it must not mint, rotate or revoke keys (its replacement's included).
+ */
+function manager<P extends Principal>(pay: AgentPay, p: P): P {
+  if (p.kind !== "agent" && p.id !== "env" && pay.apiKeys.get(p.id).replacedBy !== undefined) {
+    throw apiError("FORBIDDEN", "this key was rotated: manage keys with its replacement");
+  }
+  return p;
+}
+
 export function keyRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
   const tags = ["api keys"];
   app.openapi(createRoute({
@@ -39,7 +50,7 @@ export function keyRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
     security: security("operator"), request: { params: OwnerParams, body: jsonBody(CreateApiKey) },
     responses: responses(201, ApiKeyWithSecret, "The key and its secret (shown once)"),
   }), async (c) => {
-    need(c, "operator");
+    manager(pay, need(c, "operator"));
     const body = c.req.valid("json");
     const created = await pay.apiKeys.create({ kind: "person", ownerId: c.req.valid("param").ownerId, ...(body.name ? { name: body.name } : {}) });
     return send(c, pay, 201, { apiKey: shown(created.apiKey), secret: created.secret });
@@ -59,7 +70,7 @@ export function keyRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
     method: "post", path: "/v1/merchants/{merchantId}/api-keys", tags, summary: "Issue another key for a merchant", security: security("operator", "merchant"),
     request: { params: MerchantParams, body: jsonBody(CreateApiKey) }, responses: responses(201, ApiKeyWithSecret, "The key and its secret (shown once)"),
   }), async (c) => {
-    const m = merchantFor(pay, need(c, "operator", "merchant"), c.req.valid("param").merchantId);
+    const m = merchantFor(pay, manager(pay, need(c, "operator", "merchant")), c.req.valid("param").merchantId);
     const body = c.req.valid("json");
     const created = await pay.apiKeys.create({ kind: "merchant", merchantId: m.id, ...(body.name ? { name: body.name } : {}) });
     return send(c, pay, 201, { apiKey: shown(created.apiKey), secret: created.secret });
@@ -77,7 +88,7 @@ export function keyRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
     method: "post", path: "/v1/operator/api-keys", tags, summary: "Issue another operator key", security: security("operator"),
     request: { body: jsonBody(CreateApiKey) }, responses: responses(201, ApiKeyWithSecret, "The key and its secret (shown once)"),
   }), async (c) => {
-    need(c, "operator");
+    manager(pay, need(c, "operator"));
     const body = c.req.valid("json");
     const created = await pay.apiKeys.create({ kind: "operator", ...(body.name ? { name: body.name } : {}) });
     return send(c, pay, 201, { apiKey: shown(created.apiKey), secret: created.secret });
@@ -88,7 +99,7 @@ export function keyRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
     security: security("operator", "person", "merchant"), request: { params: KeyParams, body: jsonBody(RotateApiKey) },
     responses: responses(201, ApiKeyWithSecret, "The new key and its secret (shown once)"),
   }), async (c) => {
-    const k = keyFor(pay, need(c, "operator", "person", "merchant"), c.req.valid("param").keyId);
+    const k = keyFor(pay, manager(pay, need(c, "operator", "person", "merchant")), c.req.valid("param").keyId);
     const grace = c.req.valid("json").grace;
     const created = await pay.apiKeys.rotate(k.id, grace ? { grace } : {});
     return send(c, pay, 201, { apiKey: shown(created.apiKey), secret: created.secret });
@@ -98,7 +109,7 @@ export function keyRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
     method: "post", path: "/v1/api-keys/{keyId}/revoke", tags, summary: "Revoke a key at once", security: security("operator", "person", "merchant"),
     request: { params: KeyParams }, responses: responses(200, ApiKeySchema, "The revoked key"),
   }), async (c) => {
-    const k = keyFor(pay, need(c, "operator", "person", "merchant"), c.req.valid("param").keyId);
+    const k = keyFor(pay, manager(pay, need(c, "operator", "person", "merchant")), c.req.valid("param").keyId);
     return send(c, pay, 200, shown(await pay.apiKeys.revoke(k.id)));
   });
 }

@@ -3,10 +3,11 @@ import type { Env } from "../env.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { isAgentPayError, parseAmount } from "../../index.ts";
+import { parseIntent } from "../../agents/index.ts";
 import type { AgentPay, Payment, RefundRequest } from "../../index.ts";
 import { got, paymentFor } from "../access.ts";
 import { apiError } from "../errors.ts";
-import { need } from "../principal.ts";
+import { need, partyOf, stillValid } from "../principal.ts";
 import type { Principal } from "../principal.ts";
 import { PageQuery, SignedIntent, id } from "../schemas/common.ts";
 import { CreateRefund, DeclineRefundRequest, GrantRefundRequest, Redeem, VoidPayment } from "../schemas/inputs.ts";
@@ -19,6 +20,8 @@ import { RequiredIdempotencyHeader, idempotencyKeyOf, jsonBody, page, responses,
 const PaymentParams = z.object({ paymentId: id("pay", "payment") });
 const RequestParams = z.object({ refundRequestId: id("rrq", "refund request") });
 const money = (pay: AgentPay, m: { value: string; currency: string }) => parseAmount(m.value, m.currency, pay.currencies);
+/** Long-polls one party may hold at once: no caller can take every wait (the library allows 10,000 in all). */
+const MAX_WAITS_PER_PARTY = 64;
 
 /** A payment as this caller sees it: its own agent also gets the token while it is authorized. */
 function view(pay: AgentPay, p: Principal, payment: Payment): Record<string, unknown> {
@@ -39,6 +42,7 @@ function refundRequestFor(pay: AgentPay, p: Principal, requestId: string): Refun
 
 export function paymentRoutes(app: OpenAPIHono<Env>, { pay, maxWaitS }: Deps): void {
   const tags = ["payments"];
+  const waiting = new Map<string, number>();
   app.openapi(createRoute({
     method: "post", path: "/v1/payment-intents", tags, summary: "An agent asks to pay (a signed intent)",
     description: "The body is `{ intent }`: a compact JWS the agent signed over `{ action: \"pay\", subWalletId, merchantId, amount, currency, reference?, idempotencyKey }` (docs/AGENTS.md). It authenticates itself: no Authorization header. Retries sign a new intent with the same idempotencyKey and get the first result. A decline is 402 PAYMENT_DECLINED with every reason.",
@@ -82,7 +86,21 @@ export function paymentRoutes(app: OpenAPIHono<Env>, { pay, maxWaitS }: Deps): v
     const p = need(c, "person", "operator", "merchant", "agent");
     let payment = paymentFor(pay, p, c.req.valid("param").paymentId);
     const wait = Math.min(c.req.valid("query").wait ?? 0, maxWaitS);
-    if (wait > 0 && payment.status === "pending_approval") payment = await pay.payments.wait(payment.id, { timeoutMs: wait * 1000 });
+    if (wait > 0 && payment.status === "pending_approval") {
+      const party = partyOf(p);
+      const held = waiting.get(party) ?? 0;
+      if (held >= MAX_WAITS_PER_PARTY) throw apiError("RATE_LIMITED", `at most ${MAX_WAITS_PER_PARTY} long-polls at once per caller`, { retryAfterS: 1 });
+      waiting.set(party, held + 1);
+      try {
+        payment = await pay.payments.wait(payment.id, { timeoutMs: wait * 1000 });
+      } finally {
+        const left = (waiting.get(party) ?? 1) - 1;
+        if (left > 0) waiting.set(party, left);
+        else waiting.delete(party);
+      }
+      // What was waited for (the token, once approved) goes only to credentials that still hold.
+      if (!stillValid(pay, p)) throw apiError("UNAUTHENTICATED", "the credentials were revoked while the request waited");
+    }
     return send(c, pay, 200, view(pay, p, payment));
   });
 
@@ -104,9 +122,10 @@ export function paymentRoutes(app: OpenAPIHono<Env>, { pay, maxWaitS }: Deps): v
     const { paymentId } = c.req.valid("param");
     const body = c.req.valid("json") as { intent?: string } | undefined;
     if (body?.intent !== undefined) {
-      const voided = await pay.payments.voidByAgent(body.intent);
-      if (voided.id !== paymentId) throw apiError("INVALID_INPUT", "the signed intent names another payment", { field: "intent" });
-      return send(c, pay, 200, voided);
+      // Checked before the intent is acted on (its signature is checked there): a mismatch voids nothing.
+      const named = (parseIntent(body.intent).payload.body as { paymentId?: unknown } | null)?.paymentId;
+      if (named !== paymentId) throw apiError("INVALID_INPUT", "the signed intent names another payment", { field: "intent" });
+      return send(c, pay, 200, await pay.payments.voidByAgent(body.intent));
     }
     const m = need(c, "merchant");
     paymentFor(pay, m, paymentId);

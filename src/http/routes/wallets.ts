@@ -7,6 +7,7 @@ import type { AgentPay, PolicyInput } from "../../index.ts";
 import { subWalletFor, walletFor } from "../access.ts";
 import { apiError } from "../errors.ts";
 import { need } from "../principal.ts";
+import type { Principal } from "../principal.ts";
 import { PageQuery, id } from "../schemas/common.ts";
 import { CreateSubWallet, CreateWallet, Freeze, MoneyMove, PolicyInput as PolicyBody } from "../schemas/inputs.ts";
 import { Balance, Budget, Statement, SubWallet, SubWalletList, Transfer, Wallet, WalletList } from "../schemas/resources.ts";
@@ -18,6 +19,18 @@ const SubWalletParams = z.object({ subWalletId: id("sw", "sub-wallet") });
 const StatementQuery = z.object({ cursor: z.string().max(256).optional(), limit: z.coerce.number().int().min(1).max(500).optional() });
 
 const money = (pay: AgentPay, m: { value: string; currency: string }) => parseAmount(m.value, m.currency, pay.currencies);
+
+/**
+ * A sub-wallet as this caller may see it, read back after any change: notification channel secrets
+ * redacted (getSubWallet); an agent sees no notification channels at all (their URLs and headers may
+ * hold the person's credentials for the receiving service).
+ */
+function shown(pay: AgentPay, p: Principal, subWalletId: string) {
+  const sw = pay.wallets.getSubWallet(subWalletId);
+  if (p.kind !== "agent" || sw.policy.notify === undefined) return sw;
+  const { notify: _n, ...policy } = sw.policy;
+  return { ...sw, policy };
+}
 
 export function walletRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
   const tags = ["wallets"];
@@ -85,13 +98,14 @@ export function walletRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
     request: { params: WalletParams, body: jsonBody(CreateSubWallet), headers: IdempotencyHeader },
     responses: responses(201, SubWallet, "The sub-wallet"),
   }), async (c) => {
-    const w = walletFor(pay, need(c, "person", "operator"), c.req.valid("param").walletId);
+    const p = need(c, "person", "operator");
+    const w = walletFor(pay, p, c.req.valid("param").walletId);
     const body = c.req.valid("json");
     const key = c.get("idempotencyKey");
-    return send(c, pay, 201, await pay.wallets.createSubWallet(w.id, {
+    return send(c, pay, 201, shown(pay, p, (await pay.wallets.createSubWallet(w.id, {
       name: body.name, ...(body.budget ? { budget: money(pay, body.budget) } : {}), ...(body.policy ? { policy: body.policy as PolicyInput } : {}),
       ...(key ? { idempotencyKey: key } : {}),
-    }));
+    })).id));
   });
 
   app.openapi(createRoute({
@@ -108,15 +122,20 @@ export function walletRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
   app.openapi(createRoute({
     method: "get", path: "/v1/sub-wallets/{subWalletId}", tags: swTags, summary: "Get a sub-wallet",
     security: security("person", "operator", "agent"), request: { params: SubWalletParams }, responses: responses(200, SubWallet, "The sub-wallet"),
-  }), (c) => send(c, pay, 200, subWalletFor(pay, need(c, "person", "operator", "agent"), c.req.valid("param").subWalletId)));
+  }), (c) => {
+    const p = need(c, "person", "operator", "agent");
+    return send(c, pay, 200, shown(pay, p, subWalletFor(pay, p, c.req.valid("param").subWalletId).id));
+  });
 
   app.openapi(createRoute({
     method: "put", path: "/v1/sub-wallets/{subWalletId}/policy", tags: swTags, summary: "Replace a sub-wallet's policy (a new version)",
     security: security("person", "operator"), request: { params: SubWalletParams, body: jsonBody(PolicyBody) },
     responses: responses(200, SubWallet, "The sub-wallet with its new policy"),
   }), async (c) => {
-    const sw = subWalletFor(pay, need(c, "person", "operator"), c.req.valid("param").subWalletId);
-    return send(c, pay, 200, await pay.wallets.updatePolicy(sw.id, c.req.valid("json") as PolicyInput));
+    const p = need(c, "person", "operator");
+    const sw = subWalletFor(pay, p, c.req.valid("param").subWalletId);
+    await pay.wallets.updatePolicy(sw.id, c.req.valid("json") as PolicyInput);
+    return send(c, pay, 200, shown(pay, p, sw.id));
   });
 
   for (const [path, verb, summary] of [["fund", "fundSubWallet", "Move money from the wallet into the sub-wallet"], ["defund", "defundSubWallet", "Move money back to the wallet"]] as const) {
@@ -138,8 +157,10 @@ export function walletRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
       request: { params: SubWalletParams, body: { required: false, content: { "application/json": { schema: Freeze } } } },
       responses: responses(200, SubWallet, "The sub-wallet"),
     }), async (c) => {
-      const sw = subWalletFor(pay, need(c, "person", "operator"), c.req.valid("param").subWalletId);
-      return send(c, pay, 200, await pay.wallets[path](sw.id));
+      const p = need(c, "person", "operator");
+      const sw = subWalletFor(pay, p, c.req.valid("param").subWalletId);
+      await pay.wallets[path](sw.id);
+      return send(c, pay, 200, shown(pay, p, sw.id));
     });
   }
 
@@ -151,7 +172,14 @@ export function walletRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
   app.openapi(createRoute({
     method: "get", path: "/v1/sub-wallets/{subWalletId}/balance", tags: swTags, summary: "A sub-wallet's balance",
     security: security("person", "operator", "agent"), request: { params: SubWalletParams }, responses: responses(200, Balance, "Posted, pending and available"),
-  }), (c) => send(c, pay, 200, pay.wallets.balance(subWalletFor(pay, need(c, "person", "operator", "agent"), c.req.valid("param").subWalletId).id)));
+  }), (c) => {
+    const p = need(c, "person", "operator", "agent");
+    const sw = subWalletFor(pay, p, c.req.valid("param").subWalletId);
+    if (p.kind === "agent" && !pay.grants.list({ agentId: p.agentId, subWalletId: sw.id, activeOnly: true }).some((g) => g.scopes.includes("balance:read"))) {
+      throw apiError("FORBIDDEN", "the agent's grant on this sub-wallet does not include balance:read", { scope: "balance:read" });
+    }
+    return send(c, pay, 200, pay.wallets.balance(sw.id));
+  });
 
   app.openapi(createRoute({
     method: "get", path: "/v1/sub-wallets/{subWalletId}/statement", tags: swTags, summary: "A sub-wallet's statement",
