@@ -25,6 +25,10 @@ export const ErrorCodes = [
   "ENGINE_CLOSED",
   "ENGINE_OVERLOADED",
   "STORE_FAILURE",
+  /** The store's directory is open elsewhere (another process, or this one through another path). */
+  "STORE_LOCKED",
+  /** A file the store's manifest names is missing (details.file): restore it, or the directory from a backup. */
+  "STORE_FILE_MISSING",
   // internal
   "INVARIANT_VIOLATION",
 ] as const;
