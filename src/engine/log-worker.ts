@@ -161,8 +161,18 @@ function write(bytes: ArrayBuffer): void {
   if (!compaction && logBytes >= Math.max(compactMinBytes, LOG_TO_SNAPSHOT * (manifest.snap?.bytes ?? 0))) startCompaction();
   else if (fileBytes >= MAX_LOG_FILE_BYTES) rotate();
   const head = frameHead(payload);
-  const n = writevSync(fd, [head, payload]);
-  if (n !== head.length + payload.length) throw new Error(`short write to ${logName(gen)} (${n} bytes)`);
+  const total = head.length + payload.length;
+  let n = writevSync(fd, [head, payload]);
+  if (n < total) {
+    // A short write: go on with the rest, so what the caller hears is the disk's own refusal
+    // (ENOSPC, EFBIG, EIO...), or nothing if it was only interrupted. A torn frame is cut at open.
+    const whole = Buffer.concat([head, payload]);
+    while (n < total) {
+      const more = writeSync(fd, whole, n, total - n);
+      if (more <= 0) throw new Error(`short write to ${logName(gen)} (${n} of ${total} bytes)`);
+      n += more;
+    }
+  }
   if (sync) fdatasyncSync(fd);
   logBytes += n;
   fileBytes += n;

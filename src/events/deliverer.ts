@@ -314,7 +314,8 @@ export class EventDeliverer {
   }
 
   #pump(): void {
-    if (!this.#started) return;
+    // After a store failure the engine serves nothing until reopened: attempts would only spin.
+    if (!this.#started || this.#engine.failed) return;
     const now = this.#clock.nowMs();
     // Stale heap entries pile up as records change; compact when they dominate.
     if (this.#heap.size > 4 * this.#index.size + 1_024) this.#rebuildHeap();
