@@ -1,11 +1,11 @@
 import { AgentPayError, MinHeap, every, expectObject, newId, validateAmount, validateId, validateKey } from "../core/index.ts";
 import { merchantKey } from "../merchants/index.ts";
 import type { Amount } from "../core/index.ts";
-import type { Agents } from "../agents/index.ts";
+import type { Agents, VerifiedIntent } from "../agents/index.ts";
 import type { Approvals } from "../approvals/index.ts";
 import { parsePayBody, parsePaymentRef } from "./body.ts";
 import { authorizeIn, declinedError, newPaymentId } from "./authorize.ts";
-import type { AuthorizeResult } from "./authorize.ts";
+import type { AuthorizeCommandInput, AuthorizeResult } from "./authorize.ts";
 import { approvedIn, deniedIn, prepareApproval } from "./approve.ts";
 import type { PaymentsContext } from "./context.ts";
 import { HOLD_GRACE_MS, PAYMENT_PREFIX, REFUND_PREFIX, issuedTokenKey, paymentKey, paymentOfToken } from "./records.ts";
@@ -154,6 +154,23 @@ export class Payments {
    */
   async authorize(intentJws: string): Promise<AuthorizeResult> {
     const intent = await this.#agents.verifyIntent(intentJws);
+    let prepared: Omit<AuthorizeCommandInput, "intent" | "maxAgeMs">;
+    try {
+      prepared = await this.#prepareAuthorize(intent);
+    } catch (e) {
+      // Refused before the command (a body it cannot take, an unknown merchant, a voucher that cannot
+      // be signed): the intent is used all the same, as a refusal inside the command uses it (authorizeIn).
+      await this.#agents.consumeIntent(intent).catch(() => {});
+      throw e;
+    }
+    const out = await this.#ctx.engine.submit((tx) => authorizeIn(tx, this.#ctx, { ...prepared, intent, maxAgeMs: this.#agents.intentMaxAgeMs }));
+    if (out.kind === "declined") throw declinedError(out.payment);
+    if (out.kind === "refused") throw out.error;
+    return out.result;
+  }
+
+  /** The work before the command: the body parsed, the voucher and token signed (discarded if not approved). */
+  async #prepareAuthorize(intent: VerifiedIntent): Promise<Omit<AuthorizeCommandInput, "intent" | "maxAgeMs">> {
     const req = parsePayBody(intent.body, this.#ctx.currencies);
     const merchant = this.#ctx.engine.read<{ category: string }>(merchantKey(req.merchantId));
     if (!merchant) throw new AgentPayError("MERCHANT_NOT_FOUND", "no such merchant", { merchantId: req.merchantId });
@@ -172,12 +189,7 @@ export class Payments {
       category: merchant.category, agentKeyThumbprint: intent.kid, paymentId, tokenId: newId("tok"), nowMs,
       ...(voucher ? { voucherHash: voucher.digest } : {}),
     });
-    const out = await this.#ctx.engine.submit((tx) => authorizeIn(tx, this.#ctx, {
-      intent, req, category: merchant.category, paymentId, minted, maxAgeMs: this.#agents.intentMaxAgeMs,
-      ...(voucher ? { voucher } : {}),
-    }));
-    if (out.kind === "declined") throw declinedError(out.payment);
-    return out.result;
+    return { req, category: merchant.category, paymentId, minted, ...(voucher ? { voucher } : {}) };
   }
 
   /** The merchant captures up to the token's cap. Exactly once, whatever the concurrency. */
