@@ -63,6 +63,9 @@ export function approvedIn(tx: Tx, ctx: PaymentsContext, approval: ApprovalReque
       paymentId: p.id, reasons: verdict.reasons.map((r) => ({ code: r.code, message: r.message })),
     });
   }
+  if (prepared === null || typeof prepared !== "object" || !("minted" in prepared)) {
+    throw new AgentPayError("APPROVAL_NOT_READY", "the payment's token was not prepared; approve again", { approvalId: approval.id });
+  }
   const { minted, voucher } = prepared as PreparedApproval;
   const authorized = authorizeMoneyIn(tx, ctx, p, sw, grant, minted, voucher);
   const r = resultOf(tx, authorized);
