@@ -170,6 +170,8 @@ export class Agents {
   readonly #signatures: SignatureService;
   readonly #nonces = new MinHeap<string>(); // nonce keys by iat
   readonly #publicKeys = new Map<string, KeyObject>();
+  /** Intents verifyIntent returned (weakly held): consumeIntent takes only these. */
+  readonly #verified = new WeakSet<object>();
   #pruning = false;
 
   constructor(engine: Engine, opts: AgentsOptions = {}) {
@@ -278,7 +280,9 @@ export class Agents {
     if (this.#engine.read(nonceKey(agentId, payload.nonce)) !== undefined) {
       throw new AgentPayError("INTENT_REPLAYED", "this intent was already used", { agentId });
     }
-    return { agentId, kid: key.kid, alg: key.alg, iatMs, nonce: payload.nonce, body: payload.body };
+    const verified: VerifiedIntent = { agentId, kid: key.kid, alg: key.alg, iatMs, nonce: payload.nonce, body: payload.body };
+    this.#verified.add(verified);
+    return verified;
   }
 
   /**
@@ -312,6 +316,7 @@ export class Agents {
    * command, so the same JWS cannot be resent once the cause is gone. Throws what `acceptIntent` does.
    */
   async consumeIntent(intent: VerifiedIntent): Promise<void> {
+    if (!this.#verified.has(intent as object)) throw new AgentPayError("INVALID_INPUT", "not an intent this registry verified", { field: "intent" });
     const maxAgeMs = this.#maxAgeMs;
     await this.#engine.submit((tx) => {
       acceptIntent(tx, intent, maxAgeMs);
@@ -323,6 +328,7 @@ export class Agents {
    * Returns how many were deleted.
    */
   async pruneNonces(opts: { max?: number } = {}): Promise<number> {
+    expectObject<{ max?: number }>(opts, ["max"], "pruneNonces options");
     const max = opts.max ?? DEFAULT_PRUNE_BATCH;
     if (!Number.isSafeInteger(max) || max <= 0 || max > MAX_PRUNE_BATCH) {
       throw new AgentPayError("INVALID_INPUT", `max must be 1-${MAX_PRUNE_BATCH}`, { field: "max" });

@@ -135,6 +135,9 @@ export class Approvals {
 
   /** Marks every pending request past its expiry as expired (a denial); bounded per call. */
   expireDue(limit = 1_000): Promise<number> {
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      return Promise.reject(new AgentPayError("INVALID_INPUT", "limit must be a positive integer", { field: "limit" }));
+    }
     return this.#engine.submit((tx) => {
       let n = 0;
       for (const id of this.#pending) {

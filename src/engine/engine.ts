@@ -244,6 +244,7 @@ export class Engine {
 
   /** Queues a command; resolves with its result once it is durable, rejects with its error. */
   submit<R>(cmd: Command<R>): Promise<R> {
+    if (typeof cmd !== "function") return Promise.reject(new AgentPayError("INVALID_INPUT", "a command is a function of the Tx"));
     if (this.#failed) return Promise.reject(this.#stopped());
     if (this.#closed) return Promise.reject(new AgentPayError("ENGINE_CLOSED", "the engine is closed"));
     if (this.#queue.length >= this.#maxQueue) {

@@ -290,9 +290,10 @@ export class Payments {
     return out.sort((a, b) => b.createdAtMs - a.createdAtMs);
   }
 
-  /** Releases holds whose token expired unredeemed (bounded per call). */
-  expireDue(limit = MAX_SWEEP): Promise<number> {
-    const max = Math.max(1, Math.min(limit, MAX_SWEEP));
+  /** Releases holds whose token expired unredeemed (bounded per call: 1-500). */
+  async expireDue(limit = MAX_SWEEP): Promise<number> {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new AgentPayError("INVALID_INPUT", `limit must be a positive integer (at most ${MAX_SWEEP} are taken)`, { field: "limit" });
+    const max = Math.min(limit, MAX_SWEEP);
     return this.#ctx.engine.submit((tx) => {
       let n = 0;
       const taken: Array<{ key: number; value: string }> = [];

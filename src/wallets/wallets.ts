@@ -160,7 +160,9 @@ export class Wallets {
     }
     let wallet: Wallet;
     let policy;
+    let key: string | undefined;
     try {
+      key = input.idempotencyKey === undefined ? undefined : validateKey(input.idempotencyKey, "idempotencyKey");
       wallet = this.get(walletId);
       if (typeof input.name !== "string" || !NAME_RE.test(input.name)) {
         throw new AgentPayError("INVALID_INPUT", "name must be 1-64 letters, digits, spaces or . _ -", { field: "name" });
@@ -169,7 +171,6 @@ export class Wallets {
     } catch (e) {
       return Promise.reject(e);
     }
-    const key = input.idempotencyKey === undefined ? undefined : validateKey(input.idempotencyKey, "idempotencyKey");
     const request = { name: input.name, budget: input.budget, policy };
     return this.#run((tx) => {
       const w = getWalletIn(tx, wallet.id);

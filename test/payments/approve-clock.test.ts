@@ -16,7 +16,7 @@ describe("approvals: the clock stepping back between approve() and its command",
       expect(out, String(out)).to.be.instanceOf(AgentPayError);
     } else {
       // Approved: the payment went ahead, with its hold and token.
-      expect(out.approval.status).to.equal("approved");
+      expect((out as { approval: { status: string } }).approval.status).to.equal("approved");
       expect(w.pay.payments.get(r.paymentId).status).to.equal("authorized");
     }
     expect(w.pay.ledger.check().ok).to.equal(true);

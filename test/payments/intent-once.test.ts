@@ -51,7 +51,7 @@ describe("payments: a signed intent is used once, whatever its outcome", () => {
 
     const b = await pay1(w, "g");
     await w.pay.grants.revoke(w.grant.id);
-    const err = await w.pay.payments.authorize(b).catch((e: AgentPayError) => e);
+    const err = await w.pay.payments.authorize(b).then(() => undefined, (e: AgentPayError) => e) as AgentPayError;
     expect(err.code).to.match(/^GRANT_/);
     await w.pay.grants.create({ subWalletId: w.travel.id, agentId: w.agent.id, scopes: ["pay"], mode: "persistent" });
     await rejectsWith(w.pay.payments.authorize(b), "INTENT_REPLAYED");
@@ -61,7 +61,7 @@ describe("payments: a signed intent is used once, whatever its outcome", () => {
   it("refused before its command (a body the library refuses): the resend is INTENT_REPLAYED too", async () => {
     const w = await world();
     const jws = await w.client.sign({ action: "pay", subWalletId: w.travel.id, merchantId: w.air.merchant.id, amount: "-1", currency: "USD", idempotencyKey: "x" });
-    const first = await w.pay.payments.authorize(jws).catch((e: AgentPayError) => e);
+    const first = await w.pay.payments.authorize(jws).then(() => undefined, (e: AgentPayError) => e) as AgentPayError;
     expect(first.code).to.not.equal("INTENT_REPLAYED");
     await rejectsWith(w.pay.payments.authorize(jws), "INTENT_REPLAYED");
   });
