@@ -162,6 +162,7 @@ export class AgentPay {
     const chain = new OnchainPayments({ engine, ledger, keys: new ChainKeys(engine) });
     const paymentsCtx: PaymentsContext = { engine, ledger, issuer, currencies, risk: riskHook, vouchers: chain };
     const payments = new Payments(paymentsCtx, agents, approvals);
+    wallets.setFreezeHook((tx, sw) => payments.voidOutstandingIn(tx, sw.id));
     chain.attach(paymentsCtx);
     const events = new EventDeliverer(engine, {
       resolveSecret: (ref) => {

@@ -1,6 +1,7 @@
 import { AgentPayError, MinHeap, every, expectObject, newId, validateAmount, validateId, validateKey } from "../core/index.ts";
 import { merchantKey } from "../merchants/index.ts";
 import type { Amount } from "../core/index.ts";
+import type { Tx } from "../engine/index.ts";
 import type { Agents, VerifiedIntent } from "../agents/index.ts";
 import type { Approvals } from "../approvals/index.ts";
 import { parsePayBody, parsePaymentRef } from "./body.ts";
@@ -64,6 +65,8 @@ export class Payments {
   readonly #byAgent = new Map<string, string[]>();
   readonly #byMerchant = new Map<string, string[]>();
   readonly #expiries = new MinHeap<string>();
+  /** Authorized (unredeemed) payments per sub-wallet: what a freeze voids. */
+  readonly #outstanding = new Map<string, Set<string>>();
   #stopSweeper: (() => void) | undefined;
   #loading = true;
   #loaded: Payment[] = [];
@@ -95,7 +98,16 @@ export class Payments {
         list.push(p.id);
       }
     }
-    if (p.status === "authorized" && before?.status !== "authorized") this.#expiries.push(p.expiresAtMs! + HOLD_GRACE_MS, p.id);
+    if (p.status === "authorized" && before?.status !== "authorized") {
+      this.#expiries.push(p.expiresAtMs! + HOLD_GRACE_MS, p.id);
+      let set = this.#outstanding.get(p.subWalletId);
+      if (!set) this.#outstanding.set(p.subWalletId, (set = new Set()));
+      set.add(p.id);
+    } else if (p.status !== "authorized" && before?.status === "authorized") {
+      const set = this.#outstanding.get(p.subWalletId);
+      set?.delete(p.id);
+      if (set?.size === 0) this.#outstanding.delete(p.subWalletId);
+    }
     if (this.#loading) {
       this.#loaded.push(p);
       return;
@@ -288,6 +300,22 @@ export class Payments {
       if (others.every((s) => s.has(id))) out.push(this.#ctx.engine.read<Payment>(paymentKey(id))!);
     }
     return out.sort((a, b) => b.createdAtMs - a.createdAtMs);
+  }
+
+  /**
+   * Inside the freezing command (wired by the facade): voids every outstanding token of the
+   * sub-wallet, releasing its hold. On-chain payments are left: their vouchers stay redeemable
+   * on-chain until their deadline, so their holds must stay too. Returns how many were voided.
+   */
+  voidOutstandingIn(tx: Tx, subWalletId: string): number {
+    let n = 0;
+    for (const id of [...(this.#outstanding.get(subWalletId) ?? [])]) {
+      const p = tx.get<Payment>(paymentKey(id));
+      if (!p || p.status !== "authorized" || p.chain) continue;
+      voidIn(tx, this.#ctx, id, "frozen");
+      n++;
+    }
+    return n;
   }
 
   /** Releases holds whose token expired unredeemed (bounded per call: 1-500). */
