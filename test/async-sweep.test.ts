@@ -119,6 +119,12 @@ describe("public API: every promise-returning call rejects, never throws synchro
       kid: pay.agents.get(w.agent.id).activeKid, scopes: ["pay"], mode: "persistent", timeZone: "UTC",
     };
     const dirs = [mkdtempSync(join(tmpdir(), "agentpay-sweep-")), mkdtempSync(join(tmpdir(), "agentpay-sweep-"))];
+    // Garbage that happens to be a usable path ("x") opens a store there: in a scratch directory.
+    const scratch = mkdtempSync(join(tmpdir(), "agentpay-sweep-cwd-"));
+    const cwd = process.cwd();
+    process.chdir(scratch);
+    /** Whatever the calls open is closed again (an AgentPay, a store). */
+    const opened: Array<{ close(): Promise<unknown> }> = [];
     const publicClient = createPublicClient({ transport: http("http://127.0.0.1:9", { retryCount: 0, timeout: 500 }) });
     const address = "0x000000000000000000000000000000000000dEaD";
     // Live instances of exported classes that an AgentPay does not hand out.
@@ -203,9 +209,14 @@ describe("public API: every promise-returning call rejects, never throws synchro
           failures.push(`${c.path}(${args.map(show).join(", ")}) threw synchronously: ${(e as Error)?.constructor?.name} ${(e as { code?: string }).code ?? ""} ${(e as Error)?.message}`);
           continue;
         }
+        if (c.method.name === "open" && c.receiver !== AgentPay && typeof (c.receiver as { close?: unknown }).close === "function") {
+          opened.push(c.receiver as { close(): Promise<unknown> });
+        }
         if (result instanceof Promise) {
           // Settled or not (a long poll may wait), a rejection is handled here, never left unhandled.
-          await Promise.race([result.catch((e: unknown) => {
+          await Promise.race([result.then((v: unknown) => {
+            if (v instanceof AgentPay) opened.push(v);
+          }, (e: unknown) => {
             if (!(e instanceof api.AgentPayError) && !LOOSE.some((p) => c.path.startsWith(p))) {
               rejections.push(`${c.path}(${args.map(show).join(", ")}) rejected with ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
             }
@@ -213,7 +224,11 @@ describe("public API: every promise-returning call rejects, never throws synchro
         }
       }
     }
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    for (const o of [...opened, ...Object.values(extra) as Array<{ close?: () => Promise<unknown> }>, pay]) {
+      await o.close?.().catch(() => {});
+    }
+    process.chdir(cwd);
+    for (const d of [...dirs, scratch]) rmSync(d, { recursive: true, force: true });
     expect(made).to.be.above(1_000);
     if (process.env.SWEEP_VERBOSE) console.log(`${calls.length} methods, ${made} calls`);
     // One line per method is enough to act on.
@@ -233,5 +248,3 @@ describe("public API: every promise-returning call rejects, never throws synchro
   });
 });
 
-// (AgentPay is imported for its type's sake in editors; the sweep reaches it through `api`.)
-void AgentPay;

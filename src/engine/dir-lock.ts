@@ -36,7 +36,12 @@ type SqliteModule = { DatabaseSync: new (path: string, opts?: Record<string, unk
 let sqlite: SqliteModule | undefined;
 function loadSqlite(): SqliteModule {
   if (sqlite) return sqlite;
-  const mod = process.getBuiltinModule?.("node:sqlite") as SqliteModule | undefined;
+  let mod: SqliteModule | undefined;
+  try {
+    mod = process.getBuiltinModule?.("node:sqlite") as SqliteModule | undefined;
+  } catch {
+    // flag-gated (Node 22.5-22.12): treated as missing
+  }
   if (!mod) {
     throw new AgentPayError("STORE_FAILURE", "the directory lock needs node:sqlite (Node >= 22.13)", { reason: "node_sqlite_unavailable", node: process.version });
   }
