@@ -21,6 +21,7 @@ interface Report {
 /** Runs the child with the disk refusing to grow any file past `bytes` (RLIMIT_FSIZE: EFBIG). */
 function runLimited(dir: string, storage: "log" | "level", bytes: number): Report {
   const r = spawnSync("prlimit", [`--fsize=${bytes}`, process.execPath, CHILD, dir, storage], { encoding: "utf8", timeout: 60_000 });
+  if (r.error) throw new Error(`this test needs prlimit (util-linux) to make the disk refuse a write: ${r.error.message}`);
   const lines = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   const pick = (k: string) => lines.find((l) => k in l);
   if (!pick("done") || !pick("failed")) throw new Error(`child did not finish: ${r.stdout.slice(-2000)} ${r.stderr.slice(-2000)}`);
