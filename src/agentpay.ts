@@ -141,6 +141,10 @@ export class AgentPay {
     if (options === null || typeof options !== "object") throw new AgentPayError("INVALID_INPUT", "options must be an object");
     const sources = [options.dir !== undefined, options.memory === true, options.store !== undefined].filter(Boolean).length;
     if (sources !== 1) throw new AgentPayError("INVALID_INPUT", "give exactly one of dir, memory or store");
+    const st = options.store as unknown as Record<string, unknown> | undefined;
+    if (st !== undefined && (st === null || typeof st !== "object" || ["open", "entries", "write", "close"].some((m) => typeof st[m] !== "function"))) {
+      throw new AgentPayError("INVALID_INPUT", "store must implement open, entries, write and close", { field: "store" });
+    }
     if (options.dir !== undefined && (typeof options.dir !== "string" || options.dir.length === 0)) {
       throw new AgentPayError("INVALID_INPUT", "dir must be a non-empty path", { field: "dir" });
     }
@@ -197,6 +201,7 @@ export class AgentPay {
     if (!chain) engine.observe(CHAIN_BINDING_PREFIX, () => { chainState = true; });
     const paymentsCtx: PaymentsContext = { engine, ledger, issuer, currencies, risk: riskHook, ...(chain ? { vouchers: chain } : {}) };
     const payments = new Payments(paymentsCtx, agents, approvals);
+    wallets.setFreezeHook((tx, sw) => payments.voidOutstandingIn(tx, sw.id));
     chain?.attach(paymentsCtx);
     const events = new EventDeliverer(engine, {
       resolveSecret: (ref) => {

@@ -24,6 +24,32 @@ function coordinate(v: unknown, bytes: number, member: string): string {
   return v;
 }
 
+const ED25519_P = 2n ** 255n - 19n;
+const leBigInt = (hex: string) => BigInt(`0x${Buffer.from(hex, "hex").reverse().toString("hex")}`);
+/**
+ * The y coordinates of edwards25519's small-order points (the x sign bit aside): the identity
+ * (order 1), order 2, order 4 (y = 0) and the two of order 8 (libsodium's blocklist, canonical part).
+ */
+const SMALL_ORDER_Y = new Set<bigint>([
+  1n, ED25519_P - 1n, 0n,
+  leBigInt("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+  leBigInt("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+]);
+
+/**
+ * Refuses an Ed25519 public key that is a small-order point (for such a key, signatures that
+ * verify can be made without any private key, depending on the verifier) or not canonically
+ * encoded (y >= p: another spelling of some point, a malleability hazard). Point-on-curve is
+ * checked on import.
+ */
+export function checkEd25519Point(raw: Uint8Array): void {
+  const b = Buffer.from(raw);
+  b[31] = b[31]! & 0x7f; // the x sign bit
+  const y = BigInt(`0x${b.reverse().toString("hex")}`);
+  if (y >= ED25519_P) throw invalid("non_canonical", "publicKeyJwk is not a canonically encoded Ed25519 point");
+  if (SMALL_ORDER_Y.has(y)) throw invalid("weak_key", "publicKeyJwk is a small-order point (such as the identity): anyone could sign as it");
+}
+
 /** The JWS algorithm a public key signs with. */
 export function algOf(jwk: AgentPublicJwk): IntentAlg {
   return jwk.kty === "OKP" ? "EdDSA" : "ES256";
@@ -60,7 +86,9 @@ export function normalizePublicJwk(input: unknown): AgentPublicJwk {
     if (o.crv !== "Ed25519") throw invalid("unsupported_curve", "OKP keys must be Ed25519");
     if (o.alg !== undefined && o.alg !== "EdDSA" && o.alg !== "Ed25519") throw invalid("bad_alg", 'an Ed25519 key must have "alg" EdDSA');
     if (o.y !== undefined) throw invalid("unknown_member", "an OKP key has no y");
-    return { kty: "OKP", crv: "Ed25519", x: coordinate(o.x, 32, "x") };
+    const x = coordinate(o.x, 32, "x");
+    checkEd25519Point(Buffer.from(x, "base64url"));
+    return { kty: "OKP", crv: "Ed25519", x };
   }
   if (o.kty === "EC") {
     if (o.crv !== "P-256") throw invalid("unsupported_curve", "EC keys must be P-256");

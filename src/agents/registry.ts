@@ -7,7 +7,7 @@ import { parseIntent } from "./intent.ts";
 import { generateAgentKey, importPublicKey, isIntentAlg, preparePublicKey } from "./jwk.ts";
 import { consumeNonce, pruneNonces } from "./nonces.ts";
 import {
-  AGENT_PREFIX, DEFAULT_INTENT_MAX_AGE_MS, NONCE_FLOOR_KEY, NONCE_PREFIX, agentKey, keyOwnerKey,
+  AGENT_PREFIX, DEFAULT_INTENT_MAX_AGE_MS, NONCE_FLOOR_KEY, NONCE_PREFIX, agentKey, keyOwnerKey, nonceKey,
 } from "./types.ts";
 import type { Agent, AgentKey, AgentPrivateJwk, AgentPublicJwk, IntentAlg, KeyOwner, NonceRecord, VerifiedIntent } from "./types.ts";
 
@@ -184,6 +184,8 @@ export class Agents {
   readonly #signatures: SignatureService;
   readonly #nonces = new MinHeap<string>(); // nonce keys by iat
   readonly #publicKeys = new Map<string, KeyObject>();
+  /** Intents verifyIntent returned (weakly held): consumeIntent takes only these. */
+  readonly #verified = new WeakSet<object>();
   #pruning = false;
 
   constructor(engine: Engine, opts: AgentsOptions = {}) {
@@ -308,12 +310,20 @@ export class Agents {
     if (Math.abs(nowMs - iatMs) > maxAgeMs) {
       throw new AgentPayError("INTENT_EXPIRED", "the intent is too old or dated in the future", { agentId, maxAgeMs });
     }
-    return { agentId, kid: key.kid, alg: key.alg, iatMs, nonce: payload.nonce, body: payload.body };
+    // Fails fast on a resent intent (the command checks again, and records the nonce).
+    if (this.#engine.read(nonceKey(agentId, payload.nonce)) !== undefined) {
+      throw new AgentPayError("INTENT_REPLAYED", "this intent was already used", { agentId });
+    }
+    const verified: VerifiedIntent = { agentId, kid: key.kid, alg: key.alg, iatMs, nonce: payload.nonce, body: payload.body };
+    this.#verified.add(verified);
+    return verified;
   }
 
   /**
    * Verifies an intent, then in ONE engine command admits it (`acceptIntent`: key, agent,
-   * nonce) and runs `then` (e.g. grant check and payment) over the same Tx.
+   * nonce) and runs `then` (e.g. grant check and payment) over the same Tx. An intent is used
+   * once whatever its outcome: if `then` throws, its writes are undone but the nonce stays used,
+   * and the error reaches the caller.
    */
   async receiveIntent<R = VerifiedIntent>(
     jws: string,
@@ -322,9 +332,28 @@ export class Agents {
   ): Promise<R> {
     const intent = await this.verifyIntent(jws, opts);
     const maxAgeMs = opts.maxAgeMs ?? this.#maxAgeMs;
-    return this.#engine.submit((tx) => {
+    const out = await this.#engine.submit((tx): { ok: true; value: R } | { ok: false; error: unknown } => {
       const agent = acceptIntent(tx, intent, maxAgeMs);
-      return then ? then(tx, intent, agent) : (intent as R);
+      if (!then) return { ok: true, value: intent as R };
+      try {
+        return { ok: true, value: tx.nested(() => then(tx, intent, agent)) };
+      } catch (e) {
+        return { ok: false, error: e };
+      }
+    });
+    if (!out.ok) throw out.error;
+    return out.value;
+  }
+
+  /**
+   * Marks a verified intent used without acting on it: for a caller that refused it before its
+   * command, so the same JWS cannot be resent once the cause is gone. Throws what `acceptIntent` does.
+   */
+  async consumeIntent(intent: VerifiedIntent): Promise<void> {
+    if (!this.#verified.has(intent as object)) throw new AgentPayError("INVALID_INPUT", "not an intent this registry verified", { field: "intent" });
+    const maxAgeMs = this.#maxAgeMs;
+    await this.#engine.submit((tx) => {
+      acceptIntent(tx, intent, maxAgeMs);
     });
   }
 
@@ -353,6 +382,7 @@ export class Agents {
    * Returns how many were deleted.
    */
   async pruneNonces(opts: { max?: number } = {}): Promise<number> {
+    expectObject<{ max?: number }>(opts, ["max"], "pruneNonces options");
     const max = opts.max ?? DEFAULT_PRUNE_BATCH;
     if (!Number.isSafeInteger(max) || max <= 0 || max > MAX_PRUNE_BATCH) {
       throw new AgentPayError("INVALID_INPUT", `max must be 1-${MAX_PRUNE_BATCH}`, { field: "max" });

@@ -135,6 +135,9 @@ export class Approvals {
 
   /** Marks every pending request past its expiry as expired (a denial); bounded per call. */
   expireDue(limit = 1_000): Promise<number> {
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      return Promise.reject(new AgentPayError("INVALID_INPUT", "limit must be a positive integer", { field: "limit" }));
+    }
     return this.#engine.submit((tx) => {
       let n = 0;
       for (const id of this.#pending) {
@@ -168,9 +171,15 @@ export class Approvals {
       return Promise.reject(e);
     }
     let prepared: unknown;
+    let wasPrepared = false;
     const stored = this.#engine.read<ApprovalRequest>(approvalKey(id));
     const prepare = stored && status === "approved" ? this.#prepare.get(stored.subject.kind) : undefined;
-    if (stored && prepare && effectiveStatus(stored, this.#engine.clock.nowMs()) === "pending") prepared = await prepare(stored);
+    // Prepared whenever the stored request is pending, whatever the clock says now: the command
+    // decides expiry at its own time, and the clock may step back in between (NTP).
+    if (stored && prepare && stored.status === "pending") {
+      prepared = await prepare(stored);
+      wasPrepared = true;
+    }
     return this.#engine.submit((tx) => {
       const a = tx.get<ApprovalRequest>(approvalKey(id));
       if (!a) throw new AgentPayError("APPROVAL_NOT_FOUND", "no such approval request", { approvalId: id });
@@ -184,6 +193,10 @@ export class Approvals {
         ...(by !== undefined ? { resolvedBy: by } : {}),
         ...(note !== undefined ? { note } : {}),
       };
+      if (prepare && !wasPrepared) {
+        // Only if the request was created after the read above: have the caller try again.
+        throw new AgentPayError("APPROVAL_NOT_READY", "the approval request changed while it was being approved; try again", { approvalId: id });
+      }
       tx.put(approvalKey(id), resolved);
       const handler = (status === "approved" ? this.#onApproved : this.#onDenied).get(a.subject.kind);
       const result = handler ? handler(tx, resolved, prepared) : undefined;

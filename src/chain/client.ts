@@ -41,6 +41,7 @@ export interface Bucket {
 
 type Fn = (typeof agentPaySettlementAbi)[number] extends infer T ? T extends { type: "function"; name: infer N } ? N : never : never;
 
+/** Every method that returns a promise is async: bad arguments reject, never throw synchronously. */
 export class SettlementClient {
   readonly address: Address;
   readonly publicClient: PublicClient<Transport, Chain | undefined>;
@@ -128,35 +129,35 @@ export class SettlementClient {
   // ------------------------------------------------------------ the owner
 
   /** ERC-20 approve of the escrow (as spender) by the sender: needed before deposits. */
-  approveToken(token: Address, amount: bigint): Promise<TxResult<boolean>> {
+  async approveToken(token: Address, amount: bigint): Promise<TxResult<boolean>> {
     return this.#write("approve", [this.address, amount], erc20Abi, checkAddress(token, "token"));
   }
 
   /** Deposits into the sender's (sender, agent) bucket; agent omitted or zero: the main bucket. */
-  deposit(token: Address, agent: Address | undefined, amount: bigint): Promise<TxResult<bigint>> {
+  async deposit(token: Address, agent: Address | undefined, amount: bigint): Promise<TxResult<bigint>> {
     return this.#write("deposit", [checkAddress(token, "token"), agent === undefined ? zeroAddress : checkAddress(agent, "agent"), amount]);
   }
 
   /** Main bucket → the agent's bucket. */
-  allocate(token: Address, agent: Address, amount: bigint): Promise<TxResult<void>> {
+  async allocate(token: Address, agent: Address, amount: bigint): Promise<TxResult<void>> {
     return this.#write("allocate", [checkAddress(token, "token"), checkAddress(agent, "agent"), amount]);
   }
 
   /** Schedules moving `amount` from the agent's bucket back to main after WITHDRAWAL_DELAY (0 cancels). */
-  scheduleRelease(token: Address, agent: Address, amount: bigint): Promise<TxResult<void>> {
+  async scheduleRelease(token: Address, agent: Address, amount: bigint): Promise<TxResult<void>> {
     return this.#write("scheduleRelease", [checkAddress(token, "token"), checkAddress(agent, "agent"), amount]);
   }
 
-  release(token: Address, agent: Address): Promise<TxResult<bigint>> {
+  async release(token: Address, agent: Address): Promise<TxResult<bigint>> {
     return this.#write("release", [checkAddress(token, "token"), checkAddress(agent, "agent")]);
   }
 
   /** Main bucket → `to`. */
-  withdraw(token: Address, amount: bigint, to: Address): Promise<TxResult<void>> {
+  async withdraw(token: Address, amount: bigint, to: Address): Promise<TxResult<void>> {
     return this.#write("withdraw", [checkAddress(token, "token"), amount, checkAddress(to, "to")]);
   }
 
-  setFrozen(agent: Address, tokens: readonly Address[], frozen: boolean): Promise<TxResult<void>> {
+  async setFrozen(agent: Address, tokens: readonly Address[], frozen: boolean): Promise<TxResult<void>> {
     return this.#write("setFrozen", [checkAddress(agent, "agent"), tokens.map((t) => checkAddress(t, "token")), frozen]);
   }
 
@@ -165,7 +166,7 @@ export class SettlementClient {
    * any of its buckets is frozen); sent by the owner, owner nonces whose voucher is not inside its
    * redemption window. All or nothing.
    */
-  cancel(owner: Address, agent: Address, nonces: readonly bigint[]): Promise<TxResult<void>> {
+  async cancel(owner: Address, agent: Address, nonces: readonly bigint[]): Promise<TxResult<void>> {
     return this.#write("cancel", [checkAddress(owner, "owner"), checkAddress(agent, "agent"), [...nonces]]);
   }
 
@@ -176,13 +177,13 @@ export class SettlementClient {
    * cheapest calldata) when the voucher is redeemed for its whole cap with a 65-byte signature, else
    * through `redeem` (partial amounts, longer ERC-1271 signatures). Same checks, effects and event.
    */
-  redeem(entry: Entry): Promise<TxResult<bigint>> {
+  async redeem(entry: Entry): Promise<TxResult<bigint>> {
     if (this.#compact && isCompactEntry(entry)) return this.#write("redeemCompact", [], agentPaySettlementAbi, this.address, encodeCompact(entry));
     return this.#write("redeem", [entry.voucher.token, encodeEntry(entry)]);
   }
 
   /** Redeems one voucher and transfers the tokens to the sender at once. */
-  redeemAndPay(entry: Entry): Promise<TxResult<bigint>> {
+  async redeemAndPay(entry: Entry): Promise<TxResult<bigint>> {
     return this.#write("redeemAndPay", [entry.voucher.token, encodeEntry(entry)]);
   }
 
@@ -203,11 +204,11 @@ export class SettlementClient {
   }
 
   /** Refunds into the owner's main bucket, from the sender's credit (default) or its wallet. */
-  refund(voucher: Voucher, amount: bigint, signature: Hex, opts: { fromCredit?: boolean } = {}): Promise<TxResult<bigint>> {
+  async refund(voucher: Voucher, amount: bigint, signature: Hex, opts: { fromCredit?: boolean } = {}): Promise<TxResult<bigint>> {
     return this.#write("refund", [voucher, amount, opts.fromCredit !== false, signature]);
   }
 
-  withdrawCredit(token: Address, amount: bigint, to: Address): Promise<TxResult<void>> {
+  async withdrawCredit(token: Address, amount: bigint, to: Address): Promise<TxResult<void>> {
     return this.#write("withdrawCredit", [checkAddress(token, "token"), amount, checkAddress(to, "to")]);
   }
 
@@ -242,7 +243,7 @@ export class SettlementClient {
   }
 
   /** 0 unused · 1 cancelled · 2 redeemed for the cap · 3 redeemed for less. */
-  nonceState(owner: Address, agent: Address, nonce: bigint): Promise<number> {
+  async nonceState(owner: Address, agent: Address, nonce: bigint): Promise<number> {
     return this.#read<number>("nonceState", [checkAddress(owner, "owner"), checkAddress(agent, "agent"), nonce]);
   }
 
@@ -257,15 +258,15 @@ export class SettlementClient {
   }
 
   /** The contract's own digest of a voucher (to cross-check hashVoucher). */
-  hashVoucher(v: Voucher): Promise<Hex> {
+  async hashVoucher(v: Voucher): Promise<Hex> {
     return this.#read<Hex>("hashVoucher", [v]);
   }
 
-  maxVoucherLifetime(): Promise<bigint> {
+  async maxVoucherLifetime(): Promise<bigint> {
     return this.#read<bigint>("MAX_VOUCHER_LIFETIME", []);
   }
 
-  withdrawalDelay(): Promise<bigint> {
+  async withdrawalDelay(): Promise<bigint> {
     return this.#read<bigint>("WITHDRAWAL_DELAY", []);
   }
 }

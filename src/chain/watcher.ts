@@ -208,6 +208,7 @@ export class ChainWatcher {
 
   /** Polls until the confirmed head is reached (bounded by `maxPolls`). */
   async catchUp(maxPolls = 100): Promise<PollResult> {
+    if (!Number.isSafeInteger(maxPolls) || maxPolls < 1) throw new AgentPayError("INVALID_INPUT", "maxPolls must be a positive integer", { field: "maxPolls" });
     let total = { applied: 0, reverted: 0 };
     let last: PollResult | undefined;
     for (let i = 0; i < maxPolls; i++) {

@@ -102,6 +102,7 @@ export const errorCatalog = {
   // approvals
   APPROVAL_NOT_FOUND: { http: 404, area: "approvals", description: "No such approval request." },
   APPROVAL_ALREADY_RESOLVED: { http: 409, area: "approvals", description: "The approval was already approved, denied or expired." },
+  APPROVAL_NOT_READY: { http: 409, area: "approvals", description: "The approval request changed while it was being approved (a concurrent write); try again." },
   APPROVAL_EXPIRED: { http: 410, area: "approvals", description: "The approval request expired (it counts as a denial)." },
   // events
   DELIVERY_NOT_FOUND: { http: 404, area: "events", description: "No such event delivery." },
@@ -160,7 +161,9 @@ export const errorCatalog = {
   // engine
   ENGINE_CLOSED: { http: 503, area: "engine", description: "The engine is closed (shutting down)." },
   ENGINE_OVERLOADED: { http: 503, area: "engine", description: "The engine's queue is full; retry shortly with the same idempotency key." },
-  STORE_FAILURE: { http: 503, area: "engine", description: "The durable store failed; the write may or may not be durable: retry with the same idempotency key." },
+  STORE_FAILURE: { http: 503, area: "engine", description: "The durable store failed and the engine stopped (fail-stop): details.outcome says unknown or not_written; reopen, then retry with the same idempotency key (docs/DURABILITY.md)." },
+  STORE_LOCKED: { http: 503, area: "engine", description: "The store's directory is open elsewhere (another process, or this one through another path)." },
+  STORE_FILE_MISSING: { http: 500, area: "engine", description: "A file the store's manifest names is missing (details.file): restore it, or the directory from a backup." },
   INVARIANT_VIOLATION: { http: 500, area: "engine", description: "A bug: an invariant the code relies on did not hold. Nothing was committed." },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

@@ -107,6 +107,19 @@ class CommandTx implements Tx {
   }
 }
 
+/**
+ * Why a store failed, for STORE_FAILURE's details: the reason the store gave and any system or
+ * library code (EIO, ENOSPC, EFBIG, LEVEL_IO_ERROR) and underlying cause. Store errors carry
+ * paths and codes, never records, so nothing secret goes into them.
+ */
+function causeDetails(e: unknown): Record<string, unknown> {
+  const err = e as { message?: unknown; code?: unknown; details?: unknown } | undefined;
+  const out: Record<string, unknown> = err?.details !== null && typeof err?.details === "object" ? { ...(err.details as Record<string, unknown>) } : {};
+  out.reason ??= typeof err?.message === "string" ? err.message : String(e);
+  if (typeof err?.code === "string") out.errorCode ??= err.code;
+  return out;
+}
+
 function encodeOps(ops: Map<string, unknown>): StoreOp[] {
   const out: StoreOp[] = [];
   for (const [key, v] of ops) out.push(v === TOMBSTONE ? { type: "del", key } : { type: "put", key, value: encodeJson(v) });
@@ -124,7 +137,12 @@ function encodeOps(ops: Map<string, unknown>): StoreOp[] {
  * - a failed command writes nothing, in memory or on disk;
  * - batches reach the store in the order they were applied;
  * - if the store fails, the in-memory state may be ahead of the disk, so the engine
- *   stops (every later call fails with STORE_FAILURE); reopening reloads the truth.
+ *   stops: every later command AND every read fails with STORE_FAILURE until it is reopened,
+ *   which reloads the truth. Nothing a caller was told failed is ever visible (fail-stop).
+ * - a STORE_FAILURE says in `details.outcome` what became of the caller's command: "unknown"
+ *   (its batch's write failed: it may or may not be on disk, e.g. an fdatasync EIO; retry with the
+ *   same idempotency key after reopening) or "not_written" (never handed to the store, or refused
+ *   by it after an earlier failure); `details.reason` (and `errorCode`, `cause`) say why.
  */
 export class Engine {
   readonly #store: Store;
@@ -139,7 +157,11 @@ export class Engine {
   #queue: Pending[] = [];
   #running = false;
   #closed = false;
+  /** The first failure: set, the engine serves nothing more until reopened. */
   #failed: AgentPayError | undefined;
+  /** The first batch that is not durable (every later one is refused): batches before it still settle. */
+  #failedSeq = Infinity;
+  #seq = 0;
   #idle: Array<() => void> = [];
   #stats = { batches: 0, commands: 0, writes: 0 };
   #bytesPerOp = 512;
@@ -185,14 +207,44 @@ export class Engine {
     }
   }
 
-  /** Reads committed state (outside any command). */
+  /**
+   * Reads committed state (outside any command). After a store failure it throws STORE_FAILURE:
+   * memory may hold writes the store refused, and none of them may be shown.
+   */
   read<T>(key: string): T | undefined {
+    if (this.#failed) throw this.#stopped();
     return this.#state.get(key) as T | undefined;
   }
 
   /** Iterates committed records under a prefix. O(all records): for tools and tests, not hot paths. */
   *scan<T>(prefix: string): IterableIterator<[string, T]> {
-    for (const [k, v] of this.#state) if (k.startsWith(prefix)) yield [k, v as T];
+    if (this.#failed) throw this.#stopped();
+    for (const [k, v] of this.#state) {
+      if (this.#failed) throw this.#stopped();
+      if (k.startsWith(prefix)) yield [k, v as T];
+    }
+  }
+
+  /** Whether the engine stopped after a store failure (reopen to go on). */
+  get failed(): boolean {
+    return this.#failed !== undefined;
+  }
+
+  /** What a caller hears once the engine has stopped: its command was not written. */
+  #stopped(): AgentPayError {
+    const first = this.#failed!;
+    return new AgentPayError("STORE_FAILURE", "the engine stopped after a store failure; reopen to recover", {
+      ...first.details, outcome: "not_written",
+    }, { cause: first });
+  }
+
+  #fail(seq: number, message: string, outcome: "unknown" | "not_written", cause: unknown): AgentPayError {
+    const e = new AgentPayError("STORE_FAILURE", message, { ...causeDetails(cause), outcome }, { cause });
+    if (seq < this.#failedSeq) {
+      this.#failedSeq = seq;
+      this.#failed = e;
+    }
+    return e;
   }
 
   get stats(): Readonly<{ batches: number; commands: number; writes: number; queued: number; records: number }> {
@@ -201,7 +253,8 @@ export class Engine {
 
   /** Queues a command; resolves with its result once it is durable, rejects with its error. */
   submit<R>(cmd: Command<R>): Promise<R> {
-    if (this.#failed) return Promise.reject(this.#failed);
+    if (typeof cmd !== "function") return Promise.reject(new AgentPayError("INVALID_INPUT", "a command is a function of the Tx"));
+    if (this.#failed) return Promise.reject(this.#stopped());
     if (this.#closed) return Promise.reject(new AgentPayError("ENGINE_CLOSED", "the engine is closed"));
     if (this.#queue.length >= this.#maxQueue) {
       return Promise.reject(
@@ -231,6 +284,7 @@ export class Engine {
     try {
       while (this.#queue.length > 0 && !this.#failed) {
         const batch = this.#queue.splice(0, this.#maxBatch);
+        const seq = ++this.#seq;
         const ops = new Map<string, unknown>();
         const settled: Settled[] = [];
         const after: Array<() => void> = [];
@@ -239,8 +293,8 @@ export class Engine {
         } catch (e) {
           // An observer threw while memory took a command's writes: memory may be ahead of what any
           // batch will write. Stop, as for a disk failure; reopening reloads the truth.
-          this.#failed = new AgentPayError("STORE_FAILURE", "an observer failed while applying a command; reopen to recover", {}, { cause: e });
-          for (const p of batch) p.reject(this.#failed);
+          const err = this.#fail(seq, "an observer failed while applying a command; reopen to recover", "not_written", e);
+          for (const p of batch) p.reject(err);
           break;
         }
         this.#stats.batches += 1;
@@ -248,18 +302,18 @@ export class Engine {
         const previous = inFlight;
         let writing: Promise<void>;
         try {
-          writing = this.#failed || ops.size === 0 ? Promise.resolve() : this.#write(ops);
+          writing = ops.size === 0 ? Promise.resolve() : this.#write(ops);
         } catch (e) {
           // Memory already holds these commands' effects: stop, as for a disk failure.
-          this.#failed = new AgentPayError("STORE_FAILURE", "a record could not be encoded; reopen to recover", {}, { cause: e });
-          for (const s of settled) s.p.reject(this.#failed);
+          const err = this.#fail(seq, "a record could not be encoded; reopen to recover", "not_written", e);
+          for (const s of settled) s.p.reject(err);
           break;
         }
         this.#stats.writes += ops.size;
         // Handed to the store now, so it starts the moment the previous write ends (the store applies
         // writes in call order, and refuses every later one after a failure); callers are settled in order.
         writing.catch(() => {}); // observed in order by #settle
-        inFlight = previous.then(() => this.#settle(writing, settled, after));
+        inFlight = previous.then(() => this.#settle(seq, writing, settled, after));
         // Keep at most two batches in flight: bounded memory for applied-but-unwritten state.
         await previous;
         if (this.#queue.length === 0) await inFlight;
@@ -274,7 +328,7 @@ export class Engine {
         for (const r of this.#idle.splice(0)) r();
       }
     }
-    if (this.#failed) for (const p of this.#queue.splice(0)) p.reject(this.#failed);
+    if (this.#failed) for (const p of this.#queue.splice(0)) p.reject(this.#stopped());
   }
 
   /** Encodes the batch (throws if a record cannot be) and hands it to the store. */
@@ -311,18 +365,22 @@ export class Engine {
     return { p, ok: true, value };
   }
 
-  async #settle(writing: Promise<void>, settled: Settled[], after: Array<() => void>): Promise<void> {
-    if (this.#failed) {
-      for (const s of settled) s.p.reject(this.#failed);
+  async #settle(seq: number, writing: Promise<void>, settled: Settled[], after: Array<() => void>): Promise<void> {
+    // Settled in order: an earlier batch failed, so this one was refused by the store (or its results
+    // may rest on state that never reached the disk).
+    if (seq > this.#failedSeq) {
+      const err = this.#stopped();
+      for (const s of settled) s.p.reject(err);
       return;
     }
     try {
       await writing;
     } catch (e) {
-      this.#failed = new AgentPayError("STORE_FAILURE", "the store failed to write; reopen to recover", {}, { cause: e });
-      for (const s of settled) s.p.reject(this.#failed);
+      const err = this.#fail(seq, "the store failed to write; reopen to recover (the write may or may not be on disk: retry with the same idempotency key)", "unknown", e);
+      for (const s of settled) s.p.reject(err);
       return;
     }
+    // Durable, and every batch before it was: its callers may hear so, even if a later batch has failed since.
     for (const s of settled) (s.ok ? s.p.resolve : s.p.reject)(s.value);
     for (const fn of after) {
       try {

@@ -39,8 +39,8 @@ function forEachOp(onOp: (seq: number, op: PackedOp) => void): void {
   const frame = (payload: Buffer) => {
     for (const op of unpackOps(payload)) onOp(seq++, op);
   };
-  if (snapGen !== undefined) readWhole(join(dir, snapName(snapGen)), SNAP_MAGIC, frame);
-  for (const g of logGens) readWhole(join(dir, logName(g)), LOG_MAGIC, frame);
+  if (snapGen !== undefined) readWhole(dir, snapName(snapGen), SNAP_MAGIC, frame);
+  for (const g of logGens) readWhole(dir, logName(g), LOG_MAGIC, frame);
 }
 
 // Keys as latin1: the raw bytes one per char, cheap to make, and compared exactly.

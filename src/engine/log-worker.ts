@@ -2,11 +2,16 @@
 // appended to the current log and fdatasync'd: no index to maintain, since the engine keeps every
 // record in memory. When the logs since the last snapshot outgrow it, the log is rotated and a
 // compactor thread (log-compactor.ts) folds them into a new snapshot. File layout: log-files.ts.
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readdirSync, statSync, unlinkSync, writeSync, writevSync } from "node:fs";
+import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, readdirSync, statSync, unlinkSync, writeSync, writevSync } from "node:fs";
 import { join } from "node:path";
 import { Worker, workerData } from "node:worker_threads";
+import { AgentPayError } from "../core/index.ts";
 import type { CompactionJob } from "./log-compactor.ts";
-import { LOG_MAGIC, MAX_FRAME_BYTES, MAX_LOG_FILE_BYTES, frameHead, listGenerations, logName, replay, snapName, syncDir } from "./log-files.ts";
+import {
+  LOG_MAGIC, MANIFEST_NAME, MAX_FRAME_BYTES, MAX_LOG_FILE_BYTES, damaged, frameHead, listGenerations, logName, missing, readFrames,
+  readLog, readManifest, replay, snapName, syncDir, writeManifest,
+} from "./log-files.ts";
+import type { DirFiles, Manifest } from "./log-files.ts";
 import { serve } from "./worker-serve.ts";
 
 interface Init {
@@ -18,12 +23,11 @@ interface Init {
 const { dir, sync, compactMinBytes } = workerData as Init;
 
 let fd = -1;
-/** The generation being appended to, and the logs since the newest snapshot (oldest first). */
+/** The generation being appended to. */
 let gen = 0;
-let liveLogs: number[] = [];
-let snapGen: number | undefined;
-let snapBytes = 0;
-/** Bytes in the logs since the newest snapshot: past max(compactMinBytes, LOG_TO_SNAPSHOT × snapBytes), compact. */
+/** What the manifest on disk says: the newest snapshot and the logs since (the last is `gen`). */
+let manifest: Manifest = { logs: [] };
+/** Bytes in the logs since the newest snapshot: past max(compactMinBytes, LOG_TO_SNAPSHOT × snapshot), compact. */
 let logBytes = 0;
 /** Bytes in the log being appended to: past MAX_LOG_FILE_BYTES, rotate. */
 let fileBytes = 0;
@@ -38,11 +42,21 @@ let compaction: Promise<void> | undefined;
 let loaded: Map<string, Buffer> | undefined;
 let scan: { keys: string[]; records: Map<string, Buffer>; at: number } | undefined;
 
+const snapGen = () => manifest.snap?.gen;
+const logGens = () => manifest.logs.map((l) => l.gen);
+
+/** A new, empty log (the magic line, synced, its name synced), opened for appending only. */
 function createLog(g: number): number {
-  const f = openSync(join(dir, logName(g)), "wx");
-  writeSync(f, LOG_MAGIC);
-  fdatasyncSync(f);
-  syncDir(dir); // the new file's name is durable before any write in it is acknowledged
+  // O_APPEND: every write lands at the end of the file, whoever else might have it open.
+  const f = openSync(join(dir, logName(g)), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND, 0o644);
+  try {
+    writeSync(f, LOG_MAGIC);
+    fdatasyncSync(f);
+    syncDir(dir); // the new file's name is durable before the manifest names it
+  } catch (e) {
+    closeSync(f);
+    throw e;
+  }
   return f;
 }
 
@@ -55,36 +69,79 @@ function removeQuietly(name: string): void {
 }
 
 function open(): void {
-  // The directory exists and is locked for this process (LogStore.open did both).
+  // The directory exists and is locked for this process (WorkerStore.open did both).
   const names = readdirSync(dir);
   if (names.includes("CURRENT") && names.some((n) => n.startsWith("MANIFEST-"))) {
-    throw new Error("this directory holds a LevelDB store: open it with LevelStore (storage: \"level\")");
+    throw new AgentPayError("STORE_FAILURE", "this directory holds a LevelDB store: open it with LevelStore (storage: \"level\")", { reason: "level_store_directory" });
   }
   load(names);
 }
 
+/** A log that holds no write: its magic line or part of it, perhaps a first write cut off (never acknowledged). */
+function holdsNoWrite(g: number): boolean {
+  const { frames, damaged: bad } = readFrames(readLog(dir, g), LOG_MAGIC);
+  return frames.length === 0 && !bad;
+}
+
+/**
+ * A directory with no manifest is new only if nothing was ever written in it: no snapshot, and at
+ * most the first log, holding no write (a crash while creating the store). Anything else has lost
+ * its manifest, and guessing what belongs would be guessing what was acknowledged.
+ */
+function isNew(files: DirFiles): boolean {
+  return files.snaps.length === 0 && files.logs.every((g) => g === 1) && files.logs.every(holdsNoWrite);
+}
+
 function load(names: string[]): void {
   const files = listGenerations(names);
-  for (const t of files.temps) removeQuietly(t); // a snapshot a crash cut short
-  snapGen = files.snaps.at(-1);
-  // A snapshot holds everything logged before its generation: older files are leftovers.
-  liveLogs = files.logs.filter((g) => snapGen === undefined || g >= snapGen);
-  const { records, lastLogValidBytes } = replay(dir, snapGen, liveLogs, true);
-  for (const s of files.snaps) if (s !== snapGen) removeQuietly(snapName(s));
-  for (const g of files.logs) if (!liveLogs.includes(g)) removeQuietly(logName(g));
-  snapBytes = snapGen === undefined ? 0 : statSync(join(dir, snapName(snapGen))).size;
-  const last = liveLogs.at(-1);
-  if (last === undefined || lastLogValidBytes < LOG_MAGIC.length) {
-    // No log yet, or the newest was cut off inside its first line: start it afresh, same number.
-    gen = last ?? snapGen ?? 1;
-    if (last !== undefined) unlinkSync(join(dir, logName(last)));
-    else liveLogs.push(gen);
+  for (const t of files.temps) removeQuietly(t); // a snapshot or manifest a crash cut short
+  const found = readManifest(dir);
+  if (!found) {
+    if (!isNew(files)) throw missing(MANIFEST_NAME, "it names the snapshot and logs the directory holds");
+    for (const g of files.logs) removeQuietly(logName(g));
+    gen = 1;
+    fd = createLog(gen);
+    manifest = { logs: [{ gen }] };
+    writeManifest(dir, manifest);
+    fileBytes = logBytes = LOG_MAGIC.length;
+    loaded = new Map();
+    return;
+  }
+  manifest = found;
+  // Every file named is there, and the closed ones at the size they were closed at: a file cut back
+  // to a frame boundary reads back whole, so only its size tells.
+  const sized = [
+    ...(manifest.snap ? [{ name: snapName(manifest.snap.gen), bytes: manifest.snap.bytes }] : []),
+    ...manifest.logs.map((l) => ({ name: logName(l.gen), bytes: l.bytes })),
+  ];
+  for (const { name, bytes } of sized) {
+    let size: number;
+    try {
+      size = statSync(join(dir, name)).size;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw missing(name, `${MANIFEST_NAME} names it`);
+      throw e;
+    }
+    if (bytes !== undefined && size !== bytes) throw damaged(name, `${size} bytes where ${bytes} were written`, { expectedBytes: bytes, actualBytes: size });
+  }
+  const named = new Set(logGens());
+  const last = gen = manifest.logs.at(-1)!.gen;
+  // Files the manifest does not name: older ones a snapshot covers, or newer ones a crash left
+  // between creating them and naming them (a new log holds no write until it is named).
+  for (const g of files.logs) {
+    if (named.has(g)) continue;
+    if (g > last && !holdsNoWrite(g)) throw damaged(logName(g), `it holds writes but ${MANIFEST_NAME} does not name it`);
+  }
+  const { records, lastLogValidBytes } = replay(dir, snapGen(), logGens(), true);
+  for (const s of files.snaps) if (s !== snapGen()) removeQuietly(snapName(s));
+  for (const g of files.logs) if (!named.has(g)) removeQuietly(logName(g));
+  if (lastLogValidBytes < LOG_MAGIC.length) {
+    // The newest was cut off inside its first line: no write in it was acknowledged. Start it afresh.
+    unlinkSync(join(dir, logName(gen)));
     fd = createLog(gen);
     fileBytes = LOG_MAGIC.length;
   } else {
-    gen = last;
-    // O_APPEND: every write lands at the end, whatever was cut off below.
-    fd = openSync(join(dir, logName(gen)), "a");
+    fd = openSync(join(dir, logName(gen)), constants.O_WRONLY | constants.O_APPEND);
     // Cut a write that a crash left half-done, so new frames follow whole ones.
     if (fstatSync(fd).size !== lastLogValidBytes) {
       ftruncateSync(fd, lastLogValidBytes);
@@ -92,7 +149,7 @@ function load(names: string[]): void {
     }
     fileBytes = lastLogValidBytes;
   }
-  logBytes = liveLogs.reduce((n, g) => n + (g === gen ? fileBytes : statSync(join(dir, logName(g))).size), 0);
+  logBytes = manifest.logs.reduce((n, l) => n + (l.bytes ?? fileBytes), 0);
   loaded = records;
 }
 
@@ -101,30 +158,53 @@ function write(bytes: ArrayBuffer): void {
   const payload = new Uint8Array(bytes);
   if (payload.byteLength > MAX_FRAME_BYTES) throw new Error(`a write of ${payload.byteLength} bytes is larger than a log frame may be`);
   // Rotation comes before the append, so a failure in it fails a write that wrote nothing.
-  if (!compaction && logBytes >= Math.max(compactMinBytes, LOG_TO_SNAPSHOT * snapBytes)) startCompaction();
+  if (!compaction && logBytes >= Math.max(compactMinBytes, LOG_TO_SNAPSHOT * (manifest.snap?.bytes ?? 0))) startCompaction();
   else if (fileBytes >= MAX_LOG_FILE_BYTES) rotate();
   const head = frameHead(payload);
-  const n = writevSync(fd, [head, payload]);
-  if (n !== head.length + payload.length) throw new Error(`short write to ${logName(gen)} (${n} bytes)`);
+  const total = head.length + payload.length;
+  let n = writevSync(fd, [head, payload]);
+  if (n < total) {
+    // A short write: go on with the rest, so what the caller hears is the disk's own refusal
+    // (ENOSPC, EFBIG, EIO...), or nothing if it was only interrupted. A torn frame is cut at open.
+    const whole = Buffer.concat([head, payload]);
+    while (n < total) {
+      const more = writeSync(fd, whole, n, total - n);
+      if (more <= 0) throw new Error(`short write to ${logName(gen)} (${n} of ${total} bytes)`);
+      n += more;
+    }
+  }
   if (sync) fdatasyncSync(fd);
   logBytes += n;
   fileBytes += n;
 }
 
-/** Goes on in a new log file; the closed ones stay live until a snapshot covers them. */
+/**
+ * Goes on in a new log file; the closed ones stay live until a snapshot covers them. The new log
+ * exists (empty, synced) before the manifest names it, and the manifest records the closed log's
+ * size. A failure here fails the write that asked for it, and with it the store (worker-serve.ts).
+ */
 function rotate(): void {
+  if (!sync) fdatasyncSync(fd); // a closed log is whole on disk before the manifest names its size
+  const closed = { gen, bytes: fileBytes };
+  const next = createLog(gen + 1);
+  const logs = [...manifest.logs.slice(0, -1), closed, { gen: gen + 1 }];
+  try {
+    writeManifest(dir, { ...manifest, logs });
+  } catch (e) {
+    closeSync(next);
+    throw e;
+  }
   closeSync(fd);
-  fd = -1;
-  fd = createLog(gen + 1);
+  fd = next;
   gen += 1;
-  liveLogs.push(gen);
+  manifest = { ...manifest, logs };
   fileBytes = LOG_MAGIC.length;
   logBytes += LOG_MAGIC.length;
 }
 
 /** Rotates to a new log and folds the closed ones into a snapshot on another thread. */
 function startCompaction(): void {
-  const job: CompactionJob = { dir, snapGen, logGens: [...liveLogs], outGen: gen + 1 };
+  const job: CompactionJob = { dir, snapGen: snapGen(), logGens: logGens(), outGen: gen + 1 };
   rotate();
   logBytes = LOG_MAGIC.length;
   compaction = new Promise<number>((resolve, reject) => {
@@ -135,19 +215,24 @@ function startCompaction(): void {
     w.once("exit", (code) => reject(new Error(`compactor exited (code ${code})`)));
   }).then(
     (bytes) => {
-      const oldSnap = snapGen;
-      snapGen = job.outGen;
-      snapBytes = bytes;
-      liveLogs = liveLogs.filter((g) => g >= job.outGen);
+      const oldSnap = snapGen();
+      // The new snapshot counts once the manifest names it; until then the old one and its logs do.
+      const next: Manifest = { snap: { gen: job.outGen, bytes }, logs: manifest.logs.filter((l) => l.gen >= job.outGen) };
+      try {
+        writeManifest(dir, next);
+      } catch (e) {
+        removeQuietly(snapName(job.outGen));
+        throw e;
+      }
+      manifest = next;
       if (oldSnap !== undefined) removeQuietly(snapName(oldSnap));
       for (const g of job.logGens) removeQuietly(logName(g));
     },
-    (e: unknown) => {
-      // The logs are all still there, so nothing is lost: the next compaction folds them in with
-      // the rest (one attempt per compactMinBytes of new writes). Disk use grows meanwhile: say so.
-      process.emitWarning(`agentpay: LogStore compaction in ${dir} failed: ${e instanceof Error ? e.message : String(e)}`, "AgentPayStoreWarning");
-    },
-  ).finally(() => {
+  ).catch((e: unknown) => {
+    // The logs are all still there, so nothing is lost: the next compaction folds them in with
+    // the rest (one attempt per compactMinBytes of new writes). Disk use grows meanwhile: say so.
+    process.emitWarning(`agentpay: LogStore compaction in ${dir} failed: ${e instanceof Error ? e.message : String(e)}`, "AgentPayStoreWarning");
+  }).finally(() => {
     compaction = undefined;
   });
 }
@@ -156,7 +241,7 @@ serve({
   open,
   next(limit, first) {
     if (first || !scan) {
-      const records = loaded ?? replay(dir, snapGen, liveLogs, false).records;
+      const records = loaded ?? replay(dir, snapGen(), logGens(), false).records;
       loaded = undefined;
       scan = { keys: [...records.keys()].sort(), records, at: 0 };
     }

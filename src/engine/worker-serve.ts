@@ -24,7 +24,7 @@ export interface StoreHandlers {
 
 export function serve(h: StoreHandlers): void {
   const port = parentPort!;
-  const fail = (id: number, e: unknown) => port.postMessage({ id, ok: false, error: e instanceof Error ? e.message : String(e) });
+  const fail = (id: number, e: unknown) => port.postMessage({ id, ok: false, ...describeError(e) });
   let chain: Promise<void> = Promise.resolve();
   let writeFailed: Error | undefined;
   const handle = async (m: StoreRequest): Promise<Record<string, unknown>> => {
@@ -61,4 +61,27 @@ export function serve(h: StoreHandlers): void {
         }
       });
   });
+}
+
+/**
+ * What crosses back to the store for a failure: the message, and for an AgentPayError its code
+ * and details; for anything else the reason and the system or library code (EIO, ENOSPC,
+ * LEVEL_IO_ERROR...), and the underlying cause, so a caller can tell why. Never data.
+ */
+export function describeError(e: unknown): { error: string; code?: string; details: Record<string, unknown> } {
+  const err = e as { name?: unknown; message?: unknown; code?: unknown; details?: unknown; cause?: unknown } | undefined;
+  const message = typeof err?.message === "string" ? err.message : String(e);
+  if (err?.name === "AgentPayError" && typeof err.code === "string") {
+    return { error: message, code: err.code, details: structuredClone((err.details ?? {}) as Record<string, unknown>) };
+  }
+  const cause = err?.cause as { message?: unknown; code?: unknown } | undefined;
+  return {
+    error: message,
+    details: {
+      reason: message,
+      ...(typeof err?.code === "string" ? { errorCode: err.code } : {}),
+      ...(typeof cause?.message === "string" ? { cause: cause.message } : {}),
+      ...(typeof cause?.code === "string" ? { causeCode: cause.code } : {}),
+    },
+  };
 }

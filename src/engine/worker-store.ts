@@ -1,5 +1,7 @@
 import { Worker } from "node:worker_threads";
-import { AgentPayError } from "../core/index.ts";
+import { AgentPayError, isErrorCode } from "../core/index.ts";
+import { lockDirectory } from "./dir-lock.ts";
+import type { DirLock } from "./dir-lock.ts";
 import { packOps } from "./packed-ops.ts";
 import type { Store, StoreOp } from "./store.ts";
 
@@ -7,7 +9,21 @@ interface WorkerReply {
   id: number;
   ok: boolean;
   error?: string;
+  /** An AgentPayError's code and details, when the worker threw one. */
+  code?: string;
+  details?: Record<string, unknown>;
   flat?: string[];
+}
+
+/** A worker's failure, with the reason it gave (and its code, when it was an AgentPayError). */
+export class WorkerError extends Error {
+  readonly code: string | undefined;
+  readonly details: Record<string, unknown>;
+  constructor(message: string, code?: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.code = code;
+    this.details = details;
+  }
 }
 
 /** Entries per load request: bounds what sits in the message queue while loading. */
@@ -22,6 +38,9 @@ export class WorkerStore implements Store {
   readonly #script: URL;
   readonly #workerData: Record<string, unknown>;
   readonly #name: string;
+  /** The directory this store owns, locked for this process before the worker touches it. */
+  readonly #dir: string | undefined;
+  #lock: DirLock | undefined;
   #worker: Worker | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
@@ -29,16 +48,34 @@ export class WorkerStore implements Store {
   /** A write failed (here or in the worker): every later one is refused until reopened. */
   #writeFailed: Error | undefined;
 
-  /** `script`: the worker's module; `name`: the store's name in errors. */
-  protected constructor(script: URL, workerData: Record<string, unknown>, name: string) {
+  /**
+   * `script`: the worker's module; `name`: the store's name in errors; `dir`: the directory it
+   * owns, which open locks (dir-lock.ts) before anything reads or writes in it.
+   */
+  protected constructor(script: URL, workerData: Record<string, unknown>, name: string, dir?: string) {
     this.#script = script;
     this.#workerData = workerData;
     this.#name = name;
+    this.#dir = dir;
   }
+
+  /** Called with the directory locked, before the worker starts: refuse a directory of another kind here. */
+  protected checkDirectory(_realDir: string): void {}
 
   async open(): Promise<void> {
     if (this.#worker) throw new AgentPayError("STORE_FAILURE", `the ${this.#name} store is already open`);
-    const worker = new Worker(this.#script, { workerData: this.#workerData });
+    let workerData = this.#workerData;
+    if (this.#dir !== undefined) {
+      this.#lock = lockDirectory(this.#dir);
+      try {
+        this.checkDirectory(this.#lock.dir);
+      } catch (e) {
+        this.#unlock();
+        throw e;
+      }
+      workerData = { ...workerData, dir: this.#lock.dir };
+    }
+    const worker = new Worker(this.#script, { workerData });
     this.#worker = worker;
     this.#dead = undefined;
     this.#writeFailed = undefined;
@@ -49,7 +86,7 @@ export class WorkerStore implements Store {
       this.#pending.delete(r.id);
       if (this.#pending.size === 0) worker.unref();
       if (r.ok) p.resolve(r);
-      else p.reject(new Error(r.error ?? `${this.#name} worker failed`));
+      else p.reject(new WorkerError(r.error ?? `${this.#name} worker failed`, r.code, r.details));
     });
     const die = (e: Error) => {
       if (this.#worker !== worker) return; // a worker closed earlier, exiting late
@@ -64,8 +101,17 @@ export class WorkerStore implements Store {
     } catch (e) {
       await worker.terminate();
       this.#worker = undefined;
-      throw new AgentPayError("STORE_FAILURE", `could not open the ${this.#name} store: ${e instanceof Error ? e.message : String(e)}`, {}, { cause: e });
+      this.#unlock();
+      const w = e instanceof WorkerError ? e : undefined;
+      const message = e instanceof Error ? e.message : String(e);
+      // The worker names a catalog code (STORE_FILE_MISSING...); anything else is a store failure.
+      throw new AgentPayError(isErrorCode(w?.code) ? w.code : "STORE_FAILURE", `could not open the ${this.#name} store: ${message}`, w?.details ?? { reason: message }, { cause: e });
     }
+  }
+
+  #unlock(): void {
+    this.#lock?.release();
+    this.#lock = undefined;
   }
 
   async *entries(): AsyncIterable<[string, string]> {
@@ -107,6 +153,8 @@ export class WorkerStore implements Store {
     } finally {
       await worker.terminate();
       this.#worker = undefined;
+      // Also when the worker died: its thread is gone, so nothing of this process touches the directory.
+      this.#unlock();
     }
   }
 

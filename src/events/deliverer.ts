@@ -64,6 +64,7 @@ export class EventDeliverer {
     const c = this.#config;
     this.#scheduler = new Scheduler({
       clock: this.#clock, concurrency: c.concurrency, maxQueue: c.maxQueue, pollMs: c.pollMs, run: (id) => this.#attempt(id),
+      canRun: () => !engine.failed,
     });
     this.#webhooks = new WebhookSender({
       clock: this.#clock, fetch: c.customFetch ? c.fetch : undefined, resolveSecret: c.resolveSecret, timeoutMs: c.timeoutMs,

@@ -17,6 +17,8 @@ export interface SchedulerOptions {
   pollMs: number;
   /** Makes one attempt at delivery `id` (never rejects in a way the scheduler needs to see). */
   run: (id: string) => Promise<void>;
+  /** False once the engine failed a write: it serves nothing until reopened, so attempts would only spin. */
+  canRun: () => boolean;
 }
 
 /**
@@ -136,7 +138,7 @@ export class Scheduler {
   }
 
   #pump(): void {
-    if (!this.#started) return;
+    if (!this.#started || !this.#o.canRun()) return;
     const now = this.#o.clock.nowMs();
     // Stale heap entries pile up as records change; compact when they dominate.
     if (this.#heap.size > 4 * this.#index.size + 1_024) this.#rebuildHeap();

@@ -9,11 +9,12 @@ const MAX_SIGNATURES = 8;
 const TIMESTAMP_RE = /^\d{1,16}$/;
 
 function secretsOf(secret: WebhookSecret): (string | Uint8Array)[] {
-  const list = typeof secret === "string" || secret instanceof Uint8Array ? [secret] : [...secret];
-  if (list.length === 0 || list.length > MAX_SIGNATURES || list.some((s) => s.length === 0)) {
-    throw new AgentPayError("INVALID_INPUT", "a webhook secret must be non-empty (at most 8 during rotation)", { field: "secret" });
+  const one = (s: unknown): s is string | Uint8Array => typeof s === "string" || s instanceof Uint8Array;
+  const list: unknown[] = one(secret) ? [secret] : Array.isArray(secret) ? [...secret] : [];
+  if (list.length === 0 || list.length > MAX_SIGNATURES || list.some((s) => !one(s) || s.length === 0)) {
+    throw new AgentPayError("INVALID_INPUT", "a webhook secret must be a non-empty string or bytes (at most 8 during rotation)", { field: "secret" });
   }
-  return list;
+  return list as (string | Uint8Array)[];
 }
 
 function hmacHex(secret: string | Uint8Array, timestamp: string, body: string | Uint8Array): string {
@@ -34,10 +35,37 @@ export function signWebhook(secret: WebhookSecret, timestamp: string | number, b
 }
 
 export interface VerifyWebhookOptions {
-  /** How far the timestamp may be from now, either way. Default 5 minutes. */
+  /** How far the timestamp may be from now, either way: 0 to 24 hours. Default 5 minutes. */
   toleranceMs?: number;
-  /** Now, in Unix milliseconds. Default Date.now(). */
+  /** Now, in Unix milliseconds (a finite, non-negative number). Default Date.now(). */
   nowMs?: number;
+}
+
+const MAX_TOLERANCE_MS = 86_400_000;
+/** The last millisecond a Date can hold. */
+const MAX_TIME_MS = 8.64e15;
+
+/**
+ * Every option checked: a nowMs of NaN or a string would make any timestamp "within tolerance"
+ * (NaN compares false), switching replay protection off.
+ */
+function checkOptions(options: unknown): { toleranceMs: number; nowMs: number } {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new AgentPayError("INVALID_INPUT", "options must be an object", { field: "options" });
+  }
+  for (const k of Object.keys(options)) {
+    if (k !== "toleranceMs" && k !== "nowMs") throw new AgentPayError("INVALID_INPUT", "options has an unknown member", { field: k.slice(0, 64) });
+  }
+  const o = options as { toleranceMs?: unknown; nowMs?: unknown };
+  const toleranceMs = "toleranceMs" in o ? o.toleranceMs : 300_000;
+  const nowMs = "nowMs" in o ? o.nowMs : Date.now();
+  if (typeof toleranceMs !== "number" || !Number.isFinite(toleranceMs) || toleranceMs < 0 || toleranceMs > MAX_TOLERANCE_MS) {
+    throw new AgentPayError("INVALID_INPUT", "toleranceMs must be a number of milliseconds from 0 to 24 hours", { field: "toleranceMs" });
+  }
+  if (typeof nowMs !== "number" || !Number.isFinite(nowMs) || nowMs < 0 || nowMs > MAX_TIME_MS) {
+    throw new AgentPayError("INVALID_INPUT", "nowMs must be a time in Unix milliseconds", { field: "nowMs" });
+  }
+  return { toleranceMs, nowMs };
 }
 
 /**
@@ -56,11 +84,7 @@ export function verifyWebhookSignature(
   header: string | null | undefined,
   options: VerifyWebhookOptions = {},
 ): void {
-  const toleranceMs = options.toleranceMs ?? 300_000;
-  const nowMs = options.nowMs ?? Date.now();
-  if (!Number.isFinite(toleranceMs) || toleranceMs < 0) {
-    throw new AgentPayError("INVALID_INPUT", "toleranceMs must be a non-negative number", { field: "toleranceMs" });
-  }
+  const { toleranceMs, nowMs } = checkOptions(options);
   const secrets = secretsOf(secret);
   const ts = timestamp === null || timestamp === undefined ? "" : String(timestamp);
   if (!TIMESTAMP_RE.test(ts)) {

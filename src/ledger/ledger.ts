@@ -144,7 +144,8 @@ export class Ledger {
 
   /** Expires due holds (releasing their funds); returns how many. Bounded per call. */
   async expireDue(limit = MAX_EXPIRE_PER_COMMAND): Promise<number> {
-    const max = Math.max(1, Math.min(limit, MAX_EXPIRE_PER_COMMAND));
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new AgentPayError("INVALID_INPUT", "limit must be a positive integer", { field: "limit" });
+    const max = Math.min(limit, MAX_EXPIRE_PER_COMMAND);
     return this.#run((tx) => expireDueIn(tx, this.context, this.#expiries, max));
   }
 

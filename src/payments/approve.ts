@@ -1,6 +1,6 @@
 import { AgentPayError } from "../core/index.ts";
 import type { Tx } from "../engine/index.ts";
-import { checkGrant } from "../agents/index.ts";
+import { checkGrant, getAgent, keyProblem } from "../agents/index.ts";
 import type { ApprovalRequest } from "../approvals/index.ts";
 import { getMerchantIn } from "../merchants/index.ts";
 import type { MintedToken } from "../tokens/index.ts";
@@ -50,6 +50,15 @@ export async function prepareApproval(ctx: PaymentsContext, approval: ApprovalRe
  */
 export function approvedIn(tx: Tx, ctx: PaymentsContext, approval: ApprovalRequest, prepared: unknown): ApprovedPayment {
   const p = pendingPayment(tx, approval);
+  // Revocation is instant for what is in flight: the key that signed the intent, and its agent,
+  // must still be good now (a revoked key, an ended grace, a disabled agent: refused).
+  const agent = getAgent(tx, p.agentId);
+  const key = agent.keys.find((k) => k.kid === p.agentKid);
+  const problem = key ? keyProblem(key, tx.nowMs) : "revoked";
+  if (problem) {
+    throw new AgentPayError("INTENT_KEY_REVOKED", "the key that signed this payment's intent is no longer valid", { paymentId: p.id, kid: p.agentKid, reason: problem });
+  }
+  if (agent.status !== "active") throw new AgentPayError("AGENT_DISABLED", "the agent is disabled", { agentId: agent.id });
   const sw = activeSubWalletIn(tx, p.subWalletId);
   const merchant = getMerchantIn(tx, p.merchantId);
   if (merchant.status !== "active") throw new AgentPayError("MERCHANT_DISABLED", "the merchant is disabled", { merchantId: merchant.id });
@@ -61,6 +70,9 @@ export function approvedIn(tx: Tx, ctx: PaymentsContext, approval: ApprovalReque
     throw new AgentPayError("PAYMENT_DECLINED", "the policy no longer allows this payment", {
       paymentId: p.id, reasons: verdict.reasons.map((r) => ({ code: r.code, message: r.message })),
     });
+  }
+  if (prepared === null || typeof prepared !== "object" || !("minted" in prepared)) {
+    throw new AgentPayError("APPROVAL_NOT_READY", "the payment's token was not prepared; approve again", { approvalId: approval.id });
   }
   const { minted, voucher } = prepared as PreparedApproval;
   const authorized = authorizeMoneyIn(tx, ctx, p, sw, grant, minted, voucher);

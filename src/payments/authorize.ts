@@ -47,8 +47,14 @@ export type AuthorizeResult =
 /** An authorization that produced a token (directly, or once the person approved). */
 export type ApprovedPayment = Extract<AuthorizeResult, { status: "approved" }>;
 
-/** What the command returns: a decline is committed (recorded, notified), then thrown to the caller. */
-export type AuthorizeOutcome = { kind: "ok"; result: AuthorizeResult } | { kind: "declined"; payment: Payment };
+/**
+ * What the command returns: a decline is committed (recorded, notified), then thrown to the caller;
+ * a refusal (frozen, no funds, grant...) commits only the intent's nonce, then is thrown.
+ */
+export type AuthorizeOutcome =
+  | { kind: "ok"; result: AuthorizeResult }
+  | { kind: "declined"; payment: Payment }
+  | { kind: "refused"; error: unknown };
 
 export function declinedError(p: Payment): AgentPayError {
   const reasons = [...p.decision.policy.reasons, ...p.decision.risk.reasons.map((r) => ({ code: r.code, message: r.message }))];
@@ -153,6 +159,19 @@ export function authorizeIn(tx: Tx, ctx: PaymentsContext, input: AuthorizeComman
   // The intent is admitted first (key, agent, nonce): a resent JWS is a replay, never a way to
   // fetch a live token. An honest retry signs a fresh intent with the same idempotency key.
   const agent = acceptIntent(tx, intent, input.maxAgeMs);
+  // Whatever happens next, the nonce stays used: a refusal undoes everything but it, so the same
+  // JWS cannot be resent once the cause is gone (after a top-up, an unfreeze, a new grant).
+  try {
+    return tx.nested(() => authorizeAdmittedIn(tx, ctx, input, agent, ik, request));
+  } catch (e) {
+    return { kind: "refused", error: e };
+  }
+}
+
+function authorizeAdmittedIn(
+  tx: Tx, ctx: PaymentsContext, input: AuthorizeCommandInput, agent: { id: string }, ik: string, request: Record<string, unknown>,
+): AuthorizeOutcome {
+  const { intent, req } = input;
   const prior = tx.get<IdempotencyRecord>(ik);
   if (prior) {
     if (!sameBody(prior.request, request)) {

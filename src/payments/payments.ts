@@ -2,11 +2,12 @@ import { AgentPayError, MinHeap, every, expectObject, newId, validateAmount, val
 import { merchantKey } from "../merchants/index.ts";
 import type { Merchant } from "../merchants/index.ts";
 import type { Amount } from "../core/index.ts";
-import type { Agents } from "../agents/index.ts";
+import type { Tx } from "../engine/index.ts";
+import type { Agents, VerifiedIntent } from "../agents/index.ts";
 import type { Approvals } from "../approvals/index.ts";
 import { parsePayBody, parsePaymentRef } from "./body.ts";
 import { authorizeIn, chainNotEnabled, declinedError, newPaymentId } from "./authorize.ts";
-import type { AuthorizeResult } from "./authorize.ts";
+import type { AuthorizeCommandInput, AuthorizeResult } from "./authorize.ts";
 import { approvedIn, deniedIn, prepareApproval } from "./approve.ts";
 import type { PaymentsContext } from "./context.ts";
 import { HOLD_GRACE_MS, PAYMENT_PREFIX, REFUND_PREFIX, issuedTokenKey, paymentKey, paymentOfToken, storedVoucherIn, voucherKey } from "./records.ts";
@@ -99,6 +100,8 @@ export class Payments {
   readonly #waiters = new Map<string, Set<() => void>>();
   #waiting = 0;
   readonly #expiries = new MinHeap<string>();
+  /** Authorized (unredeemed) payments per sub-wallet: what a freeze voids. */
+  readonly #outstanding = new Map<string, Set<string>>();
   #stopSweeper: (() => void) | undefined;
   #loading = true;
   #loaded: Payment[] = [];
@@ -146,7 +149,16 @@ export class Payments {
         else insertOrdered(list, p, (id) => this.#ctx.engine.read<Payment>(paymentKey(id)));
       }
     }
-    if (p.status === "authorized" && before?.status !== "authorized") this.#expiries.push(p.expiresAtMs! + HOLD_GRACE_MS, p.id);
+    if (p.status === "authorized" && before?.status !== "authorized") {
+      this.#expiries.push(p.expiresAtMs! + HOLD_GRACE_MS, p.id);
+      let set = this.#outstanding.get(p.subWalletId);
+      if (!set) this.#outstanding.set(p.subWalletId, (set = new Set()));
+      set.add(p.id);
+    } else if (p.status !== "authorized" && before?.status === "authorized") {
+      const set = this.#outstanding.get(p.subWalletId);
+      set?.delete(p.id);
+      if (set?.size === 0) this.#outstanding.delete(p.subWalletId);
+    }
     if (before && before.status !== p.status) {
       const ws = this.#waiters.get(p.id);
       if (ws) for (const wake of ws) wake();
@@ -218,6 +230,23 @@ export class Payments {
    */
   async authorize(intentJws: string): Promise<AuthorizeResult> {
     const intent = await this.#agents.verifyIntent(intentJws);
+    let prepared: Omit<AuthorizeCommandInput, "intent" | "maxAgeMs">;
+    try {
+      prepared = await this.#prepareAuthorize(intent);
+    } catch (e) {
+      // Refused before the command (a body it cannot take, an unknown merchant, a voucher that cannot
+      // be signed): the intent is used all the same, as a refusal inside the command uses it (authorizeIn).
+      await this.#agents.consumeIntent(intent).catch(() => {});
+      throw e;
+    }
+    const out = await this.#ctx.engine.submit((tx) => authorizeIn(tx, this.#ctx, { ...prepared, intent, maxAgeMs: this.#agents.intentMaxAgeMs }));
+    if (out.kind === "declined") throw declinedError(out.payment);
+    if (out.kind === "refused") throw out.error;
+    return out.result;
+  }
+
+  /** The work before the command: the body parsed, the voucher and token signed (discarded if not approved). */
+  async #prepareAuthorize(intent: VerifiedIntent): Promise<Omit<AuthorizeCommandInput, "intent" | "maxAgeMs">> {
     const req = parsePayBody(intent.body, this.#ctx.currencies);
     const merchant = this.#ctx.engine.read<Merchant>(merchantKey(req.merchantId));
     if (!merchant) throw new AgentPayError("MERCHANT_NOT_FOUND", "no such merchant", { merchantId: req.merchantId });
@@ -237,12 +266,7 @@ export class Payments {
       category: merchant.category, agentKeyThumbprint: intent.kid, paymentId, tokenId: newId("tok"), nowMs,
       ...(voucher ? { voucherHash: voucher.digest } : {}),
     });
-    const out = await this.#ctx.engine.submit((tx) => authorizeIn(tx, this.#ctx, {
-      intent, req, category: merchant.category, paymentId, minted, maxAgeMs: this.#agents.intentMaxAgeMs,
-      ...(voucher ? { voucher } : {}),
-    }));
-    if (out.kind === "declined") throw declinedError(out.payment);
-    return out.result;
+    return { req, category: merchant.category, paymentId, minted, ...(voucher ? { voucher } : {}) };
   }
 
   /** The merchant captures up to the token's cap. Exactly once, whatever the concurrency. */
@@ -457,9 +481,26 @@ export class Payments {
     return this.#ctx.engine.submit((tx) => declineRefundRequestIn(tx, { requestId, merchantId, ...(input.reason !== undefined ? { reason: input.reason } : {}) }));
   }
 
-  /** Releases holds whose token expired unredeemed (bounded per call). */
-  expireDue(limit = MAX_SWEEP): Promise<number> {
-    const max = Math.max(1, Math.min(limit, MAX_SWEEP));
+  /**
+   * Inside the freezing command (wired by the facade): voids every outstanding token of the
+   * sub-wallet, releasing its hold. On-chain payments are left: their vouchers stay redeemable
+   * on-chain until their deadline, so their holds must stay too. Returns how many were voided.
+   */
+  voidOutstandingIn(tx: Tx, subWalletId: string): number {
+    let n = 0;
+    for (const id of [...(this.#outstanding.get(subWalletId) ?? [])]) {
+      const p = tx.get<Payment>(paymentKey(id));
+      if (!p || p.status !== "authorized" || p.chain) continue;
+      voidIn(tx, this.#ctx, id, "frozen");
+      n++;
+    }
+    return n;
+  }
+
+  /** Releases holds whose token expired unredeemed (bounded per call: 1-500). */
+  async expireDue(limit = MAX_SWEEP): Promise<number> {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new AgentPayError("INVALID_INPUT", `limit must be a positive integer (at most ${MAX_SWEEP} are taken)`, { field: "limit" });
+    const max = Math.min(limit, MAX_SWEEP);
     return this.#ctx.engine.submit((tx) => {
       let n = 0;
       const taken: Array<{ key: number; value: string }> = [];

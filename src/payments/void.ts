@@ -7,8 +7,11 @@ import { emitPaymentEvent } from "./effects.ts";
 import { paymentKey } from "./records.ts";
 import type { Payment } from "./records.ts";
 
-/** "chain": the voucher's nonce was cancelled on-chain (only the chain watcher voids on-chain payments). */
-export type VoidReason = "agent" | "merchant" | "expired" | "chain";
+/**
+ * "chain": the voucher's nonce was cancelled on-chain (only the chain watcher voids on-chain payments);
+ * "frozen": the person froze the sub-wallet (its outstanding tokens go with it).
+ */
+export type VoidReason = "agent" | "merchant" | "expired" | "chain" | "frozen";
 
 /** Releases an unredeemed payment's hold and gives its budget back, in the caller's command. */
 export function voidIn(tx: Tx, ctx: PaymentsContext, paymentId: string, reason: VoidReason): Payment {

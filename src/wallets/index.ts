@@ -1,5 +1,5 @@
 export { Wallets } from "./wallets.ts";
-export type { CreateWalletInput, CreateSubWalletInput, MoneyOptions, NotifyNormalizer } from "./wallets.ts";
+export type { CreateWalletInput, CreateSubWalletInput, FreezeHook, FreezeOptions, MoneyOptions, NotifyNormalizer } from "./wallets.ts";
 export {
   activeSubWalletIn, budgetStatusIn, evaluateIn, getSubWalletIn, getWalletIn, recordSpendIn, restoreSpendIn, usageIn,
 } from "./spend.ts";

@@ -31,6 +31,18 @@ export interface CreateSubWalletInput {
   policy?: PolicyInput;
 }
 
+export interface FreezeOptions {
+  /**
+   * Keep the sub-wallet's outstanding tokens redeemable (only new payments are stopped). Default
+   * false: freezing voids every unredeemed token and releases its hold at once. On-chain payments
+   * are never voided off-chain: their vouchers stay redeemable on-chain until their deadline.
+   */
+  keepTokens?: boolean;
+}
+
+/** Run inside the freezing command (the payment flow voids outstanding tokens there). */
+export type FreezeHook = (tx: Tx, sw: SubWallet) => void;
+
 export interface MoneyOptions {
   /** Required: a retry with the same key returns the original transfer. */
   idempotencyKey: string;
@@ -55,6 +67,7 @@ export class Wallets {
   readonly #currencies: CurrencyRegistry;
   readonly #byWallet = new Map<string, Set<string>>();
   readonly #byOwner = new Map<string, Set<string>>();
+  #onFreeze: FreezeHook | undefined;
   #normalizeNotify: NotifyNormalizer = (n) => {
     if (!Array.isArray(n)) throw new AgentPayError("INVALID_INPUT", "notify must be an array", { field: "notify" });
     return structuredClone(n);
@@ -72,6 +85,11 @@ export class Wallets {
       const w = after as Wallet | undefined;
       if (w && !before) addTo(this.#byOwner, w.ownerId, w.id);
     });
+  }
+
+  /** Lets the facade plug in what freezing does to payments in flight (voiding their tokens), in the same command. */
+  setFreezeHook(fn: FreezeHook): void {
+    this.#onFreeze = fn;
   }
 
   /** Lets the facade plug in the events module's notification-rule validation. */
@@ -166,7 +184,9 @@ export class Wallets {
     }
     let wallet: Wallet;
     let policy;
+    let key: string | undefined;
     try {
+      key = input.idempotencyKey === undefined ? undefined : validateKey(input.idempotencyKey, "idempotencyKey");
       wallet = this.get(walletId);
       if (typeof input.name !== "string" || !NAME_RE.test(input.name)) {
         throw new AgentPayError("INVALID_INPUT", "name must be 1-64 letters, digits, spaces or . _ -", { field: "name" });
@@ -175,7 +195,6 @@ export class Wallets {
     } catch (e) {
       return Promise.reject(e);
     }
-    const key = input.idempotencyKey === undefined ? undefined : validateKey(input.idempotencyKey, "idempotencyKey");
     const request = { name: input.name, budget: input.budget, policy };
     return this.#run((tx) => {
       const w = getWalletIn(tx, wallet.id);
@@ -283,8 +302,21 @@ export class Wallets {
     return { ...formatPolicy(sw.policy, this.#currencies), version: sw.policy.version ?? 1 };
   }
 
-  freeze(subWalletId: string): Promise<SubWallet> {
-    return this.#setStatus(subWalletId, "frozen", ["active", "frozen"]);
+  /**
+   * The kill switch: no new payments from the sub-wallet, and (unless `keepTokens`) every
+   * outstanding unredeemed token voided in the same command, its hold released. Idempotent.
+   */
+  freeze(subWalletId: string, opts: FreezeOptions = {}): Promise<SubWallet> {
+    try {
+      expectObject<FreezeOptions>(opts, ["keepTokens"], "freeze options");
+      if (opts.keepTokens !== undefined && typeof opts.keepTokens !== "boolean") {
+        throw new AgentPayError("INVALID_INPUT", "keepTokens must be a boolean", { field: "keepTokens" });
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const voidTokens = opts.keepTokens !== true;
+    return this.#setStatus(subWalletId, "frozen", ["active", "frozen"], voidTokens ? this.#onFreeze : undefined);
   }
 
   unfreeze(subWalletId: string): Promise<SubWallet> {
@@ -321,15 +353,16 @@ export class Wallets {
     return budgetStatus(sw.policy, usage, this.#engine.clock.nowMs(), sw.timeZone);
   }
 
-  #setStatus(subWalletId: string, status: SubWalletStatus, from: SubWalletStatus[]): Promise<SubWallet> {
+  #setStatus(subWalletId: string, status: SubWalletStatus, from: SubWalletStatus[], then?: FreezeHook): Promise<SubWallet> {
     return this.#run((tx) => {
       const sw = getSubWalletIn(tx, validateId(subWalletId, "sw", "subWalletId"));
       if (!from.includes(sw.status)) {
         throw new AgentPayError("SUBWALLET_CLOSED", "the sub-wallet is closed", { subWalletId });
       }
-      if (sw.status === status) return sw;
-      const next = { ...sw, status };
-      tx.put(subWalletKey(sw.id), next);
+      const next = sw.status === status ? sw : { ...sw, status };
+      if (next !== sw) tx.put(subWalletKey(sw.id), next);
+      // Also when already frozen (a token kept by an earlier freeze is voided by this one).
+      then?.(tx, next);
       return next;
     });
   }

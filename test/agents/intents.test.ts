@@ -189,13 +189,18 @@ describe("agents: signed intents", () => {
     expect((await rejection(w.engine.submit((tx) => acceptIntent(tx, v)))).code).to.equal("INTENT_EXPIRED");
   });
 
-  it("receiveIntent runs the follow-up in the same command; if it throws, nothing is consumed", async () => {
+  it("receiveIntent runs the follow-up in the same command; if it throws, its writes are undone but the intent is used", async () => {
     const jws = await sign();
-    const before = snapshot(w.engine);
-    const e = await rejection(w.agents.receiveIntent(jws, () => { throw Object.assign(new Error("declined"), { code: "POLICY_DECLINED" }); }));
+    const before = [...w.engine.scan("")].filter(([k]) => !k.startsWith("nn/"));
+    const e = await rejection(w.agents.receiveIntent(jws, (tx) => {
+      tx.put("test/undone", { x: 1 });
+      throw Object.assign(new Error("declined"), { code: "POLICY_DECLINED" });
+    }));
     expect(e.code).to.equal("POLICY_DECLINED");
-    expect(snapshot(w.engine)).to.equal(before);
-    const out = await w.agents.receiveIntent(jws, (tx, intent, agent) => {
+    expect([...w.engine.scan("")].filter(([k]) => !k.startsWith("nn/"))).to.deep.equal(before);
+    // Used once, whatever the outcome: the same JWS is now a replay.
+    expect((await rejection(w.agents.receiveIntent(jws, () => 1))).code).to.equal("INTENT_REPLAYED");
+    const out = await w.agents.receiveIntent(await sign(), (tx, intent, agent) => {
       tx.put("test/side-effect", { nonce: intent.nonce });
       return agent.id;
     });

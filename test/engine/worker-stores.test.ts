@@ -58,13 +58,13 @@ for (const [name, Kind] of kinds) describe(name, () => {
     expect(map.get("empty")).to.equal("");
   });
 
-  it("a second store on a directory in use fails to open with STORE_FAILURE", async () => {
+  it("a second store on a directory in use fails to open with STORE_LOCKED", async () => {
     const first = new Kind(dir);
     await first.open();
     const second = new Kind(dir);
     const err = await second.open().catch((e: unknown) => e);
     expect(err).to.be.instanceOf(AgentPayError);
-    expect((err as AgentPayError).code).to.equal("STORE_FAILURE");
+    expect((err as AgentPayError).code).to.equal("STORE_LOCKED");
     await first.close();
   });
 

@@ -81,6 +81,10 @@ describe("the package, installed as a consumer installs it", function () {
       const out = JSON.parse(execFileSync(node, ["example.mjs"], { cwd: app, encoding: "utf8", timeout: 120_000 }).trim().split("\n").pop()!);
       expect(out).to.include({ node: version, cap: "12000", captured: "11850", available: "10000" });
       expect(out.wireBytes).to.be.greaterThan(100);
+      // A durable directory on this Node: its lock refuses a second holder, a reopen finds the deposit.
+      writeFileSync(join(app, "durable.mjs"), readFileSync(join(root, "test/package/fixtures/durable.mjs")));
+      const durable = JSON.parse(execFileSync(node, ["durable.mjs"], { cwd: app, encoding: "utf8", timeout: 120_000 }).trim().split("\n").pop()!);
+      expect(durable).to.deep.equal({ second: "STORE_LOCKED", available: { value: "42.50", currency: "EUR" } });
       // The CLI: `npx agentpay --help` lists the commands; `agentpay serve` answers over HTTP.
       const bin = join(app, "node_modules/.bin/agentpay");
       const help = execFileSync(node, [bin, "--help"], { cwd: app, encoding: "utf8" });

@@ -249,11 +249,18 @@ describe("payments: authorize → token → redeem, void, refund", () => {
       ["MERCHANT_NOT_FOUND", { ...base, merchantId: "mer_00000000000000" }],
       ["INVALID_INPUT", "just a string"],
     ];
+    const nonces = () => [...pay.engine.scan("nn/")].length;
+    const usedBefore = nonces();
     for (const [code, body] of cases) {
-      await rejectsWith(pay.payments.authorize(await client.sign(body)), code);
+      const jws = await client.sign(body);
+      await rejectsWith(pay.payments.authorize(jws), code);
+      // Each signed intent is used once, refused or not: resent, it is a replay.
+      await rejectsWith(pay.payments.authorize(jws), "INTENT_REPLAYED");
     }
     await rejectsWith(pay.payments.authorize("garbage"), "INTENT_MALFORMED");
-    expect(snapshot(pay)).to.deep.equal(before);
+    // Nothing changed but the intents' used nonces.
+    expect(nonces() - usedBefore).to.equal(cases.length);
+    expect(snapshot(pay)).to.deep.equal({ ...before, records: before.records + cases.length });
     // A currency other than the wallet's is declined by the policy, with its reason.
     const err = await rejectsWith(pay.payments.authorize(await client.sign({ ...base, currency: "EUR", idempotencyKey: "eur" })), "PAYMENT_DECLINED");
     expect(JSON.stringify(err.details)).to.contain("POLICY_CURRENCY_MISMATCH");

@@ -440,10 +440,10 @@ describe("wallets/policy", () => {
       expect(u3.week).to.deep.equal({ id: "2026-W03", spentMinor: 157n });
     });
 
-    it("a payment dated in an earlier window leaves the current windows alone", () => {
+    it("a payment dated in an earlier window counts in the latest window seen (windows never reopen when the clock goes back)", () => {
       const u = paid([["5.00", at("2026-01-16T15:00:00Z")]], NY);
       const late = addUsage(u, { amountMinor: 100n, atMs: at("2026-01-15T15:00:00Z") }, NY);
-      expect(late.day).to.deep.equal(u.day);
+      expect(late.day).to.deep.equal({ id: u.day!.id, spentMinor: 600n, count: 2 });
       expect(late.week!.spentMinor).to.equal(600n); // same ISO week
       expect(late.rolling.totalMinor).to.equal(600n);
     });

@@ -43,13 +43,21 @@ const BUDGETS = [
   ["rolling24h", "rolling24hMinor", "POLICY_ROLLING_BUDGET_EXCEEDED"],
 ] as const;
 
+/**
+ * Spend in the current window. A window later than `atMs`'s own was seen before the clock went
+ * back: it is still the current one (windows never reopen), so its spend counts.
+ */
 function used(usage: Usage, window: BudgetWindow, ids: { day: string; week: string; month: string }, atMs: number): bigint {
   switch (window) {
-    case "daily": return usage.day?.id === ids.day ? usage.day.spentMinor : 0n;
-    case "weekly": return usage.week?.id === ids.week ? usage.week.spentMinor : 0n;
-    case "monthly": return usage.month?.id === ids.month ? usage.month.spentMinor : 0n;
+    case "daily": return usage.day && usage.day.id >= ids.day ? usage.day.spentMinor : 0n;
+    case "weekly": return usage.week && usage.week.id >= ids.week ? usage.week.spentMinor : 0n;
+    case "monthly": return usage.month && usage.month.id >= ids.month ? usage.month.spentMinor : 0n;
     case "rolling24h": return rollingSpent(usage, atMs);
   }
+}
+
+function paymentsToday(usage: Usage, dayId: string): number {
+  return usage.day && usage.day.id >= dayId ? usage.day.count : 0;
 }
 
 /** Whether the local wall-clock time of `atMs` is inside the policy's active hours (true without active hours). */
@@ -124,7 +132,7 @@ export function evaluatePolicy(policy: Policy, usage: Usage, intent: PolicyInten
     }
   }
   if (policy.maxPaymentsPerDay !== undefined) {
-    const count = usage.day?.id === ids.day ? usage.day.count : 0;
+    const count = paymentsToday(usage, ids.day);
     if (count + 1 > policy.maxPaymentsPerDay) {
       decline(reasons, "POLICY_MAX_PAYMENTS_PER_DAY", "the maximum number of payments for today is reached",
         { max: policy.maxPaymentsPerDay, count, windowId: ids.day });
@@ -152,7 +160,7 @@ function status(window: BudgetWindow, usedMinor: bigint, limitMinor: bigint | un
 /** Used and remaining budget per window at `atMs`: for balance views and "budget percentage used" notifications. */
 export function budgetStatus(policy: Policy, usage: Usage, atMs: number, timeZone: string): BudgetStatus {
   const ids = windowIds(atMs, timeZone);
-  const count = usage.day?.id === ids.day ? usage.day.count : 0;
+  const count = paymentsToday(usage, ids.day);
   return {
     currency: policy.currency,
     daily: status("daily", used(usage, "daily", ids, atMs), policy.dailyMinor, ids.day),

@@ -46,10 +46,14 @@ export function rollingSpent(usage: Usage, atMs: number): bigint {
   return total;
 }
 
-function addToWindow<W extends WindowUsage>(w: W | undefined, id: string, make: (prev: W | undefined) => W): W | undefined {
-  if (w === undefined || id > w.id) return make(undefined); // a new window replaces the finished one
-  if (id === w.id) return make(w);
-  return w; // a payment dated in an earlier window no longer affects any current budget
+/**
+ * Windows never reopen because the clock went back: a payment dated in an earlier window than the
+ * latest one seen counts in that latest one (ids of one kind sort in time order). Otherwise a clock
+ * stepped back across midnight (or a week's or month's end) would count against an empty window.
+ */
+function addToWindow<W extends WindowUsage>(w: W | undefined, id: string, make: (id: string, prev: W | undefined) => W): W {
+  if (w === undefined || id > w.id) return make(id, undefined); // a new window replaces the finished one
+  return make(w.id, w);
 }
 
 /**
@@ -62,12 +66,12 @@ export function addUsage(usage: Usage, entry: UsageEntry, timeZone: string): Usa
   checkAmount(amountMinor, "entry.amountMinor");
   checkMs(atMs, "entry.atMs");
   const ids = windowIds(atMs, timeZone);
-  const day = addToWindow<DayUsage>(usage.day, ids.day, (p) =>
-    Object.freeze({ id: ids.day, spentMinor: (p?.spentMinor ?? 0n) + amountMinor, count: (p?.count ?? 0) + 1 }));
-  const week = addToWindow<WindowUsage>(usage.week, ids.week, (p) =>
-    Object.freeze({ id: ids.week, spentMinor: (p?.spentMinor ?? 0n) + amountMinor }));
-  const month = addToWindow<WindowUsage>(usage.month, ids.month, (p) =>
-    Object.freeze({ id: ids.month, spentMinor: (p?.spentMinor ?? 0n) + amountMinor }));
+  const day = addToWindow<DayUsage>(usage.day, ids.day, (id, p) =>
+    Object.freeze({ id, spentMinor: (p?.spentMinor ?? 0n) + amountMinor, count: (p?.count ?? 0) + 1 }));
+  const week = addToWindow<WindowUsage>(usage.week, ids.week, (id, p) =>
+    Object.freeze({ id, spentMinor: (p?.spentMinor ?? 0n) + amountMinor }));
+  const month = addToWindow<WindowUsage>(usage.month, ids.month, (id, p) =>
+    Object.freeze({ id, spentMinor: (p?.spentMinor ?? 0n) + amountMinor }));
 
   // rolling: prune what no longer counts, then add to the payment's bucket
   const old = usage.rolling.buckets;
@@ -111,8 +115,10 @@ function minus(a: bigint, b: bigint): bigint {
 /**
  * Gives back budget for a refund or void of a payment counted at `originalAtMs`: each
  * calendar window is restored only if the payment was counted in it and it is still the
- * current window at `atMs`; the rolling bucket only while it still counts. Never below
- * zero. `cancelsPayment` (a void) also gives back the day's payment count.
+ * current window at `atMs` (the latest seen, if the clock has gone back since); the rolling
+ * bucket only while it still counts. Never below zero. A payment made while the clock was behind
+ * counted in a later window than its own date's, and gives nothing back (the conservative side).
+ * `cancelsPayment` (a void) also gives back the day's payment count.
  * Returns a new Usage; the argument is never mutated.
  */
 export function removeUsage(usage: Usage, removal: UsageRemoval, timeZone: string): Usage {
@@ -123,13 +129,13 @@ export function removeUsage(usage: Usage, removal: UsageRemoval, timeZone: strin
   const now = windowIds(atMs, timeZone);
   const then = windowIds(originalAtMs, timeZone);
   let { day, week, month } = usage;
-  if (day && day.id === then.day && day.id === now.day) {
+  if (day && day.id === then.day && day.id >= now.day) {
     day = Object.freeze({ id: day.id, spentMinor: minus(day.spentMinor, amountMinor), count: removal.cancelsPayment ? Math.max(0, day.count - 1) : day.count });
   }
-  if (week && week.id === then.week && week.id === now.week) {
+  if (week && week.id === then.week && week.id >= now.week) {
     week = Object.freeze({ id: week.id, spentMinor: minus(week.spentMinor, amountMinor) });
   }
-  if (month && month.id === then.month && month.id === now.month) {
+  if (month && month.id === then.month && month.id >= now.month) {
     month = Object.freeze({ id: month.id, spentMinor: minus(month.spentMinor, amountMinor) });
   }
   const old = usage.rolling.buckets;
