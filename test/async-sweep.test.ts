@@ -109,7 +109,7 @@ describe("public API: every promise-returning call rejects, never throws synchro
 
   it("sweeps every async method and function the checker finds, with garbage in every position", async () => {
     const { checker, exports } = program();
-    const w = await world();
+    const w = await world({ chain: true }); // so pay.chain is there to sweep
     const { pay, client } = w;
     // Valid values by parameter or member name, so calls reach past the first check.
     const pending = await client.requestPayment({ subWalletId: w.travel.id, merchantId: w.hotel.merchant.id, amount: usd("120.00") });

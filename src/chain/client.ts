@@ -238,7 +238,7 @@ export class SettlementClient {
   }
 
   /** How many of the agent's buckets the owner has frozen (its key cancels nothing while non-zero). */
-  frozenBucketsOf(owner: Address, agent: Address): Promise<bigint> {
+  async frozenBucketsOf(owner: Address, agent: Address): Promise<bigint> {
     return this.#read<bigint>("frozenBucketsOf", [checkAddress(owner, "owner"), checkAddress(agent, "agent")]);
   }
 

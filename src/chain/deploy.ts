@@ -1,6 +1,6 @@
 // Deploys AgentPaySettlement with any viem wallet client (the bytecode ships in abi.ts).
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
-import { AgentPayError } from "../core/index.ts";
+import { AgentPayError, expectObject } from "../core/index.ts";
 import { agentPaySettlementAbi, agentPaySettlementBytecode } from "./abi.ts";
 import { decodeChainError } from "./errors.ts";
 
@@ -26,6 +26,13 @@ export interface DeployedSettlement {
 }
 
 export async function deploySettlementContract(opts: DeploySettlementOptions): Promise<DeployedSettlement> {
+  expectObject<DeploySettlementOptions>(opts, ["publicClient", "walletClient", "maxVoucherLifetimeSec", "withdrawalDelaySec"], "deploy options");
+  if (typeof opts.walletClient?.deployContract !== "function" || typeof opts.publicClient?.waitForTransactionReceipt !== "function") {
+    throw new AgentPayError("INVALID_INPUT", "deploying needs a viem walletClient and publicClient", { field: typeof opts.walletClient?.deployContract !== "function" ? "walletClient" : "publicClient" });
+  }
+  for (const f of ["maxVoucherLifetimeSec", "withdrawalDelaySec"] as const) {
+    if (opts[f] !== undefined && typeof opts[f] !== "bigint") throw new AgentPayError("INVALID_INPUT", `${f} must be a bigint of seconds`, { field: f });
+  }
   const account = opts.walletClient.account;
   if (!account) throw new AgentPayError("CHAIN_NO_WALLET", "deploying needs a wallet client with an account");
   const lifetime = opts.maxVoucherLifetimeSec ?? 86_400n;

@@ -259,9 +259,10 @@ export function encodeBatch(entries: readonly Entry[]): Hex {
  * Signs a voucher with a viem account (anything with `signTypedData`), unchecked: the raw primitive.
  * The payment flow goes through a VoucherSigner (signer.ts), which also verifies the result.
  */
-export function signVoucher(
+export async function signVoucher(
   account: { signTypedData(args: { domain: SettlementDomain; types: typeof voucherTypes; primaryType: "Voucher"; message: Voucher }): Promise<Hex> },
   domain: SettlementDomain, v: Voucher,
 ): Promise<Hex> {
+  if (typeof account?.signTypedData !== "function") throw new AgentPayError("INVALID_INPUT", "account must be able to sign typed data (a viem account)", { field: "account" });
   return account.signTypedData({ domain, types: voucherTypes, primaryType: "Voucher", message: v });
 }

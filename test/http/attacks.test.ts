@@ -192,16 +192,19 @@ describe("HTTP attacks", function () {
     it("a long-poll signed with a key revoked while it waits does not hand over the token", async () => {
       const bot = await w.pay.agents.register({ name: "poller", ownerId: "alice" });
       await w.pay.grants.create({ subWalletId: w.aliceSub, agentId: bot.agent.id, scopes: ["pay"], mode: "persistent" });
-      const pending = await w.pay.payments.authorize(await signIntent(bot.privateKeyJwk!, {
+      // The intent is signed with a second key, so approving it stays legitimate when the first is revoked
+      // (approving an intent whose own key was revoked is refused: test/payments/kill-switch.test.ts).
+      const second = await w.pay.agents.rotateKey(bot.agent.id, {});
+      const pending = await w.pay.payments.authorize(await signIntent(second.privateKeyJwk!, {
         agentId: bot.agent.id, nowMs: Date.now(), body: buildPayIntent({ subWalletId: w.aliceSub, merchantId: w.merchantA, amount: amount("150.00", "USD") }),
       }));
       if (pending.status !== "pending_approval") throw new Error("expected pending_approval");
       const path = `/v1/payments/${pending.paymentId}?wait=30`;
+      // The long-poll is signed with the first key (retired, still valid until revoked).
       const sig = await signIntent(bot.privateKeyJwk!, { agentId: bot.agent.id, nowMs: Date.now(), body: requestSignatureBody("GET", path, "") });
       const waiting = raw(w, "GET", path, { headers: { authorization: `Agent ${sig}` } });
       for (let i = 0; i < 200 && w.pay.payments.waiting === 0; i++) await new Promise((r) => setTimeout(r, 25));
-      // The key leaked: the person rotates it out and revokes it, then approves the agent's payment.
-      await w.pay.agents.rotateKey(bot.agent.id, {});
+      // That key leaked: the person revokes it, then approves the agent's payment.
       await w.pay.agents.revokeKey(bot.agent.id, bot.kid);
       await w.pay.approvals.approve(pending.approvalId, { by: "person:alice" });
       const res = await waiting;
