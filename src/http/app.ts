@@ -26,6 +26,9 @@ import { operatorRoutes } from "./routes/operator.ts";
 import { paymentRoutes } from "./routes/payments.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { walletRoutes } from "./routes/wallets.ts";
+import { x402Routes } from "./routes/x402.ts";
+import { acpRoutes } from "./routes/acp.ts";
+import { ap2Routes } from "./routes/ap2.ts";
 
 
 export type App = OpenAPIHono<Env>;
@@ -101,6 +104,9 @@ export function createApp(pay: AgentPay, options: AppOptions = {}): App {
   eventRoutes(app, deps);
   keyRoutes(app, deps);
   operatorRoutes(app, deps);
+  x402Routes(app, deps, options);
+  acpRoutes(app, deps, options);
+  ap2Routes(app, deps);
 
   const documents = new Map<string, ReturnType<typeof app.getOpenAPI31Document>>();
   const document = (origin: string) => {
