@@ -68,10 +68,10 @@ export type PaidFetch = (input: string | URL | Request, init?: RequestInit) => P
 const REFERENCE_RE = /^[\x20-\x7e]{1,128}$/;
 const AMOUNT_RE = /^[1-9]\d{0,39}$/;
 
-interface Payable { offer: PaymentRequirements; merchantId: string; amount: Amount; reference?: string }
+export interface Payable { offer: PaymentRequirements; merchantId: string; amount: Amount; reference?: string }
 
-/** The offer as agentpay can pay it, or undefined. */
-function payable(o: PaymentRequirements, max: Amount): Payable | undefined {
+/** The offer as agentpay can pay it at or under `max`, or undefined. */
+export function payable(o: PaymentRequirements, max: Amount): Payable | undefined {
   const extra = o.extra ?? {};
   if (!AMOUNT_RE.test(o.amount)) return undefined;
   const reference = extra.reference;
@@ -91,6 +91,35 @@ function payable(o: PaymentRequirements, max: Amount): Payable | undefined {
   const minor = BigInt(o.amount);
   if (minor > max.minor) return undefined;
   return { offer: o, merchantId, amount: { minor, currency }, ...(typeof reference === "string" ? { reference } : {}) };
+}
+
+/**
+ * Asks agentpay for the payment of an offer (within the grant) and waits for the person if needed:
+ * the approved result (with the token), or X402_APPROVAL_TIMEOUT / X402_PAYMENT_DENIED / PAYMENT_DECLINED.
+ */
+export async function obtainPayment(
+  payer: X402Payer, chosen: Payable, options: { subWalletId: string; grantId?: string; approvalTimeoutMs: number },
+  on: { pending?: (paymentId: string, approvalId: string) => void; approved?: (paymentId: string) => void } = {},
+): Promise<{ result: Extract<AuthorizeResult, { status: "approved" }>; approvalId?: string }> {
+  let result = await payer.requestPayment({
+    subWalletId: options.subWalletId, merchantId: chosen.merchantId, amount: chosen.amount, idempotencyKey: newId("idem"),
+    ...(chosen.reference !== undefined ? { reference: chosen.reference } : {}),
+    ...(options.grantId !== undefined ? { grantId: options.grantId } : {}),
+  });
+  let approvalId: string | undefined;
+  if (result.status === "pending_approval") {
+    approvalId = result.approvalId;
+    on.pending?.(result.paymentId, approvalId);
+    result = await payer.waitForApproval(result.paymentId, { timeoutMs: options.approvalTimeoutMs });
+    if (result.status === "pending_approval") {
+      throw new AgentPayError("X402_APPROVAL_TIMEOUT", "the payment still waits for the person's approval", { paymentId: result.paymentId, approvalId });
+    }
+    if (result.status === "approved") on.approved?.(result.paymentId);
+  }
+  if (result.status !== "approved") {
+    throw new AgentPayError("X402_PAYMENT_DENIED", `the payment was not approved (${result.status})`, { paymentId: result.paymentId, status: result.status });
+  }
+  return { result, ...(approvalId ? { approvalId } : {}) };
 }
 
 function summary(offers: readonly PaymentRequirements[]) {
@@ -155,24 +184,10 @@ export function fetchWithPayment(fetchFn: typeof fetch, payer: X402Payer, option
       });
     }
     emit({ kind: "paying", url: first.url, offer: chosen.offer, amount: chosen.amount });
-    let result = await payer.requestPayment({
-      subWalletId: options.subWalletId, merchantId: chosen.merchantId, amount: chosen.amount, idempotencyKey: newId("idem"),
-      ...(chosen.reference !== undefined ? { reference: chosen.reference } : {}),
-      ...(options.grantId !== undefined ? { grantId: options.grantId } : {}),
+    const { result, approvalId } = await obtainPayment(payer, chosen, { ...options, approvalTimeoutMs }, {
+      pending: (paymentId, id) => emit({ kind: "pending_approval", url: first.url, paymentId, approvalId: id }),
+      approved: (paymentId) => emit({ kind: "approved", url: first.url, paymentId }),
     });
-    let approvalId: string | undefined;
-    if (result.status === "pending_approval") {
-      approvalId = result.approvalId;
-      emit({ kind: "pending_approval", url: first.url, paymentId: result.paymentId, approvalId });
-      result = await payer.waitForApproval(result.paymentId, { timeoutMs: approvalTimeoutMs });
-      if (result.status === "pending_approval") {
-        throw new AgentPayError("X402_APPROVAL_TIMEOUT", "the payment still waits for the person's approval", { paymentId: result.paymentId, approvalId });
-      }
-      if (result.status === "approved") emit({ kind: "approved", url: first.url, paymentId: result.paymentId });
-    }
-    if (result.status !== "approved") {
-      throw new AgentPayError("X402_PAYMENT_DENIED", `the payment was not approved (${result.status})`, { paymentId: result.paymentId, status: result.status });
-    }
     const paymentId = result.paymentId;
     const release = async (): Promise<void> => {
       try {

@@ -7,8 +7,8 @@ export { requirePayment } from "./middleware.ts";
 export type { PaymentMiddleware } from "./middleware.ts";
 export { PaymentGate } from "./gate.ts";
 export type { RequirePaymentOptions, GateEvent, GateRequest, GateResponse, Decision, Ticket, ServedOutcome } from "./gate.ts";
-export { fetchWithPayment } from "./fetch.ts";
-export type { X402Payer, FetchWithPaymentOptions, PaidFetch, PaidResponse, PayEvent, X402Receipt } from "./fetch.ts";
+export { fetchWithPayment, payable, obtainPayment } from "./fetch.ts";
+export type { X402Payer, FetchWithPaymentOptions, PaidFetch, PaidResponse, PayEvent, X402Receipt, Payable } from "./fetch.ts";
 export { AgentPayFacilitator } from "./facilitator.ts";
 export type { Accepted, Refusal, Settled } from "./facilitator.ts";
 export { RemoteFacilitator } from "./remote.ts";
@@ -39,3 +39,5 @@ export {
 export type { AcpAnswer, AcpOptions, AcpErrorBody, DelegatePaymentRequestIn } from "./acp.ts";
 export { grantIntentMandate, INTENT_MANDATE_DATA_KEY } from "./ap2.ts";
 export type { IntentMandate, IntentMandateOptions } from "./ap2.ts";
+export { tokenSchemeServer, tokenSchemeClient } from "./stock.ts";
+export type { AssetAmount, Price } from "./stock.ts";
