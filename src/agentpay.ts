@@ -75,6 +75,10 @@ export interface TokensApi {
   /** The issuer's public keys, for offline verification. */
   jwks(): Jwks;
   readonly keyRing: TokenKeyRing;
+  /** The tokens' `iss`. */
+  readonly issuer: string;
+  /** How long a new token lives. */
+  readonly ttlMs: number;
 }
 
 interface Parts {
@@ -231,6 +235,8 @@ export class AgentPay {
       verify: (token, opts) => issuer.verify(token, opts),
       jwks: () => issuer.jwks(),
       keyRing,
+      issuer: issuer.issuer,
+      ttlMs: issuer.defaultTtlMs,
     };
     const pay = new AgentPay({
       engine, ledger, wallets, approvals, agents, grants, merchants, payments, tokens, events, risk, currencies, clock, chain, apiKeys,

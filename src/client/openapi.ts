@@ -37,6 +37,122 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/agentic_commerce/delegate_payment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ACP: delegate a payment (an allowance → a single-use token)
+         * @description ACP delegate_payment (API-Version 2026-04-17 and earlier). `payment_method` is `{ type: card, card_number_type: network_token, number: <sub-wallet id>, display_card_funding_type: prepaid, metadata }`; `Authorization: Bearer <the agent's signed payment intent>` for exactly the allowance (merchant_id = agentpay merchant id, max_amount in minor units, reference = checkout_session_id, idempotencyKey = Idempotency-Key). 201: `id` is the payment's Token Pay token, which merchant_id redeems (POST /v1/payments/redeem). 409 idempotency_in_flight while the person has not approved: repeat the request. Errors are ACP's flat objects; AgentPay-Error-Code carries agentpay's code.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    "api-version": string;
+                    "idempotency-key": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AcpDelegatePaymentRequest"];
+                };
+            };
+            responses: {
+                /** @description Created: the vault token */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AcpDelegatePaymentResponse"];
+                    };
+                };
+                /** @description Bad request (a field, API-Version, Idempotency-Key) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AcpError"];
+                    };
+                };
+                /** @description No or a bad signed intent */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AcpError"];
+                    };
+                };
+                /** @description The same key is in flight, or the payment waits for the person (Retry-After) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AcpError"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Refused: declined by the rules, the intent does not match the allowance, idempotency conflict */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AcpError"];
+                    };
+                };
+                /** @description Rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AcpError"];
+                    };
+                };
+                /** @description Processing error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AcpError"];
+                    };
+                };
+                /** @description Unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AcpError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -2479,6 +2595,133 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Grant"];
+                    };
+                };
+                /** @description Bad input (INVALID_INPUT, INVALID_AMOUNT, …): nothing changed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource (or not the caller's) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict with the resource's state, or an idempotency conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Refused by the rules (insufficient funds, over a limit, …) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited: see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Overloaded, shutting down or not the leader: retry with the same Idempotency-Key */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/grants/{grantId}/ap2-intent-mandate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The grant as an AP2 IntentMandate
+         * @description What the grant lets the agent do, as Google AP2's IntentMandate (docs/X402.md). `signedByUser=true` when the person signs it before the agent carries it: AP2 requires user_cart_confirmation_required unless the user signed.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The mandate's longest life, seconds (default 86400). */
+                    maxTtlS?: number;
+                    signedByUser?: "true" | "false";
+                };
+                header?: never;
+                path: {
+                    /** @description grant id */
+                    grantId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The IntentMandate */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Ap2IntentMandate"];
                     };
                 };
                 /** @description Bad input (INVALID_INPUT, INVALID_AMOUNT, …): nothing changed */
@@ -8253,10 +8496,377 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/x402/settle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * x402: settle the payment (redeem its token: capture exactly once)
+         * @description The merchant's API key. Exactly one settle of a token succeeds; another is `success: false` with `token_already_redeemed`. A retry with the same Idempotency-Key gets the first answer (durably). `transaction` is the agentpay payment id.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Retries with the same key get the first answer; without one, each call is its own attempt. */
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["X402FacilitatorRequest"];
+                };
+            };
+            responses: {
+                /** @description x402 v2 SettleResponse */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["X402SettleResponse"];
+                    };
+                };
+                /** @description Bad input (INVALID_INPUT, INVALID_AMOUNT, …): nothing changed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource (or not the caller's) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict with the resource's state, or an idempotency conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Refused by the rules (insufficient funds, over a limit, …) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited: see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Overloaded, shutting down or not the leader: retry with the same Idempotency-Key */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/x402/supported": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * x402: the schemes and networks this facilitator settles
+         * @description `agentpay-token` on this issuer's ledger rail `agentpay:<issuer>` (CAIP-2), with `extra.issuer`. Public.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description x402 v2 SupportedResponse */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["X402SupportedResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/x402/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * x402: does this payment pay these requirements? (nothing moves)
+         * @description The merchant's API key; `paymentRequirements.payTo` must be its merchant id. 200 with `isValid` and, when false, `invalidReason`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["X402FacilitatorRequest"];
+                };
+            };
+            responses: {
+                /** @description x402 v2 VerifyResponse */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["X402VerifyResponse"];
+                    };
+                };
+                /** @description Bad input (INVALID_INPUT, INVALID_AMOUNT, …): nothing changed */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource (or not the caller's) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict with the resource's state, or an idempotency conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Refused by the rules (insufficient funds, over a limit, …) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited: see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Overloaded, shutting down or not the leader: retry with the same Idempotency-Key */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AcpAddress: {
+            city: string;
+            country: string;
+            line_one: string;
+            line_two?: string;
+            name: string;
+            postal_code: string;
+            state: string;
+        };
+        /** @description The allowance: for agentpay, merchant_id is the agentpay merchant id and max_amount the payment (its token's cap). */
+        AcpAllowance: {
+            checkout_session_id: string;
+            currency: string;
+            expires_at: string;
+            max_amount: number;
+            merchant_id: string;
+            /** @enum {string} */
+            reason: "one_time";
+        };
+        /** @description ACP DelegatePaymentRequest (2026-04-17). */
+        AcpDelegatePaymentRequest: {
+            allowance: components["schemas"]["AcpAllowance"];
+            billing_address?: components["schemas"]["AcpAddress"];
+            metadata: {
+                [key: string]: string;
+            };
+            payment_method: components["schemas"]["AcpPaymentMethodCard"];
+            risk_signals: components["schemas"]["AcpRiskSignal"][];
+        };
+        /** @description id: the vault token, i.e. the payment's single-use Token Pay token (redeem it with POST /v1/payments/redeem). */
+        AcpDelegatePaymentResponse: {
+            created: string;
+            id: string;
+            metadata: {
+                [key: string]: string;
+            };
+        };
+        /** @description ACP's flat error object. */
+        AcpError: {
+            code: string;
+            message: string;
+            param?: string;
+            supported_versions?: string[];
+            type: string;
+        };
+        /** @description ACP's card. For agentpay: card_number_type network_token, number = the agent's sub-wallet id. */
+        AcpPaymentMethodCard: {
+            /** @enum {string} */
+            card_number_type: "fpan" | "network_token";
+            checks_performed?: ("avs" | "cvv" | "ani" | "auth0")[];
+            cryptogram?: string;
+            cvc?: string;
+            display_brand?: string;
+            /** @enum {string} */
+            display_card_funding_type: "credit" | "debit" | "prepaid";
+            display_last4?: string;
+            display_wallet_type?: string;
+            eci_value?: string;
+            exp_month?: string;
+            exp_year?: string;
+            iin?: string;
+            metadata: {
+                [key: string]: string;
+            };
+            name?: string;
+            number: string;
+            /** @enum {string} */
+            type: "card";
+            virtual?: boolean;
+        };
+        AcpRiskSignal: {
+            /** @enum {string} */
+            action: "blocked" | "manual_review" | "authorized";
+            score: number;
+            /** @enum {string} */
+            type: "card_testing";
+        };
         Agent: {
             activeKid: string;
             /**
@@ -8319,6 +8929,15 @@ export interface components {
             privateKeyJwk?: {
                 [key: string]: string;
             };
+        };
+        /** @description AP2 IntentMandate (ap2.models.mandate.IntentMandate). */
+        Ap2IntentMandate: {
+            intent_expiry: string;
+            merchants: string[] | null;
+            natural_language_description: string;
+            requires_refundability: boolean | null;
+            skus: string[] | null;
+            user_cart_confirmation_required: boolean;
         };
         ApiKey: {
             /**
@@ -9107,6 +9726,85 @@ export interface components {
             nextCursor?: string;
             /** @enum {string} */
             object: "list";
+        };
+        /** @description x402 v2 VerifyRequest / SettleRequest. */
+        X402FacilitatorRequest: {
+            paymentPayload: components["schemas"]["X402PaymentPayload"];
+            paymentRequirements: components["schemas"]["X402PaymentRequirements"];
+            /** @enum {number} */
+            x402Version: 2;
+        };
+        /** @description The PAYMENT-SIGNATURE header's object (x402 v2). */
+        X402PaymentPayload: {
+            accepted: components["schemas"]["X402PaymentRequirements"];
+            extensions?: {
+                [key: string]: unknown;
+            } | null;
+            payload: {
+                [key: string]: unknown;
+            };
+            resource?: components["schemas"]["X402ResourceInfo"];
+            /** @enum {number} */
+            x402Version: 2;
+        };
+        /** @description One way to pay (an offer): x402 v2 PaymentRequirements. */
+        X402PaymentRequirements: {
+            amount: string;
+            asset: string;
+            extra?: {
+                [key: string]: unknown;
+            } | null;
+            maxTimeoutSeconds: number;
+            /** @description CAIP-2 network id, e.g. `eip155:8453` or agentpay's ledger rail `agentpay:<issuer>`. */
+            network: string;
+            payTo: string;
+            scheme: string;
+        };
+        /** @description The resource a payment is for. */
+        X402ResourceInfo: {
+            description?: string;
+            mimeType?: string;
+            url: string;
+        };
+        /** @description x402 v2 SettleResponse: the facilitator's /settle answer and the PAYMENT-RESPONSE header's object. */
+        X402SettleResponse: {
+            amount?: string;
+            errorMessage?: string;
+            errorReason?: string;
+            extensions?: {
+                [key: string]: unknown;
+            };
+            /** @description CAIP-2 network id, e.g. `eip155:8453` or agentpay's ledger rail `agentpay:<issuer>`. */
+            network: string;
+            payer?: string;
+            success: boolean;
+            transaction: string;
+        };
+        X402SupportedKind: {
+            extra?: {
+                [key: string]: unknown;
+            };
+            network: string;
+            scheme: string;
+            x402Version: number;
+        };
+        /** @description x402 v2 SupportedResponse. */
+        X402SupportedResponse: {
+            extensions: string[];
+            kinds: components["schemas"]["X402SupportedKind"][];
+            signers: {
+                [key: string]: string[];
+            };
+        };
+        /** @description x402 v2 VerifyResponse. */
+        X402VerifyResponse: {
+            extensions?: {
+                [key: string]: unknown;
+            };
+            invalidMessage?: string;
+            invalidReason?: string;
+            isValid: boolean;
+            payer?: string;
         };
     };
     responses: never;

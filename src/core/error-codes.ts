@@ -5,7 +5,7 @@
 /** One code's documentation. `http` is the status the HTTP API answers with. */
 export interface ErrorCodeInfo {
   readonly http: 400 | 401 | 402 | 403 | 404 | 405 | 408 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 501 | 502 | 503;
-  readonly area: "input" | "auth" | "ledger" | "wallets" | "agents" | "payments" | "tokens" | "approvals" | "events" | "risk" | "chain" | "engine" | "http";
+  readonly area: "input" | "auth" | "ledger" | "wallets" | "agents" | "payments" | "tokens" | "approvals" | "events" | "risk" | "chain" | "engine" | "http" | "x402";
   readonly description: string;
 }
 
@@ -158,6 +158,14 @@ export const errorCatalog = {
   CHAIN_REORG_TOO_DEEP: { http: 500, area: "chain", description: "A reorganisation went below the watcher's kept window." },
   CHAIN_REORG_CONFLICT: { http: 500, area: "chain", description: "A reorganisation cannot be compensated: the mirror no longer covers it." },
   CHAIN_WATCHER_MISMATCH: { http: 409, area: "chain", description: "The watcher's saved state is for another contract or chain." },
+  // x402 (HTTP 402 payments)
+  X402_HEADER_INVALID: { http: 400, area: "x402", description: "A PAYMENT-SIGNATURE (or PAYMENT-REQUIRED, PAYMENT-RESPONSE) header is not standard base64 of an x402 v2 JSON object, or is longer than allowed; details.header names it. Nothing moved." },
+  X402_PAYMENT_REFUSED: { http: 402, area: "x402", description: "The payment does not buy this resource: it matches none of the offers, its token does not verify, was used or voided, names another merchant or resource, or does not cover the price; details.reason says which. Nothing moved." },
+  X402_NO_PAYABLE_OFFER: { http: 402, area: "x402", description: "No offer of the 402 can be paid: none in agentpay's schemes and currency at or under maxAmount; details.offers lists them. Nothing was asked of agentpay." },
+  X402_APPROVAL_TIMEOUT: { http: 408, area: "x402", description: "The payment still waits for the person's approval after the time allowed; it stays pending (details.paymentId, details.approvalId)." },
+  X402_PAYMENT_DENIED: { http: 402, area: "x402", description: "The person denied the payment, or its approval expired; nothing moved (details.paymentId)." },
+  X402_RESPONSE_INVALID: { http: 502, area: "x402", description: "The server's x402 answer is malformed: a 402 without a readable PAYMENT-REQUIRED, or an unreadable PAYMENT-RESPONSE." },
+  X402_FACILITATOR_UNAVAILABLE: { http: 502, area: "x402", description: "The agentpay server that verifies and settles payments could not be reached or answered in an unexpected way; the request was not served." },
   // engine
   ENGINE_CLOSED: { http: 503, area: "engine", description: "The engine is closed (shutting down)." },
   ENGINE_OVERLOADED: { http: 503, area: "engine", description: "The engine's queue is full; retry shortly with the same idempotency key." },

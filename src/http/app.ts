@@ -28,6 +28,9 @@ import { operatorRoutes } from "./routes/operator.ts";
 import { paymentRoutes } from "./routes/payments.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { walletRoutes } from "./routes/wallets.ts";
+import { x402Routes } from "./routes/x402.ts";
+import { acpRoutes } from "./routes/acp.ts";
+import { ap2Routes } from "./routes/ap2.ts";
 
 
 export type App = OpenAPIHono<Env>;
@@ -106,6 +109,9 @@ export function createApp(pay: AgentPay, options: AppOptions = {}): App {
   eventRoutes(app, deps);
   keyRoutes(app, deps);
   operatorRoutes(app, deps);
+  x402Routes(app, deps, options);
+  acpRoutes(app, deps, options);
+  ap2Routes(app, deps);
 
   // Built once, at the first request (every route is registered by then): a build takes tenths of a
   // second, and /openapi.json and /docs answer anyone, whatever Host they send. Only `servers` depends on it.

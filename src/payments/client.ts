@@ -1,4 +1,4 @@
-import { AgentPayError } from "../core/index.ts";
+import { AgentPayError, validateId } from "../core/index.ts";
 import type { Clock, CurrencyRegistry } from "../core/index.ts";
 import { buildFetchTokenIntent, buildPayIntent, buildVoidIntent } from "./body.ts";
 import type { BuildPayIntentInput } from "./body.ts";
@@ -43,6 +43,47 @@ export class AgentClient {
 
   async requestPayment(input: RequestPaymentInput): Promise<AuthorizeResult> {
     return this.#payments.authorize(await this.sign(buildPayIntent(input, this.#currencies)));
+  }
+
+  /**
+   * Waits until the person approves or denies the payment, at most `timeoutMs` in all: `approved` with
+   * the token, `denied` (also when the approval expired), or still `pending_approval` when the time is
+   * up. The same answers as the HTTP AgentPayClient's `waitForApproval`.
+   */
+  async waitForApproval(paymentId: string, opts: { timeoutMs: number }): Promise<AuthorizeResult> {
+    validateId(paymentId, "pay", "paymentId");
+    if (opts === null || typeof opts !== "object" || !Number.isSafeInteger(opts.timeoutMs) || opts.timeoutMs < 0 || opts.timeoutMs > 86_400_000) {
+      throw new AgentPayError("INVALID_INPUT", "timeoutMs must be an integer from 0 to 86400000", { field: "timeoutMs" });
+    }
+    const mine = (): Payment => {
+      const p = this.#payments.get(paymentId);
+      if (p.agentId !== this.agentId) throw new AgentPayError("PAYMENT_NOT_FOUND", "no such payment for this agent", { paymentId });
+      return p;
+    };
+    // Waiting is wall-clock time whatever clock stamps the records.
+    const deadline = Date.now() + opts.timeoutMs;
+    let p = mine();
+    while (p.status === "pending_approval" && Date.now() < deadline) {
+      p = await this.#payments.wait(paymentId, { timeoutMs: Math.min(60_000, Math.max(0, deadline - Date.now())) });
+    }
+    if (p.status === "pending_approval") {
+      return { status: "pending_approval", paymentId, approvalId: p.approvalId!, expiresAtMs: p.expiresAtMs!, decision: p.decision };
+    }
+    if (p.status === "authorized") {
+      const t = await this.fetchToken(paymentId);
+      if (t.status === "authorized" && t.token !== undefined) {
+        return {
+          status: "approved", paymentId, token: t.token, tokenId: p.tokenId!, expiresAtMs: t.expiresAtMs!, decision: p.decision,
+          ...(t.voucher ? { voucher: t.voucher } : {}),
+        };
+      }
+      p = mine(); // redeemed, voided or expired meanwhile
+    }
+    if (p.status === "declined") {
+      const reasons = [...p.decision.policy.reasons, ...p.decision.risk.reasons].map((r) => ({ code: r.code, message: r.message }));
+      throw new AgentPayError("PAYMENT_DECLINED", "the payment was declined", { paymentId, reasons });
+    }
+    return { status: p.status as "captured" | "voided" | "expired" | "denied", paymentId, decision: p.decision };
   }
 
   async voidPayment(paymentId: string): Promise<Payment> {

@@ -77,6 +77,10 @@ const CASES: Case[] = [
     prepare: async (w) => ({ method: "GET", path: `/v1/grants/${w.pay.grants.list({ subWalletId: w.aliceSub, agentId: w.agents.agentA.id })[0]!.id}` }),
   },
   {
+    name: "GET /v1/grants/{id}/ap2-intent-mandate", allowed: ["operator", "alice", "agentA"],
+    prepare: async (w) => ({ method: "GET", path: `/v1/grants/${w.pay.grants.list({ subWalletId: w.aliceSub, agentId: w.agents.agentA.id })[0]!.id}/ap2-intent-mandate` }),
+  },
+  {
     name: "POST revoke a grant", allowed: ["operator", "alice"],
     prepare: async (w) => ({ method: "POST", path: `/v1/grants/${(await w.pay.grants.create({ subWalletId: await freshSub(w), agentId: w.agents.agentA.id, scopes: ["pay"], mode: "persistent" })).id}/revoke` }),
   },
