@@ -66,7 +66,8 @@ export async function runDemo(): Promise<void> {
   // switches those four off; every other rule stays.
   const PER_CALL = new Set(["duplicate-payment", "merchant-surge", "velocity-1m", "same-merchant-burst"]);
   const rules = { ...defaultRuleSet, version: `${defaultRuleSet.version}-x402`, rules: defaultRuleSet.rules.map((r) => (PER_CALL.has(r.id) ? { ...r, enabled: false } : r)) };
-  const pay = await AgentPay.open({ memory: true, risk: { rules }, delivery: { baseDelayMs: 50, maxDelayMs: 500 } });
+  // The merchant's callbacks go to its process on this machine (loopback): allowed here, refused by default.
+  const pay = await AgentPay.open({ memory: true, risk: { rules }, delivery: { baseDelayMs: 50, maxDelayMs: 500, allowPrivateNetworks: true } });
   const server = await serve(pay, { port: 0, rateLimit: false });
   const merchant = child("./demo-402/merchant.ts");
   let agent: ReturnType<typeof child> | undefined;

@@ -1,6 +1,7 @@
 // What the MCP tools need from the agent's side. The HTTP AgentPayClient (agentpay/client) provides it
 // over the network, with the agent's key held in this process; an in-process AgentPay can too (tests).
 import type { Amount, AuthorizeResult, BudgetStatus, Grant, Payment, RefundRequest, SubWallet } from "../index.ts";
+import type { X402Payer } from "../x402/index.ts";
 
 export interface McpAgentSide {
   readonly agentId: string;
@@ -18,4 +19,6 @@ export interface McpAgentSide {
   amount(value: string, currency: string): Amount;
   /** The JSON-safe form of a result (amounts as decimal strings with their currency). */
   toWire(value: unknown): unknown;
+  /** What pays an HTTP 402 (pay_for_resource): the same agent, its key in this process. */
+  readonly payer: X402Payer;
 }

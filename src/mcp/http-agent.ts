@@ -20,5 +20,6 @@ export function httpAgent(client: AgentPayClient, currencies: CurrencyRegistry =
     listGrants: async () => (await client.listGrants({ limit: 100 })).data,
     amount: (value, currency) => parseAmount(value, currency, currencies),
     toWire: (v) => toWire(v, currencies),
+    payer: client,
   };
 }

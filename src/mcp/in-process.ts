@@ -34,5 +34,6 @@ export function inProcessAgent(pay: AgentPay, opts: { agentId: string; privateKe
     listGrants: async () => pay.grants.list({ agentId: opts.agentId, activeOnly: true }),
     amount: (value, currency) => parseAmount(value, currency, pay.currencies),
     toWire: (v) => pay.toWire(v),
+    payer: client,
   };
 }

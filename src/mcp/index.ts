@@ -10,3 +10,5 @@ export { httpAgent } from "./http-agent.ts";
 export { createMerchantMcpServer } from "./merchant-tools.ts";
 export { runStdio, serveMcpHttp } from "./transports.ts";
 export type { McpHttpOptions, RunningMcpHttp } from "./transports.ts";
+export { payForResourceTool, MAX_BODY_CHARS } from "./pay-for-resource.ts";
+export type { PayForResourceOptions } from "./pay-for-resource.ts";

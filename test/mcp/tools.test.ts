@@ -34,7 +34,7 @@ describe("MCP tools (official SDK client)", () => {
   it("lists every tool with a description and a valid JSON Schema; --tools limits them", async () => {
     const { client, pay } = await setup();
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).to.deep.equal(["get_budget", "get_payment", "list_payments", "request_payment", "request_refund", "void_payment", "wait_for_approval"]);
+    expect(tools.map((t) => t.name).sort()).to.deep.equal(["get_budget", "get_payment", "list_payments", "pay_for_resource", "request_payment", "request_refund", "void_payment", "wait_for_approval"]);
     for (const t of tools) {
       expect(t.description!.length, t.name).to.be.greaterThan(40);
       const draft = String((t.inputSchema as { $schema?: string }).$schema ?? "");
