@@ -50,7 +50,8 @@ describe("MCP: agentpay mcp over stdio and Streamable HTTP (official SDK client,
       return { isError: r.isError === true, json: JSON.parse(r.content[0]!.text) as Record<string, any> };
     };
     const { tools } = await client.listTools();
-    expect(tools.length).to.equal(7);
+    expect(tools.map((t) => t.name)).to.include.members(["get_budget", "request_payment", "wait_for_approval", "pay_for_resource"]);
+    expect(tools.length).to.equal(8);
     const budget = await call("get_budget", { subWalletId: ids.sw });
     expect(budget.isError).to.equal(false);
     const start = Number(budget.json.today.remaining.value);
