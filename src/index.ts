@@ -1,5 +1,6 @@
 export { AgentPay, verifyTokenOffline } from "./agentpay.ts";
 export type { AgentPayOptions, TokensApi } from "./agentpay.ts";
+export type { NodeStatus, PostgresOptions, Role } from "./postgres/index.ts";
 export {
   AgentPayError, ErrorCodes, isAgentPayError, amount, parseAmount, formatAmount, CurrencyRegistry, ManualClock,
 } from "./core/index.ts";

@@ -25,6 +25,10 @@ export const ErrorCodes = [
   "ENGINE_CLOSED",
   "ENGINE_OVERLOADED",
   "STORE_FAILURE",
+  /** This node is a standby (or just lost the lease): writes go to the leader. Nothing was applied. */
+  "NOT_LEADER",
+  /** The store cannot be reached right now; the node reconnects by itself. A write that got this may or may not have been applied: retry it with the same idempotency key. */
+  "STORE_UNAVAILABLE",
   // internal
   "INVARIANT_VIOLATION",
 ] as const;

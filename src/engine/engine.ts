@@ -1,4 +1,4 @@
-import { AgentPayError, decodeJson, deepFreeze, encodeJson, invariant, systemClock } from "../core/index.ts";
+import { AgentPayError, decodeJson, deepFreeze, encodeJson, invariant, isAgentPayError, systemClock } from "../core/index.ts";
 import type { Clock } from "../core/index.ts";
 import { packRecords } from "./packed-ops.ts";
 import type { Store, StoreOp } from "./store.ts";
@@ -56,6 +56,9 @@ interface Settled {
 }
 
 const TOMBSTONE = Symbol("deleted");
+
+/** Store errors passed on to callers as they are (the store's own code says what happened). */
+const STORE_SIGNALS: ReadonlySet<string> = new Set(["NOT_LEADER", "STORE_UNAVAILABLE"]);
 
 /** The Tx of one command: its writes sit in an overlay until the command returns. */
 class CommandTx implements Tx {
@@ -139,6 +142,8 @@ export class Engine {
   #running = false;
   #closed = false;
   #failed: AgentPayError | undefined;
+  /** Set on a standby: new commands are refused with it (nothing applied). */
+  #refusing: AgentPayError | undefined;
   #idle: Array<() => void> = [];
   #stats = { batches: 0, commands: 0, writes: 0 };
   #bytesPerOp = 512;
@@ -176,6 +181,58 @@ export class Engine {
     }
   }
 
+  /**
+   * A replica's way in: applies records another engine committed (a batch read back from a shared
+   * store), feeding the observers as a load does. Only while writes are refused (a standby), so no
+   * command of this engine interleaves. `text` undefined deletes the record. Throws if a record
+   * cannot be decoded or an observer fails: the replica's memory is then unusable, so rebuild it.
+   */
+  applyCommitted(records: Iterable<readonly [string, string | undefined]>): void {
+    invariant(this.#refusing !== undefined && !this.#running && this.#queue.length === 0, "committed batches are applied only while writes are refused");
+    const state = this.#state;
+    for (const [key, text] of records) {
+      const before = state.get(key);
+      if (text === undefined) {
+        if (before === undefined) continue;
+        state.delete(key);
+        this.#notify(key, before, undefined);
+      } else {
+        const value = deepFreeze(decodeJson(text));
+        state.set(key, value);
+        this.#notify(key, before, value);
+      }
+    }
+  }
+
+  /**
+   * From now on every new command (and every queued one not yet applied) is refused with `error`:
+   * a standby, or a leader that lost its lease. Commands already applied settle as their write does.
+   */
+  refuseWrites(error: AgentPayError): void {
+    this.#refusing = error;
+    for (const p of this.#queue.splice(0)) p.reject(error);
+  }
+
+  /** Takes commands again (a standby that became the leader). */
+  acceptWrites(): void {
+    this.#refusing = undefined;
+  }
+
+  /** Why commands are refused, if they are: the engine's failure, or what refuseWrites set. */
+  get refusal(): AgentPayError | undefined {
+    return this.#failed ?? this.#refusing;
+  }
+
+  /** Set once a write failed (or an observer threw): the engine takes nothing more until reloaded. */
+  get failure(): AgentPayError | undefined {
+    return this.#failed;
+  }
+
+  /** Resolves once no command is queued, being applied or being written. */
+  async idle(): Promise<void> {
+    if (this.#running) await new Promise<void>((r) => this.#idle.push(r));
+  }
+
   /** Reads committed state (outside any command). */
   read<T>(key: string): T | undefined {
     return this.#state.get(key) as T | undefined;
@@ -194,6 +251,7 @@ export class Engine {
   submit<R>(cmd: Command<R>): Promise<R> {
     if (this.#failed) return Promise.reject(this.#failed);
     if (this.#closed) return Promise.reject(new AgentPayError("ENGINE_CLOSED", "the engine is closed"));
+    if (this.#refusing) return Promise.reject(this.#refusing);
     if (this.#queue.length >= this.#maxQueue) {
       return Promise.reject(
         new AgentPayError("ENGINE_OVERLOADED", "too many commands waiting; retry later", { maxQueue: this.#maxQueue }),
@@ -307,7 +365,11 @@ export class Engine {
     try {
       await writing;
     } catch (e) {
-      this.#failed = new AgentPayError("STORE_FAILURE", "the store failed to write; reopen to recover", {}, { cause: e });
+      // A store that knows why says so (NOT_LEADER: fenced by a newer leader; STORE_UNAVAILABLE: the
+      // outcome is unknown); either way memory may be ahead of the store, so the engine stops.
+      this.#failed = isAgentPayError(e) && STORE_SIGNALS.has(e.code)
+        ? e
+        : new AgentPayError("STORE_FAILURE", "the store failed to write; reopen to recover", {}, { cause: e });
       for (const s of settled) s.p.reject(this.#failed);
       return;
     }
