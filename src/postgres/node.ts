@@ -293,6 +293,8 @@ export class PostgresNode<P> {
     await engine.idle();
     this.#store.follow();
     await this.#lease.resign().catch(() => this.#lease.lost());
+    await this.#lease.look().catch(() => {}); // so refusals name the new leader
+    engine.refuseWrites(this.notLeader());
     // Memory may hold batches that never committed (or whose commit is in doubt): reload.
     if (this.#writeFailure || engine.failure) this.#rebuild = true;
     this.#writeFailure = undefined;
