@@ -102,6 +102,9 @@ export class PostgresNode<P> {
     const pg = await loadPg();
     const pool = new pg.Pool({ connectionString: cfg.url, max: cfg.poolSize, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
     pool.on("error", () => {}); // an idle client lost: the pool replaces it
+    // A checked-out client whose server goes away emits "error" between queries (the writer is held
+    // for as long as the node leads); its next query fails, and that is where it is handled.
+    pool.on("connect", (client) => client.on("error", () => {}));
     const sql = statements(cfg.schema);
     let node: PostgresNode<P> | undefined;
     try {
