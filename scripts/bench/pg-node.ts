@@ -1,4 +1,4 @@
-// A node of a PostgreSQL ledger in a process of its own, for the fault tests (the parent kills,
+// A node of a PostgreSQL ledger in a process of its own, for bench:pg and the fault tests (the parent kills,
 // stops or starves it). Prints one line per fact:
 //   role <leader|standby>           on every role change (and the role at start)
 //   ready                           set up (leader) or loaded (standby)
@@ -7,13 +7,12 @@
 //   err <key> <code>                a call that failed
 //   pos <position> <balance>        (follow mode) the replayed log position and the sub-wallet's posted balance, every 50 ms
 //
-//   node-child.ts load <schema> <setupFile> <runId>     lead (set up the world if new) and pay with 64 callers
-//   node-child.ts follow <schema> <setupFile>           a standby-only node that reports what it replayed
+//   pg-node.ts load <url> <schema> <setupFile> <runId>   lead (set up the world if new) and pay with 64 callers
+//   pg-node.ts follow <url> <schema> <setupFile>         a standby-only node that reports what it replayed
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { AgentPay, amount } from "../../src/index.ts";
 
-const [mode, schema, setupFile, runId] = process.argv.slice(2) as [string, string, string, string];
-const url = process.env.AGENTPAY_TEST_PG_URL!;
+const [mode, url, schema, setupFile, runId] = process.argv.slice(2) as [string, string, string, string, string];
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 const pay = await AgentPay.open({
