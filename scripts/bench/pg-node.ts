@@ -11,6 +11,7 @@
 //   pg-node.ts follow <url> <schema> <setupFile>         a standby-only node that reports what it replayed
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { AgentPay, amount } from "../../src/index.ts";
+import type { NodeSetup as Setup } from "./pg-audit.ts";
 
 const [mode, url, schema, setupFile, runId] = process.argv.slice(2) as [string, string, string, string, string];
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -22,7 +23,6 @@ const pay = await AgentPay.open({
 out(`role ${pay.role}`);
 pay.onRoleChange((r) => out(`role ${r}`));
 
-interface Setup { subWallet: string; merchant: string; agentId: string; jwk: Record<string, unknown> }
 
 if (mode === "follow") {
   const setup = JSON.parse(readFileSync(setupFile, "utf8")) as Setup;

@@ -15,7 +15,7 @@ import type { PgPool } from "./driver.ts";
 import { Lease } from "./lease.ts";
 import { migrate } from "./migrate.ts";
 import type { PostgresConfig } from "./options.ts";
-import { projectOnce, truncateLog } from "./projector.ts";
+import { fold, truncateLog } from "./projector.ts";
 import { statements } from "./sql.ts";
 import type { Statements } from "./sql.ts";
 import { PostgresStore, TAIL_ROWS, isConnectionError, recordsOf } from "./store.ts";
@@ -45,13 +45,20 @@ export interface NodeStatus {
   leader: string;
   /** The last log position in this node's memory. */
   position: number;
+  /** The snapshot's (and read models') position as this node's projector last left it, if it ran. */
+  projected?: number;
   /** The last error the node's loop met (it retries), if the last step failed. */
   lastError?: string;
 }
 
 const MAX_BACKOFF_MS = 2_000;
-/** How long the leader's projector may fold per tick before it lets the loop renew the lease. */
-const FOLD_BUDGET_MS = 250;
+/**
+ * How long the leader's projector folds per tick (one tick per pollMs): while the engine is busy it
+ * takes a small share of the time and falls behind, catching up when the load drops (read models
+ * are eventually consistent; the log keeps everything meanwhile); when idle, it takes more.
+ */
+const FOLD_BUDGET_BUSY_MS = 60;
+const FOLD_BUDGET_IDLE_MS = 500;
 const TRUNCATE_EVERY_MS = 1_000;
 
 class FellBehind extends Error {}
@@ -75,6 +82,8 @@ export class PostgresNode<P> {
   #loop: Promise<void> | undefined;
   #nextRenewAt = 0;
   #nextTruncateAt = 0;
+  #batchesAtLastFold = 0;
+  #projected: number | undefined;
   #failures = 0;
   #lastError: string | undefined;
 
@@ -145,6 +154,7 @@ export class PostgresNode<P> {
   get status(): NodeStatus {
     return {
       role: this.#role, epoch: this.#lease.view.epoch, leader: this.#lease.view.holder, position: this.#store.position,
+      ...(this.#projected !== undefined ? { projected: this.#projected } : {}),
       ...(this.#lastError !== undefined ? { lastError: this.#lastError } : {}),
     };
   }
@@ -314,9 +324,14 @@ export class PostgresNode<P> {
   }
 
   async #project(): Promise<void> {
-    const until = Date.now() + FOLD_BUDGET_MS;
+    const batches = this.#hooks.engine(this.#current).stats.batches;
+    const busy = batches - this.#batchesAtLastFold > 1;
+    this.#batchesAtLastFold = batches;
+    const until = Date.now() + (busy ? FOLD_BUDGET_BUSY_MS : FOLD_BUDGET_IDLE_MS);
     while (Date.now() < until && !this.#closed) {
-      if ((await projectOnce(this.#pool, this.#sql)) === 0) break;
+      const done = await fold(this.#pool, this.#sql);
+      this.#projected = done.position;
+      if (done.rows === 0) break;
     }
     if (Date.now() >= this.#nextTruncateAt) {
       await truncateLog(this.#pool, this.#sql, this.#cfg.logRetentionMs);

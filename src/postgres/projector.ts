@@ -14,9 +14,9 @@ const NULL = Buffer.from("null");
 
 /**
  * Folds the next range of the log (up to `maxRows` rows) into the snapshot and read models.
- * Returns how many log rows it folded (0: nothing new).
+ * Returns how many log rows it folded (0: nothing new) and the snapshot's position after it.
  */
-export async function projectOnce(pool: PgPool, sql: Statements, maxRows = FOLD_ROWS): Promise<number> {
+export async function fold(pool: PgPool, sql: Statements, maxRows = FOLD_ROWS): Promise<{ rows: number; position: number }> {
   const client = await pool.connect();
   let open = false;
   try {
@@ -27,7 +27,7 @@ export async function projectOnce(pool: PgPool, sql: Statements, maxRows = FOLD_
     if (rows.length === 0) {
       await client.query("COMMIT");
       open = false;
-      return 0;
+      return { rows: 0, position: from };
     }
     // The last write of each key in the range, with its position; the values stay views into the rows.
     const latest = new Map<string, { pos: number; value: Uint8Array | undefined }>();
@@ -54,11 +54,16 @@ export async function projectOnce(pool: PgPool, sql: Statements, maxRows = FOLD_
     await client.query(sql.setSnapshotPos, [last]);
     await client.query("COMMIT");
     open = false;
-    return rows.length;
+    return { rows: rows.length, position: last };
   } finally {
     if (open) await client.query("ROLLBACK").catch(() => {});
     client.release();
   }
+}
+
+/** fold(), returning only how many rows it folded. */
+export async function projectOnce(pool: PgPool, sql: Statements, maxRows = FOLD_ROWS): Promise<number> {
+  return (await fold(pool, sql, maxRows)).rows;
 }
 
 /** Removes log rows the snapshot covers once they are older than the retention. Returns how many. */

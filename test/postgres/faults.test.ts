@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentPay, amount, isAgentPayError } from "../../src/index.ts";
-import type { Payment, Role, Transfer } from "../../src/index.ts";
+import type { Role, Transfer } from "../../src/index.ts";
+import { auditFailover } from "../../scripts/bench/pg-audit.ts";
+import type { NodeSetup } from "../../scripts/bench/pg-audit.ts";
 import { TestCluster } from "../helpers/pg.ts";
 import { freshSchema, openNode, pgUrl, sql, until } from "./helpers.ts";
 
@@ -59,52 +61,12 @@ class Child {
   }
 }
 
-interface Setup { subWallet: string; merchant: string; agentId: string; jwk: Record<string, unknown> }
-
-/**
- * What the child acknowledged is in `pay` (every ack is a fact); retrying every request the child
- * started, with its own idempotency keys, applies none twice; no token is redeemed twice.
- */
-async function checkAfterFailover(pay: AgentPay, child: Child, setup: Setup): Promise<void> {
-  expect(pay.ledger.check().problems).to.deep.equal([]);
-  const acked = new Map<string, { paymentId: string; captured: boolean }>();
-  for (const l of child.lines) {
-    if (l[0] !== "ack") continue;
-    const prior = acked.get(l[1]!);
-    acked.set(l[1]!, { paymentId: l[2]!, captured: prior?.captured === true || l[3] === "captured" });
-  }
-  expect(acked.size).to.be.greaterThan(0);
-  for (const [key, a] of acked) {
-    const p = pay.payments.get(a.paymentId);
-    expect(p.idempotencyKey, key).to.equal(key);
-    if (a.captured) expect(p.status, key).to.equal("captured");
-    else expect(["authorized", "captured"], key).to.include(p.status);
-  }
-  // Every request the child started, retried on the new leader with the same key: the same payment
-  // for the acknowledged ones, and no second payment, hold or capture for any of them.
-  const client = pay.agentClient({ agentId: setup.agentId, privateKeyJwk: setup.jwk });
-  const tried = child.lines.filter((l) => l[0] === "try");
-  for (const [, key, minor] of tried as Array<[string, string, string]>) {
-    const r = await client.requestPayment({ subWallet: setup.subWallet, merchant: setup.merchant, amount: amount(BigInt(minor), "USD"), idempotencyKey: key });
-    if (acked.has(key)) expect(r.paymentId, key).to.equal(acked.get(key)!.paymentId);
-    if (r.status !== "approved") continue;
-    const receipt = await pay.payments.redeem({ token: r.token, merchant: setup.merchant, amount: amount(90n, "USD"), idempotencyKey: `cap-${key}` });
-    expect(receipt.paymentId).to.equal(r.paymentId);
-    // A second redemption of the token, under a new key: refused.
-    const again = await pay.payments.redeem({ token: r.token, merchant: setup.merchant, amount: amount(90n, "USD"), idempotencyKey: `other-${key}` }).catch((e: unknown) => e);
-    expect(isAgentPayError(again, "TOKEN_ALREADY_REDEEMED"), key).to.equal(true);
-  }
-  const payments = [...pay.engine.scan<Payment>("pm/")].map(([, p]) => p);
-  const byKey = new Map<string, number>();
-  for (const p of payments) byKey.set(p.idempotencyKey, (byKey.get(p.idempotencyKey) ?? 0) + 1);
-  for (const [key, n] of byKey) expect(n, `payments for ${key}`).to.equal(1);
-  // One capture per hold: the merchant got exactly 0.90 per captured payment.
-  const posts = [...pay.engine.scan<Transfer>("tr/")].map(([, t]) => t).filter((t) => t.kind === "post");
-  const holds = new Set(posts.map((t) => t.pendingId));
-  expect(holds.size).to.equal(posts.length);
-  const captured = payments.filter((p) => p.status === "captured").length;
-  expect(pay.merchants.balanceMinor(setup.merchant, "USD")).to.equal(90n * BigInt(captured));
-  expect(pay.ledger.check().problems).to.deep.equal([]);
+/** What the old leader acknowledged is on `pay`; its requests, retried there, apply nothing twice. */
+async function checkAfterFailover(pay: AgentPay, child: Child, setup: NodeSetup): Promise<void> {
+  const audit = await auditFailover(pay, child.lines, setup);
+  expect(audit.acked).to.be.greaterThan(0);
+  expect(audit.retried).to.be.at.least(audit.acked);
+  expect(audit).to.include({ lostAcked: 0, doubleApplied: 0, ledgerProblems: 0 });
 }
 
 describe("PostgreSQL faults: processes killed, stopped and starved; the server restarted", function () {
@@ -134,7 +96,7 @@ describe("PostgreSQL faults: processes killed, stopped and starved; the server r
       leader.kill("SIGKILL");
       await until(() => standby.role === "leader", "the standby takes over");
       expect(roles).to.deep.equal(["leader"]);
-      await checkAfterFailover(standby, leader, JSON.parse(readFileSync(setupFile, "utf8")) as Setup);
+      await checkAfterFailover(standby, leader, JSON.parse(readFileSync(setupFile, "utf8")) as NodeSetup);
     } finally {
       await standby.close();
     }
@@ -154,7 +116,7 @@ describe("PostgreSQL faults: processes killed, stopped and starved; the server r
       await until(() => standby.role === "leader", "the standby takes over once the lease expired");
       const [{ epoch: newEpoch }] = await sql<{ epoch: string }>(pgUrl(), `SELECT epoch FROM ${schema}.lease`) as [{ epoch: string }];
       // The new leader works while the old one is frozen.
-      const setup = JSON.parse(readFileSync(setupFile, "utf8")) as Setup;
+      const setup = JSON.parse(readFileSync(setupFile, "utf8")) as NodeSetup;
       const client = standby.agentClient({ agentId: setup.agentId, privateKeyJwk: setup.jwk });
       const mine = await client.requestPayment({ subWallet: setup.subWallet, merchant: setup.merchant, amount: amount(500n, "USD"), idempotencyKey: "new-leader-1" });
       leader.kill("SIGCONT");
