@@ -126,8 +126,9 @@ describe("PostgreSQL: one leader, standbys that replay and take over", function 
     const roles: Role[] = [];
     a.onRoleChange((r) => roles.push(r));
     const engineBefore = a.engine;
-    // Another leader took the lease (as a standby does when this one was paused past its lease).
-    await sql(pgUrl(), `UPDATE ${schema}.lease SET epoch = epoch + 1, holder = 'node-z', expires_at = now() + interval '1 hour'`);
+    // Another leader took the lease, as a standby does when this one was paused past its lease: by
+    // expiry, without the advisory lock (this node's session still has it), so locked = false.
+    await sql(pgUrl(), `UPDATE ${schema}.lease SET epoch = epoch + 1, holder = 'node-z', locked = false, expires_at = now() + interval '1 hour'`);
     await rejectsWith(a.ledger.transfer({ id: "t2", debitAccountId: "src", creditAccountId: "dst", amount: usd(1n) }), "NOT_LEADER");
     await until(() => a.engine !== engineBefore, "the fenced node rebuilds its state from the store");
     expect(roles).to.deep.equal(["standby"]);
