@@ -1,11 +1,12 @@
 // npm run bench:pg — the engine on PostgreSQL (synchronous_commit on): durable transfers from many
 // concurrent callers; raw PostgreSQL inserting the same batches without the engine, in the same run;
-// a failover (the leader SIGKILLed under payment load, a standby taking over); RSS after many payments.
+// a failover (the leader SIGKILLed under payment load, a standby taking over). (RSS after 5 million payments: not yet, see below.)
 // Last line: one JSON object with the figures issue 19 asks for.
 //
 // Environment: AGENTPAY_BENCH_PG_URL uses that server (else a throwaway cluster is started here with
-// scripts/pg-test-cluster.sh); BENCH_SECONDS (default 10) per throughput phase; BENCH_RSS_PAYMENTS
-// (default 5,000,000; 0 skips it) payments for the memory phase.
+// scripts/pg-test-cluster.sh); BENCH_SECONDS (default 10) per throughput phase.
+// rss_mb_after_5m_payments is null: the memory work of issue 19 (settled history out of memory) is not
+// built, so there is nothing honest to measure yet (today every committed record stays in memory).
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,7 +18,6 @@ import { auditFailover } from "./pg-audit.ts";
 import type { FailoverAudit, NodeSetup } from "./pg-audit.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const RSS_PAYMENTS = Number(process.env.BENCH_RSS_PAYMENTS ?? 5_000_000);
 const CALLERS = 1_000;
 const ACCOUNTS = 10_000;
 const CLUSTER = fileURLToPath(new URL("../pg-test-cluster.sh", import.meta.url));
@@ -185,11 +185,7 @@ try {
   console.log(`failover: ${f.ms.toFixed(0)} ms from SIGKILL of the leader to the standby's first commit; ${f.audit.acked} payments acknowledged by the old leader, ` +
     `${f.audit.retried} requests retried on the new one: ${f.audit.lostAcked} lost, ${f.audit.doubleApplied} applied twice, ${f.audit.ledgerProblems} ledger problems`);
 
-  let rss: number | null = null;
-  if (RSS_PAYMENTS > 0) {
-    const { rssAfterPayments } = await import("./pg-rss.ts");
-    rss = await rssAfterPayments(url, newSchema(), RSS_PAYMENTS);
-  }
+  console.log("rss after 5 million payments: not measured (history still lives in memory; the memory work is not built)");
 
   console.log(JSON.stringify({
     durable_transfers_per_s: Math.round(t.perSec),
@@ -198,7 +194,7 @@ try {
     failover_ms: Math.round(f.ms),
     lost_acked: f.audit.lostAcked,
     double_applied: f.audit.doubleApplied,
-    rss_mb_after_5m_payments: rss === null ? null : Math.round(rss),
+    rss_mb_after_5m_payments: null,
   }));
   if (!t.ok || f.audit.lostAcked > 0 || f.audit.doubleApplied > 0 || f.audit.ledgerProblems > 0) process.exitCode = 1;
 } finally {
