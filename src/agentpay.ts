@@ -19,6 +19,9 @@ import { AgentClient, CHAIN_BINDING_PREFIX, Payments, allowAllRisk, notifyExpiri
 import type { AgentClientOptions, ApprovedPayment, PaymentsContext, RiskHook } from "./payments/index.ts";
 // Types only: the bridge (and viem) load with `{ chain: true }`, never with the core.
 import type { OnchainPayments } from "./chain-bridge/index.ts";
+// The SQL driver itself loads only when a PostgreSQL node opens.
+import { PostgresNode, PostgresStore, postgresConfig } from "./postgres/index.ts";
+import type { NodeStatus, PostgresOptions, Role } from "./postgres/index.ts";
 
 export interface AgentPayOptions {
   /** Directory of the embedded store. */
@@ -32,6 +35,12 @@ export interface AgentPayOptions {
   memory?: boolean;
   /** A store of your own (e.g. a MemoryStore shared across reopen in tests). */
   store?: Store;
+  /**
+   * PostgreSQL: a connection URL or options. The ledger's log, snapshot and read models live there;
+   * of the nodes opened on one schema, one leads (takes commands) and the others are standbys that
+   * replay the log, serve reads and take over when the leader is gone (see `role`, docs/POSTGRES.md).
+   */
+  postgres?: string | PostgresOptions;
   clock?: Clock;
   /** Engine queue limit (back-pressure). */
   maxQueue?: number;
@@ -112,15 +121,19 @@ export class AgentPay {
   readonly clock: Clock;
   /** API keys of the HTTP API's operators, persons and merchants (hashed; shown once). */
   readonly apiKeys: ApiKeys;
-  readonly #chain: OnchainPayments | undefined;
-  readonly #eventListeners: Set<(event: EventRecord) => void>;
+  #chain: OnchainPayments | undefined;
+  #eventListeners: Set<(event: EventRecord) => void>;
   readonly #background: boolean;
   /** Intent checks and token signatures, batched on a thread of their own. */
-  readonly #signatures: SignatureWorker;
+  #signatures: SignatureWorker;
   #eventRetentionMs = 7 * 86_400_000;
   #stops: Array<() => void> = [];
+  readonly #delivery: boolean;
+  /** Set when the store is PostgreSQL: this instance is one node of a replicated ledger. */
+  #node: PostgresNode<AgentPay> | undefined;
 
-  private constructor(p: Parts, background: boolean, signatures: SignatureWorker, listeners: Set<(event: EventRecord) => void>) {
+  private constructor(p: Parts, background: boolean, delivery: boolean, signatures: SignatureWorker, listeners: Set<(event: EventRecord) => void>) {
+    this.#delivery = delivery;
     this.#eventListeners = listeners;
     this.#signatures = signatures;
     this.engine = p.engine;
@@ -143,8 +156,8 @@ export class AgentPay {
 
   static async open(options: AgentPayOptions): Promise<AgentPay> {
     if (options === null || typeof options !== "object") throw new AgentPayError("INVALID_INPUT", "options must be an object");
-    const sources = [options.dir !== undefined, options.memory === true, options.store !== undefined].filter(Boolean).length;
-    if (sources !== 1) throw new AgentPayError("INVALID_INPUT", "give exactly one of dir, memory or store");
+    const sources = [options.dir !== undefined, options.memory === true, options.store !== undefined, options.postgres !== undefined].filter(Boolean).length;
+    if (sources !== 1) throw new AgentPayError("INVALID_INPUT", "give exactly one of dir, memory, store or postgres");
     const st = options.store as unknown as Record<string, unknown> | undefined;
     if (st !== undefined && (st === null || typeof st !== "object" || ["open", "entries", "write", "close"].some((m) => typeof st[m] !== "function"))) {
       throw new AgentPayError("INVALID_INPUT", "store must implement open, entries, write and close", { field: "store" });
@@ -155,13 +168,37 @@ export class AgentPay {
     if (options.storage !== undefined && (options.dir === undefined || (options.storage !== "log" && options.storage !== "level"))) {
       throw new AgentPayError("INVALID_INPUT", "storage is \"log\" or \"level\", and goes with dir", { field: "storage" });
     }
+    if (options.postgres !== undefined) return AgentPay.#openOnPostgres(options);
     const store = options.store ?? (options.memory ? new MemoryStore() : options.storage === "level" ? new LevelStore(options.dir!) : new LogStore(options.dir!));
+    return AgentPay.#assemble(options, store);
+  }
+
+  /** The first node instance, loaded; the node then leads or follows, and rebuilds it when it must. */
+  static async #openOnPostgres(options: AgentPayOptions): Promise<AgentPay> {
+    const cfg = postgresConfig(options.postgres);
+    const { node, instance } = await PostgresNode.start<AgentPay>(cfg, {
+      build: (store) => AgentPay.#assemble(options, store),
+      engine: (p) => p.engine,
+      lead: (p) => p.#lead(),
+      follow: (p) => p.#follow(),
+      swap: (current, fresh) => current.#swapParts(fresh),
+      discard: (old) => old.#closeParts(),
+    });
+    instance.#node = node;
+    return instance;
+  }
+
+  /** Wires the engine and every module on `store` and loads it. On a PostgreSQL store, as a standby. */
+  static async #assemble(options: AgentPayOptions, store: Store): Promise<AgentPay> {
+    const standby = store instanceof PostgresStore;
     const clock = options.clock ?? systemClock;
     const engine = Engine.create({
       store, clock,
       ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
       ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
     });
+    // A node starts as a standby: it replays and refuses commands until it holds the lease.
+    if (standby) engine.refuseWrites(store.notLeader());
     const currencies = new CurrencyRegistry();
     const ledger = new Ledger(engine, { currencies });
     const wallets = new Wallets(engine, ledger, currencies);
@@ -230,7 +267,7 @@ export class AgentPay {
       throw new AgentPayError("CHAIN_NOT_ENABLED", "this store holds on-chain bindings: open it with { chain: true }");
     }
     payments.finishLoad();
-    await keyRing.init();
+    if (!standby) await keyRing.init(); // a node does this when it leads (it may write the first key)
     const tokens: TokensApi = {
       verify: (token, opts) => issuer.verify(token, opts),
       jwks: () => issuer.jwks(),
@@ -240,16 +277,68 @@ export class AgentPay {
     };
     const pay = new AgentPay({
       engine, ledger, wallets, approvals, agents, grants, merchants, payments, tokens, events, risk, currencies, clock, chain, apiKeys,
-    }, options.background !== false, signatures, listeners);
-    if (options.delivery !== false) events.start();
+    }, options.background !== false, options.delivery !== false, signatures, listeners);
     if (options.eventRetentionMs !== undefined) {
       if (!Number.isSafeInteger(options.eventRetentionMs) || options.eventRetentionMs < 0) {
         throw new AgentPayError("INVALID_INPUT", "eventRetentionMs must be a non-negative integer", { field: "eventRetentionMs" });
       }
       pay.#eventRetentionMs = options.eventRetentionMs;
     }
-    if (pay.#background) pay.startBackground();
+    if (!standby) {
+      if (pay.#delivery) events.start();
+      if (pay.#background) pay.startBackground();
+    }
     return pay;
+  }
+
+  /**
+   * "leader" when this instance takes commands. On PostgreSQL, a standby is "standby": it serves
+   * reads from the replayed log and refuses commands with NOT_LEADER (whose details name the leader).
+   * The embedded stores always lead.
+   */
+  get role(): Role {
+    return this.#node?.role ?? "leader";
+  }
+
+  /** Calls `fn` with the new role on every change (PostgreSQL); returns the function that stops it. */
+  onRoleChange(fn: (role: Role) => void): () => void {
+    if (typeof fn !== "function") throw new AgentPayError("INVALID_INPUT", "onRoleChange takes a function");
+    return this.#node ? this.#node.onRoleChange(fn) : () => {};
+  }
+
+  /** On PostgreSQL: the node's role, the lease's epoch and holder, its log position, its last error. */
+  get replication(): NodeStatus | undefined {
+    return this.#node?.status;
+  }
+
+  /** This node took the lease: the engine takes commands; start what a leader runs. */
+  async #lead(): Promise<void> {
+    await this.tokens.keyRing.init();
+    if (this.#delivery) this.events.start();
+    if (this.#background) this.startBackground();
+  }
+
+  /** This node lost the lease: stop the leader's background work (commands are refused already). */
+  async #follow(): Promise<void> {
+    this.#stopBackground();
+    await this.events.stop();
+  }
+
+  /**
+   * After a rebuild: this instance takes `fresh`'s parts and `fresh` this one's, to be closed. Parts
+   * are read through `pay.<module>` each time, so callers see the new ones (agent clients forward).
+   * Live event watchers move to the fresh engine's feed.
+   */
+  #swapParts(fresh: AgentPay): void {
+    const a = this as unknown as Record<string, unknown>;
+    const b = fresh as unknown as Record<string, unknown>;
+    for (const k of PART_NAMES) [a[k], b[k]] = [b[k], a[k]];
+    [this.#chain, fresh.#chain] = [fresh.#chain, this.#chain];
+    [this.#signatures, fresh.#signatures] = [fresh.#signatures, this.#signatures];
+    [this.#stops, fresh.#stops] = [fresh.#stops, this.#stops];
+    for (const l of this.#eventListeners) fresh.#eventListeners.add(l);
+    this.#eventListeners.clear();
+    [this.#eventListeners, fresh.#eventListeners] = [fresh.#eventListeners, this.#eventListeners];
   }
 
   /** Sweepers: expired tokens release their holds, expired approvals become denials, old nonces go. */
@@ -300,13 +389,33 @@ export class AgentPay {
 
   /** The agent's side of the library: signs intents with the agent's key and asks to pay. */
   agentClient(opts: AgentClientOptions): AgentClient {
-    return new AgentClient(this.payments, this.currencies, this.clock, opts);
+    // On PostgreSQL the parts may be rebuilt: the client then reaches the current ones.
+    const payments = this.#node
+      ? new Proxy(this.payments, {
+        get: (_t, k) => {
+          const v = Reflect.get(this.payments, k) as unknown;
+          return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(this.payments) : v;
+        },
+      })
+      : this.payments;
+    return new AgentClient(payments, this.currencies, this.clock, opts);
   }
 
   async close(): Promise<void> {
+    const node = this.#node;
+    if (!node) return this.#closeParts();
+    this.#node = undefined;
+    await node.close(() => this.#closeParts());
+  }
+
+  #stopBackground(): void {
     this.payments.stopSweeper();
     this.ledger.stopSweeper();
     for (const stop of this.#stops.splice(0)) stop();
+  }
+
+  async #closeParts(): Promise<void> {
+    this.#stopBackground();
     await this.events.stop();
     try {
       await this.engine.close();
@@ -315,5 +424,10 @@ export class AgentPay {
     }
   }
 }
+
+/** The parts a PostgreSQL node rebuilds (see #swapParts). */
+const PART_NAMES = [
+  "engine", "ledger", "wallets", "approvals", "agents", "grants", "merchants", "payments", "tokens", "events", "risk", "currencies", "clock", "apiKeys",
+] as const;
 
 export { verifyTokenOffline };

@@ -1,5 +1,6 @@
 export { AgentPay, verifyTokenOffline } from "./agentpay.ts";
 export type { AgentPayOptions, TokensApi, PaymentApprovals } from "./agentpay.ts";
+export type { NodeStatus, PostgresOptions, Role } from "./postgres/index.ts";
 export {
   toWire, AgentPayError, ErrorCodes, errorCatalog, isErrorCode, isAgentPayError, amount, parseAmount, formatAmount, CurrencyRegistry, ManualClock,
 } from "./core/index.ts";

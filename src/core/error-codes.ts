@@ -31,7 +31,8 @@ export const errorCatalog = {
   RESPONSE_INVALID: { http: 502, area: "http", description: "A client got an answer that is not the API's (not its JSON, or from something else in between)." },
   IDEMPOTENCY_KEY_IN_USE: { http: 409, area: "http", description: "A request with this Idempotency-Key is still being processed; retry later." },
   INTERNAL_ERROR: { http: 500, area: "http", description: "Something failed that should not have; the request id identifies it in the logs." },
-  NOT_LEADER: { http: 503, area: "engine", description: "This instance is a standby: writes go to the leader." },
+  NOT_LEADER: { http: 503, area: "engine", description: "This node is a standby (or just lost the lease): writes go to the leader (details.leader names it). Nothing was applied." },
+  STORE_UNAVAILABLE: { http: 503, area: "engine", description: "The store (PostgreSQL) cannot be reached right now; the node reconnects by itself. A write that got this may or may not have been applied: retry it with the same idempotency key." },
   // ledger
   ACCOUNT_NOT_FOUND: { http: 404, area: "ledger", description: "No such ledger account." },
   ACCOUNT_EXISTS: { http: 409, area: "ledger", description: "An account with this id exists with other properties." },

@@ -1,4 +1,4 @@
-import { AgentPayError, decodeJson, deepFreeze, encodeJson, invariant, systemClock } from "../core/index.ts";
+import { AgentPayError, decodeJson, deepFreeze, encodeJson, invariant, isAgentPayError, systemClock } from "../core/index.ts";
 import type { Clock } from "../core/index.ts";
 import { packRecords } from "./packed-ops.ts";
 import type { Store, StoreOp } from "./store.ts";
@@ -56,6 +56,9 @@ interface Settled {
 }
 
 const TOMBSTONE = Symbol("deleted");
+
+/** Store errors passed on to callers as they are (the store's own code says what happened). */
+const STORE_SIGNALS: ReadonlySet<string> = new Set(["NOT_LEADER", "STORE_UNAVAILABLE"]);
 
 /** The Tx of one command: its writes sit in an overlay until the command returns. */
 class CommandTx implements Tx {
@@ -162,6 +165,8 @@ export class Engine {
   /** The first batch that is not durable (every later one is refused): batches before it still settle. */
   #failedSeq = Infinity;
   #seq = 0;
+  /** Set on a standby: new commands are refused with it (nothing applied). */
+  #refusing: AgentPayError | undefined;
   #idle: Array<() => void> = [];
   #stats = { batches: 0, commands: 0, writes: 0 };
   #bytesPerOp = 512;
@@ -208,6 +213,58 @@ export class Engine {
   }
 
   /**
+   * A replica's way in: applies records another engine committed (a batch read back from a shared
+   * store), feeding the observers as a load does. Only while writes are refused (a standby), so no
+   * command of this engine interleaves. `text` undefined deletes the record. Throws if a record
+   * cannot be decoded or an observer fails: the replica's memory is then unusable, so rebuild it.
+   */
+  applyCommitted(records: Iterable<readonly [string, string | undefined]>): void {
+    invariant(this.#refusing !== undefined && !this.#running && this.#queue.length === 0, "committed batches are applied only while writes are refused");
+    const state = this.#state;
+    for (const [key, text] of records) {
+      const before = state.get(key);
+      if (text === undefined) {
+        if (before === undefined) continue;
+        state.delete(key);
+        this.#notify(key, before, undefined);
+      } else {
+        const value = deepFreeze(decodeJson(text));
+        state.set(key, value);
+        this.#notify(key, before, value);
+      }
+    }
+  }
+
+  /**
+   * From now on every new command (and every queued one not yet applied) is refused with `error`:
+   * a standby, or a leader that lost its lease. Commands already applied settle as their write does.
+   */
+  refuseWrites(error: AgentPayError): void {
+    this.#refusing = error;
+    for (const p of this.#queue.splice(0)) p.reject(error);
+  }
+
+  /** Takes commands again (a standby that became the leader). */
+  acceptWrites(): void {
+    this.#refusing = undefined;
+  }
+
+  /** Why commands are refused, if they are: the engine's failure, or what refuseWrites set. */
+  get refusal(): AgentPayError | undefined {
+    return this.#failed ?? this.#refusing;
+  }
+
+  /** Set once a write failed (or an observer threw): the engine takes nothing more until reloaded. */
+  get failure(): AgentPayError | undefined {
+    return this.#failed;
+  }
+
+  /** Resolves once no command is queued, being applied or being written. */
+  async idle(): Promise<void> {
+    if (this.#running) await new Promise<void>((r) => this.#idle.push(r));
+  }
+
+  /**
    * Reads committed state (outside any command). After a store failure it throws STORE_FAILURE:
    * memory may hold writes the store refused, and none of them may be shown.
    */
@@ -233,13 +290,19 @@ export class Engine {
   /** What a caller hears once the engine has stopped: its command was not written. */
   #stopped(): AgentPayError {
     const first = this.#failed!;
+    // A store's own signal (NOT_LEADER, STORE_UNAVAILABLE) keeps its code: the caller's next step differs.
+    if (STORE_SIGNALS.has(first.code)) return new AgentPayError(first.code, first.message, { ...first.details, outcome: "not_written" }, { cause: first });
     return new AgentPayError("STORE_FAILURE", "the engine stopped after a store failure; reopen to recover", {
       ...first.details, outcome: "not_written",
     }, { cause: first });
   }
 
   #fail(seq: number, message: string, outcome: "unknown" | "not_written", cause: unknown): AgentPayError {
-    const e = new AgentPayError("STORE_FAILURE", message, { ...causeDetails(cause), outcome }, { cause });
+    return this.#failWith(seq, new AgentPayError("STORE_FAILURE", message, { ...causeDetails(cause), outcome }, { cause }));
+  }
+
+  /** Records the first failure by batch order; returns what that batch's callers hear. */
+  #failWith(seq: number, e: AgentPayError): AgentPayError {
     if (seq < this.#failedSeq) {
       this.#failedSeq = seq;
       this.#failed = e;
@@ -256,6 +319,7 @@ export class Engine {
     if (typeof cmd !== "function") return Promise.reject(new AgentPayError("INVALID_INPUT", "a command is a function of the Tx"));
     if (this.#failed) return Promise.reject(this.#stopped());
     if (this.#closed) return Promise.reject(new AgentPayError("ENGINE_CLOSED", "the engine is closed"));
+    if (this.#refusing) return Promise.reject(this.#refusing);
     if (this.#queue.length >= this.#maxQueue) {
       return Promise.reject(
         new AgentPayError("ENGINE_OVERLOADED", "too many commands waiting; retry later", { maxQueue: this.#maxQueue }),
@@ -376,7 +440,11 @@ export class Engine {
     try {
       await writing;
     } catch (e) {
-      const err = this.#fail(seq, "the store failed to write; reopen to recover (the write may or may not be on disk: retry with the same idempotency key)", "unknown", e);
+      // A store that knows why says so (NOT_LEADER: fenced by a newer leader; STORE_UNAVAILABLE: the
+      // outcome is unknown); either way memory may be ahead of the store, so the engine stops.
+      const err = isAgentPayError(e) && STORE_SIGNALS.has(e.code)
+        ? this.#failWith(seq, e)
+        : this.#fail(seq, "the store failed to write; reopen to recover (the write may or may not be on disk: retry with the same idempotency key)", "unknown", e);
       for (const s of settled) s.p.reject(err);
       return;
     }

@@ -1,10 +1,11 @@
-// Child process for the crash test: concurrent durable transfers against a store
-// directory; prints "ack <transferId>" for every transfer whose promise resolved.
+// Child process for the crash test: concurrent durable transfers against a store (a directory or
+// "pg:<schema>", test/helpers/targets.ts); prints "ack <transferId>" for every transfer whose promise resolved.
 // The parent kills it with SIGKILL at a random moment.
 import { AgentPay, amount } from "../../src/index.ts";
+import { storeOf } from "../helpers/targets.ts";
 
-const [dir, runId] = process.argv.slice(2) as [string, string];
-const pay = await AgentPay.open({ dir });
+const [target, runId] = process.argv.slice(2) as [string, string];
+const pay = await AgentPay.open(storeOf(target));
 const { ledger } = pay;
 await ledger.createAccount({ id: "funding", currency: "USD" });
 for (let i = 0; i < 20; i++) {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentPay } from "../../src/index.ts";
 import { runUntilKilled } from "../helpers/crash.ts";
+import { storeOf, targets } from "../helpers/targets.ts";
 
 const CHILD = fileURLToPath(new URL("./crash-child.ts", import.meta.url));
 
@@ -16,18 +17,19 @@ async function runAndKill(dir: string, runId: string, killAfterMs: number): Prom
   return acks;
 }
 
-describe("ledger crash safety (SIGKILL mid-load)", function () {
+for (const target of targets) describe(`ledger crash safety (SIGKILL mid-load), ${target.name}`, function () {
   this.timeout(240_000);
 
   it("after each of 20 kills: invariants hold, every acknowledged transfer is there, none half-applied", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "agentpay-crash-"));
+    const root = mkdtempSync(join(tmpdir(), "agentpay-crash-"));
+    const dir = target.create(root);
     const allAcked: string[] = [];
     try {
       for (let run = 0; run < 20; run++) {
         const killAfterMs = 20 + Math.floor(Math.random() * 400);
         const acks = await runAndKill(dir, `r${run}`, killAfterMs);
         allAcked.push(...acks);
-        const pay = await AgentPay.open({ dir });
+        const pay = await AgentPay.open(storeOf(dir));
         try {
           const report = pay.ledger.check();
           expect(report.problems, `run ${run}`).to.deep.equal([]);
@@ -42,7 +44,7 @@ describe("ledger crash safety (SIGKILL mid-load)", function () {
       }
       expect(allAcked.length).to.be.greaterThan(100);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

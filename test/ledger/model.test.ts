@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { AgentPayError, amount } from "../../src/core/index.ts";
+import { AgentPayError, ManualClock, amount } from "../../src/core/index.ts";
+import { AgentPay } from "../../src/index.ts";
+import { freshSchema, pgUrl } from "../helpers/pg.ts";
 import { openLedger } from "./helpers.ts";
 
 /*
@@ -94,11 +96,37 @@ class Model {
   }
 }
 
-describe("ledger against a reference model (property-based)", () => {
+/** Where a run's ledger lives, and how to check its state from a second node (PostgreSQL: a standby replaying the log). */
+interface Backend {
+  name: string;
+  runs: number;
+  /** `replica`, if any, is opened with the ledger and replays it live. */
+  open(): Promise<{ pay: AgentPay; clock: ManualClock; replica?: AgentPay }>;
+}
+
+const backends: Backend[] = [
+  { name: "in memory", runs: 300, open: async () => openLedger() },
+  {
+    name: "on PostgreSQL, and on a standby replaying its log",
+    runs: 25,
+    open: async () => {
+      const clock = new ManualClock();
+      const postgres = { url: pgUrl(), schema: freshSchema("model"), leaseMs: 1_000, pollMs: 20 };
+      const pay = await AgentPay.open({ postgres, clock, delivery: false, background: false });
+      const replica = await AgentPay.open({ postgres: { ...postgres, standbyOnly: true }, clock, delivery: false, background: false });
+      return { pay, clock, replica };
+    },
+  },
+];
+
+for (const backend of backends) describe(`ledger against a reference model (property-based), ${backend.name}`, function () {
+  this.timeout(300_000);
   it("agrees with the model on every outcome and balance", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(cmdArb, { minLength: 1, maxLength: 60 }), async (cmds) => {
-        const { ledger, clock } = await openLedger();
+        const { pay, clock, replica } = await backend.open();
+        const ledger = pay.ledger;
+        try {
         const start = clock.nowMs();
         await ledger.createAccount({ id: "a0", currency: "USD" });
         await ledger.createAccount({ id: "a1", currency: "USD", flags: { debitsMustNotExceedCredits: true } });
@@ -134,8 +162,26 @@ describe("ledger against a reference model (property-based)", () => {
         }
         const report = ledger.check();
         expect(report.problems).to.deep.equal([]);
+        if (replica) {
+          // The same state, replayed from the log by another node as it was written.
+          const deadline = Date.now() + 30_000;
+          while (replica.replication!.position < pay.replication!.position) {
+            if (Date.now() > deadline) throw new Error("the replica does not catch up");
+            await new Promise((r) => setTimeout(r, 10));
+          }
+          ACCOUNTS.forEach((id, i) => {
+            const a = replica.ledger.getAccount(id);
+            const m = model.acc[i]!;
+            expect([a.debitsPending, a.debitsPosted, a.creditsPending, a.creditsPosted], `replica ${id}`).to.deep.equal([m.dp, m.dP, m.cp, m.cP]);
+          });
+          expect(replica.ledger.check().problems).to.deep.equal([]);
+        }
+        } finally {
+          await replica?.close();
+          await pay.close();
+        }
       }),
-      { numRuns: 300 },
+      { numRuns: backend.runs },
     );
   });
 });

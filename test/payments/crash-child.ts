@@ -1,13 +1,12 @@
-// Child process for the payments crash test: concurrent authorize + redeem against a store
-// directory; prints "ack <paymentId> authorized|captured" once each promise has resolved.
+// Child process for the payments crash test: concurrent authorize + redeem against a store (a
+// directory or "pg:<schema>", test/helpers/targets.ts), set up once as `setupFile` says; prints "ack <paymentId> authorized|captured" once each promise has resolved.
 // The parent kills it with SIGKILL at a random moment.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { AgentPay, amount } from "../../src/index.ts";
+import { storeOf } from "../helpers/targets.ts";
 
-const [dir, runId] = process.argv.slice(2) as [string, string];
-const pay = await AgentPay.open({ dir, delivery: false, background: false, risk: "off" });
-const setupFile = join(dir, "..", "setup.json");
+const [target, runId, setupFile] = process.argv.slice(2) as [string, string, string];
+const pay = await AgentPay.open({ ...storeOf(target), delivery: false, background: false, risk: "off" });
 let setup: { subWallet: string; merchant: string; agentId: string; jwk: Record<string, unknown> };
 if (existsSync(setupFile)) {
   setup = JSON.parse(readFileSync(setupFile, "utf8"));

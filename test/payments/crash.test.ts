@@ -1,36 +1,36 @@
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentPay } from "../../src/index.ts";
 import type { Payment } from "../../src/index.ts";
 import { runUntilKilled } from "../helpers/crash.ts";
+import { storeOf, targets } from "../helpers/targets.ts";
 
 const CHILD = fileURLToPath(new URL("./crash-child.ts", import.meta.url));
 
-async function runAndKill(dir: string, runId: string, killAfterMs: number): Promise<Map<string, string>> {
+async function runAndKill(target: string, runId: string, setupFile: string, killAfterMs: number): Promise<Map<string, string>> {
   const acks = new Map<string, string>();
-  await runUntilKilled(CHILD, [dir, runId], killAfterMs, (w) => {
+  await runUntilKilled(CHILD, [target, runId, setupFile], killAfterMs, (w) => {
     if (w[0] === "ack") acks.set(w[1]!, w[2]!);
   });
   return acks;
 }
 
-describe("payments crash safety (SIGKILL mid-load)", function () {
+for (const target of targets) describe(`payments crash safety (SIGKILL mid-load), ${target.name}`, function () {
   this.timeout(240_000);
 
   it("after each of 10 kills: ledger invariants hold, every acknowledged payment is there, tokens and holds agree", async () => {
     const root = mkdtempSync(join(tmpdir(), "agentpay-paycrash-"));
-    const dir = join(root, "db");
-    mkdirSync(dir);
+    const dir = target.create(root);
     const acked = new Map<string, string>();
     try {
       for (let run = 0; run < 10; run++) {
-        for (const [id, s] of await runAndKill(dir, `r${run}`, 50 + Math.floor(Math.random() * 500))) {
+        for (const [id, s] of await runAndKill(dir, `r${run}`, join(root, "setup.json"), 50 + Math.floor(Math.random() * 500))) {
           if (acked.get(id) !== "captured") acked.set(id, s);
         }
-        const pay = await AgentPay.open({ dir, delivery: false, background: false, risk: "off" });
+        const pay = await AgentPay.open({ ...storeOf(dir), delivery: false, background: false, risk: "off" });
         try {
           expect(pay.ledger.check().problems, `run ${run}`).to.deep.equal([]);
           for (const [id, status] of acked) {
