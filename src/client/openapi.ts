@@ -9262,6 +9262,11 @@ export interface components {
             amount?: components["schemas"]["Money"] & unknown;
         };
         Health: {
+            /**
+             * @description readyz: whether this node takes writes (on PostgreSQL one node leads, the others are standbys)
+             * @enum {string}
+             */
+            role?: "leader" | "standby";
             /** @enum {string} */
             status: "ok" | "not_ready";
         };

@@ -6,7 +6,10 @@ import type { AppOptions } from "../options.ts";
 import type { Deps } from "./define.ts";
 
 const Jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).openapi("Jwks");
-const Health = z.object({ status: z.enum(["ok", "not_ready"]) }).openapi("Health");
+const Health = z.object({
+  status: z.enum(["ok", "not_ready"]),
+  role: z.enum(["leader", "standby"]).optional().openapi({ description: "readyz: whether this node takes writes (on PostgreSQL one node leads, the others are standbys)" }),
+}).openapi("Health");
 
 export function systemRoutes(app: OpenAPIHono<Env>, { pay }: Deps, options: AppOptions): void {
   app.openapi(createRoute({
@@ -28,7 +31,9 @@ export function systemRoutes(app: OpenAPIHono<Env>, { pay }: Deps, options: AppO
       503: { description: "Not ready (starting, shutting down, or a standby)", content: { "application/json": { schema: Health } } },
     },
   }), (c) => {
-    const ready = options.ready ? options.ready() : true;
-    return ready ? c.json({ status: "ok" as const }, 200) : c.json({ status: "not_ready" as const }, 503);
+    // A standby serves reads but refuses writes: not ready, so a load balancer sends traffic to the leader.
+    const role = pay.role;
+    const ready = options.ready ? options.ready() : role === "leader";
+    return ready ? c.json({ status: "ok" as const, role }, 200) : c.json({ status: "not_ready" as const, role }, 503);
   });
 }
