@@ -48,7 +48,9 @@ function pack<K extends string | Uint8Array, V>(
   buf.writeUInt32LE(n, 0);
   for (let j = 0; j < 2 * n; j++) buf.writeUInt32LE(lens[j]!, 4 + 4 * j);
   // The buffer has room to spare: hand over exactly what was written (usually without a copy).
-  return (buf.buffer as ArrayBuffer).transfer(w.len);
+  // Node 20 (supported by the built package) lacks ArrayBuffer.prototype.transfer: copy there.
+  const ab = buf.buffer as ArrayBuffer;
+  return typeof ab.transfer === "function" && buf.byteOffset === 0 ? ab.transfer(w.len) : ab.slice(buf.byteOffset, buf.byteOffset + w.len);
 }
 
 /** Ops whose records are already encoded as text. */
