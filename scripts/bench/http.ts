@@ -1,10 +1,12 @@
 // npm run bench:http — whole payments over loopback HTTP: agents' signed intents → tokens
 // (POST /v1/payment-intents), merchants' redemptions (POST /v1/payments/redeem, API key and
 // Idempotency-Key), keep-alive connections (undici), durable on the default store, 200 agents (one
-// person each) and 50 merchants, closed loop for BENCH_SECONDS (10 s); then an open loop OFFERED at
+// person each) and 50 merchants. A closed loop for BENCH_SECONDS (10 s) with 400 payments in flight
+// (as bench:payments, so both figures are taken at the same load); then an open loop OFFERED at
 // 1,000 payments/s for 10 s, measuring authorize latency from each request's scheduled send time (so
-// queueing behind a slow answer counts). In the same run, the in-process figure of bench:payments
-// (scripts/bench/payments.ts, same workload, same store, same rule set) as the baseline.
+// queueing behind a slow answer counts). In the same run, first, the in-process figure of
+// bench:payments (scripts/bench/payments.ts, same workload, same store, same rule set) as the baseline.
+// Any failed payment (an error, a decline, a review) fails the run: the figures count whole payments only.
 //
 // The server runs in a child process (scripts/bench/http-server.ts), as `agentpay serve` does: the load
 // generator must not share the server's event loop, or its own work would be billed to the server.
@@ -29,7 +31,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 200);
 const MERCHANTS = 50;
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 256);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 400); // as bench:payments: the same payments in flight
 const OPEN_RATE = Number(process.env.BENCH_OPEN_RATE ?? 1000);
 const OPEN_SECONDS = Number(process.env.BENCH_OPEN_SECONDS ?? 10);
 const MAX_RATE = Number(process.env.BENCH_MAX_RATE ?? 5000);
@@ -60,7 +62,7 @@ async function limited<T>(n: number, tasks: Array<() => Promise<T>>): Promise<T[
 }
 
 /** bench:payments in its own process: its last line's payments_per_s. */
-async function inProcessFigure(): Promise<{ perSec: number; line: Record<string, number> }> {
+async function inProcessFigure(): Promise<{ perSec: number }> {
   const child = spawn(process.execPath, [join(here, "payments.ts")], { env: { ...process.env, BENCH_SECONDS: String(SECONDS) }, stdio: ["ignore", "pipe", "inherit"] });
   let last = "";
   for await (const line of createInterface({ input: child.stdout })) {
@@ -70,7 +72,8 @@ async function inProcessFigure(): Promise<{ perSec: number; line: Record<string,
   const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once("exit", r)));
   if (code !== 0) throw new Error(`bench:payments failed (${code})`);
   const parsed = JSON.parse(last) as Record<string, number>;
-  return { perSec: parsed.payments_per_s!, line: parsed };
+  if (typeof parsed.payments_per_s !== "number" || !(parsed.payments_per_s > 0)) throw new Error(`bench:payments gave no figure: ${last}`);
+  return { perSec: parsed.payments_per_s };
 }
 
 async function startServer(dir: string, operatorKey: string) {
@@ -97,7 +100,7 @@ interface Agent { id: string; sw: string; signer: (body: unknown, o?: { nowMs?: 
 const root = mkdtempSync(join(tmpdir(), "agentpay-bench-http-"));
 try {
   log(`in-process baseline (bench:payments, ${SECONDS} s):`);
-  const inproc = process.env.BENCH_INPROC_PER_S ? { perSec: Number(process.env.BENCH_INPROC_PER_S), line: {} } : await inProcessFigure();
+  const inproc = await inProcessFigure();
 
   const operatorKey = `op_${randomBytes(24).toString("base64url")}`;
   const server = await startServer(join(root, "db"), operatorKey);
@@ -149,6 +152,13 @@ try {
   }
 
   const pool = new Pool(server.url, { connections: CONCURRENCY, pipelining: 1, keepAliveTimeout: 60_000 });
+  // Keep-alive connections are the setup measured: open all of them before the window, or the first
+  // 400 payments would also pay for a TCP connect each.
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    const res = await pool.request({ method: "GET", path: "/healthz" });
+    await res.body.dump();
+    if (res.statusCode !== 200) throw new Error(`GET /healthz answered ${res.statusCode}`);
+  }));
   const failures = new Map<string, number>();
   const fail = (code: string) => failures.set(code, (failures.get(code) ?? 0) + 1);
   /** One whole payment: the intent, then the merchant's redemption. Returns the authorize latency (ms from `sentAt`) or undefined. */
@@ -206,6 +216,7 @@ try {
   const a = Float64Array.from(authMs).sort();
   log(`closed loop: ${done} whole payments in ${elapsed.toFixed(1)} s = ${httpPerSec.toFixed(0)}/s over ${CONCURRENCY} keep-alive connections; failed ${JSON.stringify(Object.fromEntries(failures))}`);
   log(`  authorize p50 ${percentile(a, 0.5).toFixed(2)} ms, p99 ${percentile(a, 0.99).toFixed(2)} ms; server process ${(serverCpu / elapsed).toFixed(2)} cores busy, ${((serverCpu * 1e6) / Math.max(1, done)).toFixed(0)} µs CPU per payment; load generator (this process) ${(((clientCpu.user + clientCpu.system) / 1e6) / elapsed).toFixed(2)} cores, ${((clientCpu.user + clientCpu.system) / Math.max(1, done)).toFixed(0)} µs CPU per payment`);
+  const closedFailures = [...failures.values()].reduce((x, y) => x + y, 0);
   failures.clear();
 
   // ── open loop: OPEN_RATE payments/s offered, whatever the answers ──
@@ -238,6 +249,8 @@ try {
   const code = await server.stop();
   log(`ledger invariants ${report.ok ? "hold" : "BROKEN"}; server exited ${code} after draining`);
   log(`in-process (bench:payments): ${inproc.perSec}/s; over HTTP: ${httpPerSec.toFixed(0)}/s`);
+  const openFailures = [...failures.values()].reduce((x, y) => x + y, 0);
+  if (closedFailures + openFailures > 0 || openDone !== total) log(`FAILED: ${closedFailures} payments failed in the closed loop, ${openFailures} in the open loop (${total - openDone} of ${total} offered not completed)`);
   console.log(JSON.stringify({
     http_payments_per_s: Math.round(httpPerSec),
     inproc_payments_per_s: Math.round(inproc.perSec),
@@ -246,7 +259,7 @@ try {
     p99_authorize_ms: Number(percentile(a, 0.99).toFixed(2)),
     p99_authorize_ms_at_1000_per_s: Number(percentile(o, 0.99).toFixed(2)),
   }));
-  if (!report.ok || code !== 0) process.exitCode = 1;
+  if (!report.ok || code !== 0 || closedFailures + openFailures > 0 || openDone !== total) process.exitCode = 1;
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
