@@ -4,8 +4,9 @@
 // person each) and 50 merchants. A closed loop for BENCH_SECONDS (10 s) with 400 payments in flight
 // (as bench:payments, so both figures are taken at the same load); then an open loop OFFERED at
 // 1,000 payments/s for 10 s, measuring authorize latency from each request's scheduled send time (so
-// queueing behind a slow answer counts). In the same run, first, the in-process figure of
-// bench:payments (scripts/bench/payments.ts, same workload, same store, same rule set) as the baseline.
+// queueing behind a slow answer counts). In the same run, before the server starts and again after it
+// has stopped, the in-process figure of bench:payments (scripts/bench/payments.ts, same workload, same
+// store, same rule set): the baseline is the mean of the two, as this shared machine's speed drifts.
 // Any failed payment (an error, a decline, a review) fails the run: the figures count whole payments only.
 //
 // The server runs in a child process (scripts/bench/http-server.ts), as `agentpay serve` does: the load
@@ -99,8 +100,8 @@ interface Agent { id: string; sw: string; signer: (body: unknown, o?: { nowMs?: 
 
 const root = mkdtempSync(join(tmpdir(), "agentpay-bench-http-"));
 try {
-  log(`in-process baseline (bench:payments, ${SECONDS} s):`);
-  const inproc = await inProcessFigure();
+  log(`in-process baseline (bench:payments, ${SECONDS} s), before the server starts:`);
+  const inprocBefore = await inProcessFigure();
 
   const operatorKey = `op_${randomBytes(24).toString("base64url")}`;
   const server = await startServer(join(root, "db"), operatorKey);
@@ -248,7 +249,10 @@ try {
   await pool.close();
   const code = await server.stop();
   log(`ledger invariants ${report.ok ? "hold" : "BROKEN"}; server exited ${code} after draining`);
-  log(`in-process (bench:payments): ${inproc.perSec}/s; over HTTP: ${httpPerSec.toFixed(0)}/s`);
+  log(`\nin-process baseline again, after the server has stopped:`);
+  const inprocAfter = await inProcessFigure();
+  const inproc = { perSec: (inprocBefore.perSec + inprocAfter.perSec) / 2 };
+  log(`in-process (bench:payments): ${inprocBefore.perSec}/s before, ${inprocAfter.perSec}/s after, mean ${inproc.perSec.toFixed(0)}/s; over HTTP: ${httpPerSec.toFixed(0)}/s`);
   const openFailures = [...failures.values()].reduce((x, y) => x + y, 0);
   if (closedFailures + openFailures > 0 || openDone !== total) log(`FAILED: ${closedFailures} payments failed in the closed loop, ${openFailures} in the open loop (${total - openDone} of ${total} offered not completed)`);
   console.log(JSON.stringify({
