@@ -64,14 +64,15 @@ async function agentProcess(): Promise<void> {
   // The key pair is made here and the private half never leaves this process.
   const key = await generateAgentKey();
   emit("public_key", { publicKeyJwk: key.jwk });
+  interface Config { agentId: string; subWalletId: string; merchantId: string; shopUrl: string }
   let client: AgentPayClient | undefined;
-  let cfg: { agentId: string; subWalletId: string; merchantId: string; shopUrl: string } | undefined;
+  let cfg: Config | undefined;
   for await (const line of createInterface({ input: process.stdin })) {
-    const cmd = JSON.parse(line) as { cmd: "config" | "buy" | "exit"; item?: string; [k: string]: unknown };
+    const cmd = JSON.parse(line) as { cmd: "config" | "buy" | "exit"; item?: string } & Partial<Config>;
     if (cmd.cmd === "exit") break;
     if (cmd.cmd === "config") {
-      cfg = cmd as unknown as NonNullable<typeof cfg>;
-      client = new AgentPayClient({ baseUrl: process.env.AGENTPAY_URL!, agentId: cfg!.agentId, privateKeyJwk: key.privateKeyJwk as never });
+      cfg = cmd as Config;
+      client = new AgentPayClient({ baseUrl: process.env.AGENTPAY_URL!, agentId: cfg.agentId, privateKeyJwk: key.privateKeyJwk as unknown as Record<string, unknown> });
       emit("ready");
       continue;
     }

@@ -7,22 +7,16 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AgentPay, amount, defaultRuleSet, formatAmount } from "../../src/index.ts";
+import { AgentPay, amount } from "../../src/index.ts";
 import { createIntentSigner } from "../../src/agents/index.ts";
 import { cryptoFloorPerCpu } from "./crypto-floor.ts";
+import { benchRisk, benchRules, merchantOf, percentile as pct, priceOf } from "./workload.ts";
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 200);
 const MERCHANTS = 50;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 400);
-const RISK = process.env.BENCH_RISK ?? "engine"; // "engine" (the built-in risk engine) or "off" (the allow-all hook)
-// Synthetic agents pay many times a minute, which the velocity rules and a person's drain breaker
-// rightly stop: with the engine on, every payment is still scored against the default rule set
-// minus those rules, with the person's breaker floor raised.
-const VELOCITY_RULES = new Set(["attempt-flood", "decline-streak", "duplicate-payment", "merchant-surge", "velocity-1m", "velocity-1h",
-  "subwallet-velocity-1h", "same-merchant-burst", "daily-outflow"]);
-
-const pct = (a: Float64Array, p: number) => a[Math.min(a.length - 1, Math.floor(a.length * p))]!;
+const RISK = process.env.BENCH_RISK ?? "engine"; // "engine" (the built-in risk engine, rule set of workload.ts) or "off" (the allow-all hook)
 
 const root = mkdtempSync(join(tmpdir(), "agentpay-bench-pay-"));
 try {
@@ -32,12 +26,11 @@ try {
   const floorBefore = before.best;
   console.log(`crypto floor (node:crypto, 1 sign + 2 verifies per payment, best single core): ${floorBefore.toFixed(0)} payments/s (per CPU: ${before.perCpu.map((x) => x.toFixed(0)).join(", ") || "not pinned"})`);
 
-  const benchRules = { ...defaultRuleSet, version: `${defaultRuleSet.version}-bench`, rules: defaultRuleSet.rules.map((r) => (VELOCITY_RULES.has(r.id) ? { ...r, enabled: false } : r)) };
   const pay = await AgentPay.open({
     dir: join(root, "db"), delivery: false, background: false, ...(process.env.BENCH_MAX_BATCH ? { maxBatch: Number(process.env.BENCH_MAX_BATCH) } : {}),
     // A person's drain breaker rightly trips when one person pays dozens of times a second: its
     // floor is raised so the synthetic people can.
-    risk: RISK === "off" ? ("off" as const) : { rules: benchRules, breaker: { ownerMinMinor: 1e12 } },
+    risk: RISK === "off" ? ("off" as const) : benchRisk,
   });
   const merchants: string[] = [];
   for (let m = 0; m < MERCHANTS; m++) {
@@ -54,12 +47,9 @@ try {
     await pay.grants.create({ subWalletId: sw.id, agentId: agent.id, scopes: ["pay"], mode: "persistent" });
     agents.push({ id: agent.id, sw: sw.id, signer: await createIntentSigner(privateKeyJwk!, { agentId: agent.id }), queue: [] });
   }
-  // Traffic shaped like real agents': each pays its own three merchants, amounts near its usual
-  // one (the risk engine rightly flags random payees and 50x amount swings).
-  const mine = (a: number, i: number) => merchants[(a * 3 + (i % 3)) % MERCHANTS]!;
-  // Money stays integer: minor units as bigint, written as decimal strings for the intent.
-  const usual = (a: number) => 500n + BigInt((a * 7919) % 4500);
-  const price = (a: number, i: number) => formatAmount({ minor: (usual(a) * BigInt(90 + ((i * 37) % 21))) / 100n, currency: "USD" });
+  // Traffic shaped like real agents' (workload.ts): each pays its own three merchants, amounts near its usual one.
+  const mine = (a: number, i: number) => merchantOf(merchants, a, i);
+  const price = priceOf;
   // Warm-up outside the window: each agent pays each of its merchants once (a never-paid merchant
   // is always reviewed, and approved here), so the agents have a history.
   let seq = 0;

@@ -6,6 +6,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
+import type { Context } from "hono";
 import type { AgentPay } from "../index.ts";
 import { CONSOLE_PATH, createConsole } from "../console/index.ts";
 import type { Env } from "./env.ts";
@@ -74,10 +75,20 @@ export function createApp(pay: AgentPay, options: AppOptions = {}): App {
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     app.use("*", cors({ origin: [...options.corsOrigins], allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"], exposeHeaders: ["Request-Id", "Retry-After"] }));
   }
-  app.use("*", bodyLimit({
-    maxSize: options.maxBodyBytes ?? 64 * 1024,
-    onError: (c) => errorResponse(c, apiError("PAYLOAD_TOO_LARGE", "the body is larger than the server accepts", { maxBytes: options.maxBodyBytes ?? 64 * 1024 })),
-  }));
+  const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
+  const tooLarge = (c: Context<Env>) => errorResponse(c, apiError("PAYLOAD_TOO_LARGE", "the body is larger than the server accepts", { maxBytes: maxBodyBytes }));
+  const streamedBodyLimit = bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
+  app.use("*", async (c, next) => {
+    // Decided from the headers where they decide it (node's parser never reads past Content-Length, and
+    // a request with neither header has no body), so most requests' bodies are not wrapped in a web
+    // stream just to be measured; chunked bodies are counted as they arrive.
+    if (c.req.header("transfer-encoding") === undefined) {
+      const length = c.req.header("content-length");
+      if (length === undefined) return next();
+      if (/^\d{1,15}$/.test(length)) return Number(length) > maxBodyBytes ? tooLarge(c) : next();
+    }
+    return streamedBodyLimit(c, next);
+  });
   app.use("/v1/*", async (c, next) => {
     const type = c.req.header("content-type");
     if ((c.req.method === "POST" || c.req.method === "PUT") && type !== undefined && !/^application\/json\b/i.test(type)) {

@@ -13,5 +13,7 @@ export interface Env {
     requestId: string;
     principal: Principal | undefined;
     idempotencyKey: string | undefined;
+    /** The JSON text `send()` answered with (read by the idempotency middleware). */
+    responseBody: string | undefined;
   };
 }

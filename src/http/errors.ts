@@ -18,10 +18,11 @@ export function errorResponse(c: Context<Env>, err: unknown): Response {
   const requestId = c.get("requestId") ?? "";
   const e = isAgentPayError(err) && isErrorCode(err.code) ? err : new AgentPayError("INTERNAL_ERROR", "internal error");
   const status = httpStatusOf(e.code);
-  const body = { error: { code: e.code, message: e.message, details: toWire(e.details) as Record<string, unknown>, requestId } };
+  const body = JSON.stringify({ error: { code: e.code, message: e.message, details: toWire(e.details) as Record<string, unknown>, requestId } });
+  c.set("responseBody", body); // for the idempotency middleware, as send() does
   const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
   const retryAfter = (e.details as { retryAfterS?: unknown }).retryAfterS;
   if (typeof retryAfter === "number") headers["retry-after"] = String(retryAfter);
   else if (e.code === "ENGINE_OVERLOADED" || e.code === "NOT_LEADER" || e.code === "STORE_FAILURE") headers["retry-after"] = "1";
-  return new Response(JSON.stringify(body), { status, headers });
+  return new Response(body, { status, headers });
 }

@@ -45,7 +45,8 @@ async function resolve(c: Context<Env>, pay: AgentPay, header: string, operatorD
   const agent = AGENT_RE.exec(header);
   if (agent) {
     const url = new URL(c.req.url);
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    // As text (UTF-8), the form the JSON validator reads next; a GET or HEAD has no body to read.
+    const body = c.req.method === "GET" || c.req.method === "HEAD" ? "" : await c.req.text();
     const bodySha256 = createHash("sha256").update(body).digest("base64url");
     const { agentId, kid } = await pay.agents.authenticateRequest(agent[1]!, { method: c.req.method, path: `${url.pathname}${url.search}`, bodySha256 });
     return { kind: "agent", id: agentId, agentId, kid };

@@ -38,6 +38,9 @@ describe("client: AdminClient, AgentPayClient and MerchantClient over HTTP", fun
     expect((await p.person.wallets.list()).data).to.deep.equal(pay.wallets.list({ ownerId: "alice" }));
     expect((await p.person.wallets.listSubWallets(p.walletId)).data).to.deep.equal(pay.wallets.listSubWallets(p.walletId));
     expect(await w.operator.merchants.get(p.merchantId)).to.deep.equal(pay.merchants.get(p.merchantId));
+    const registered = await w.operator.merchants.register({ name: "Hotel Nord", category: "7011" });
+    const { hash: _h, ...shownKey } = pay.apiKeys.get(registered.apiKey.apiKey.id);
+    expect(registered.apiKey.apiKey, "a merchant's first key comes without its hash").to.deep.equal(shownKey);
     // The deposit was sent with the same key twice: one transfer.
     const again = await p.person.wallets.deposit(p.walletId, usd("1000.00"), { idempotencyKey: `seed-${p.walletId}` });
     expect(again.amountMinor).to.equal(100_000n);

@@ -133,6 +133,26 @@ describe("the package, installed as a consumer installs it", function () {
     expect(out.trim().split("\n").pop()).to.equal(expected);
   });
 
+  it("agentpay/client imports in plain JavaScript and loads no server framework, MCP SDK, viem, CLI or SQL code", () => {
+    const app = join(work, `app-${process.version}`);
+    writeFileSync(join(app, "client-hooks.mjs"), `import { appendFileSync } from "node:fs";
+export async function load(url, context, next) {
+  appendFileSync(process.env.LOADED_LOG, url + "\\n");
+  return next(url, context);
+}`);
+    writeFileSync(join(app, "client-register.mjs"), `import { register } from "node:module"; register("./client-hooks.mjs", import.meta.url);`);
+    writeFileSync(join(app, "import-client.mjs"), `const m = await import("agentpay/client");
+console.log(JSON.stringify({ agent: typeof m.AgentPayClient, merchant: typeof m.MerchantClient, admin: typeof m.AdminClient, error: typeof m.AgentPayHttpError }));`);
+    const log = join(app, "client-loaded.log");
+    const out = execFileSync(process.execPath, ["--import", "./client-register.mjs", "import-client.mjs"], { cwd: app, encoding: "utf8", env: { ...process.env, LOADED_LOG: log } });
+    expect(JSON.parse(out.trim())).to.deep.equal({ agent: "function", merchant: "function", admin: "function", error: "function" });
+    const loaded = readFileSync(log, "utf8").split("\n").filter(Boolean);
+    expect(loaded.some((u) => u.includes("/node_modules/agentpay/dist/client/index.js"))).to.equal(true);
+    const heavy = loaded.filter((u) => /node_modules\/(viem|ox|abitype|@noble\/curves|hono|@hono|@scalar|@modelcontextprotocol|hardhat|pg|postgres|commander|zod|pino|level|classic-level)\//.test(u)
+      || /agentpay\/dist\/(chain|chain-bridge|http|cli|mcp|x402|console)\//.test(u) || /agentpay\/dist\/agentpay\.js$/.test(u));
+    expect(heavy, "modules the client must not load").to.deep.equal([]);
+  });
+
   it("importing the core loads no chain, server, CLI, MCP or SQL code (measured import time printed)", () => {
     const app = join(work, `app-${process.version}`);
     // A load hook records every module the import loads.

@@ -35,7 +35,8 @@ export function idempotency(opts: IdempotencyOptions = {}): MiddlewareHandler<En
     if (!KEY_RE.test(key)) throw apiError("INVALID_INPUT", "Idempotency-Key must be 1-255 printable ASCII characters", { field: "Idempotency-Key" });
     c.set("idempotencyKey", key);
     const scope = `${p.kind}:${p.id}|${c.req.method}|${new URL(c.req.url).pathname}|${key}`;
-    const bodyHash = createHash("sha256").update(new Uint8Array(await c.req.arrayBuffer())).digest("base64url");
+    // As text (UTF-8), the form the JSON validator reads next: the body is read and decoded once.
+    const bodyHash = createHash("sha256").update(await c.req.text()).digest("base64url");
     const now = Date.now();
     const prior = entries.get(scope);
     if (prior && now - prior.atMs < ttlMs) {
@@ -67,7 +68,9 @@ export function idempotency(opts: IdempotencyOptions = {}): MiddlewareHandler<En
       entries.delete(scope);
       return;
     }
-    const body = await res.clone().text();
+    // What send() or the error handler answered with; anything else is read back from the Response.
+    const sent = c.get("responseBody");
+    const body = sent !== undefined ? sent : await res.clone().text();
     settle({ status: res.status, headers: [...res.headers.entries()].filter(([h]) => h !== "request-id"), body });
   };
 }

@@ -56,9 +56,14 @@ export const RequiredIdempotencyHeader = z.object({
   "idempotency-key": z.string().min(1).max(255).openapi({ description: "Required: money moves exactly once, whatever the retries (durable)." }),
 });
 
-/** Sends a library result in its wire form. */
+/**
+ * Sends a library result in its wire form. The JSON text is also left on the context
+ * (`responseBody`), so the idempotency middleware stores it without reading the Response back.
+ */
 export function send(c: Context<Env>, pay: AgentPay, status: number, value: unknown): never {
-  return c.json(pay.toWire(value) as never, status as never) as never;
+  const body = JSON.stringify(pay.toWire(value));
+  c.set("responseBody", body);
+  return c.body(body, status as never, { "Content-Type": "application/json" }) as never;
 }
 
 /** A page of `items` (already ordered) after the cursor. */

@@ -22,8 +22,9 @@ export function merchantRoutes(app: OpenAPIHono<Env>, { pay }: Deps): void {
     need(c, "operator");
     const body = c.req.valid("json");
     const { merchant, callbackSecret } = await pay.merchants.register(body);
-    const apiKey = await pay.apiKeys.create({ kind: "merchant", merchantId: merchant.id, name: "registration" });
-    return send(c, pay, 201, { merchant, callbackSecret, apiKey });
+    const created = await pay.apiKeys.create({ kind: "merchant", merchantId: merchant.id, name: "registration" });
+    const { hash: _hash, ...apiKey } = created.apiKey; // never the hash, as the api-keys routes
+    return send(c, pay, 201, { merchant, callbackSecret, apiKey: { apiKey, secret: created.secret } });
   });
 
   app.openapi(createRoute({
