@@ -15,6 +15,7 @@ import { refundIn } from "./refund.ts";
 import { voidIn } from "./void.ts";
 import { storedVoucherIn } from "./onchain.ts";
 import type { SignedVoucher } from "../chain/index.ts";
+import type { RiskEvent } from "../risk/index.ts";
 
 export interface RedeemInput {
   /** The Token Pay token the agent handed over. */
@@ -65,6 +66,8 @@ export class Payments {
   constructor(ctx: PaymentsContext, agents: Agents, approvals: Approvals) {
     this.#ctx = ctx;
     this.#agents = agents;
+    // The built-in risk engine keeps its operator resets in the store, in the order of payment changes.
+    ctx.risk.attach?.(ctx.engine);
     approvals.onResolve("payment", {
       prepare: (a) => prepareApproval(ctx, a),
       approved: (tx, a, prepared) => approvedIn(tx, ctx, a, prepared),
@@ -93,52 +96,46 @@ export class Payments {
       this.#loaded.push(p);
       return;
     }
-    const risk = this.#ctx.risk;
-    const ev = riskIntentOf(p);
-    if (before?.status !== p.status) {
-      if (p.status === "authorized") {
-        risk.record({ ...ev, atMs: p.authorizedAtMs!, kind: "authorized", ...(p.approvalId ? { countsAsAttempt: false } : {}) });
-      }
-      else if (p.status === "declined") risk.record({ ...ev, atMs: p.createdAtMs, kind: "declined" });
-      else if (p.status === "pending_approval") risk.record({ ...ev, atMs: p.createdAtMs, kind: "reviewed" });
-      else if (p.status === "captured") risk.record({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs!, kind: "captured" });
-      else if (p.status === "voided" || p.status === "expired") risk.record({ ...ev, atMs: p.resolvedAtMs!, kind: "voided" });
-    }
+    for (const e of riskEventsOf(before, p)) this.#ctx.risk.record(e);
   }
 
   /**
-   * Called by the facade once the store is loaded: replays committed payments into the
-   * risk engine in time order (features are derived state, rebuilt rather than stored).
+   * Called by the facade once the store is loaded: replays committed payment changes into the risk
+   * engine (its features are derived state, rebuilt rather than stored) in the order they were made
+   * (their `seq`), so the rebuilt state is the one the engine had; records written before `seq`
+   * existed go first, in time order.
    */
   finishLoad(): void {
     this.#loading = false;
-    const events: Array<Parameters<PaymentsContext["risk"]["record"]>[0]> = [];
+    const legacy: RiskEvent[] = [];
+    const ordered: RiskEvent[] = [];
+    const add = (e: RiskEvent) => (e.seq === undefined ? legacy : ordered).push(e);
     for (const p of this.#loaded) {
-      const ev = riskIntentOf(p);
-      if (p.status === "declined") events.push({ ...ev, atMs: p.createdAtMs, kind: "declined" });
-      if (p.approvalId !== undefined) events.push({ ...ev, atMs: p.createdAtMs, kind: "reviewed" });
-      if (p.authorizedAtMs !== undefined) {
-        events.push({ ...ev, atMs: p.authorizedAtMs, kind: "authorized", ...(p.approvalId ? { countsAsAttempt: false } : {}) });
-      }
-      if (p.capturedAtMs !== undefined) events.push({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs, kind: "captured" });
-      if ((p.status === "voided" || p.status === "expired") && p.resolvedAtMs !== undefined) events.push({ ...ev, atMs: p.resolvedAtMs, kind: "voided" });
+      for (const e of riskEventsOf(undefined, p)) add(e);
+      if (p.seq?.created === undefined) for (const e of legacyRiskEventsOf(p)) add(e);
+    }
+    for (const r of this.#loadedRefunds) {
+      const e = this.#refundEvent(r);
+      if (e) add(e);
     }
     this.#loaded = [];
-    events.sort((a, b) => a.atMs - b.atMs);
-    const refunds = this.#loadedRefunds.sort((a, b) => a.createdAtMs - b.createdAtMs);
     this.#loadedRefunds = [];
-    // Merge the two time-ordered streams so the risk engine sees events in time order.
-    let j = 0;
-    for (const e of events) {
-      while (j < refunds.length && refunds[j]!.createdAtMs <= e.atMs) this.#recordRefund(refunds[j++]!);
-      this.#ctx.risk.record(e);
-    }
-    while (j < refunds.length) this.#recordRefund(refunds[j++]!);
+    legacy.sort((a, b) => a.atMs - b.atMs);
+    ordered.sort((a, b) => a.seq! - b.seq!);
+    for (const e of legacy) this.#ctx.risk.record(e);
+    for (const e of ordered) this.#ctx.risk.record(e);
+    this.#ctx.risk.finishLoad?.();
   }
 
   #recordRefund(r: Refund): void {
+    const e = this.#refundEvent(r);
+    if (e) this.#ctx.risk.record(e);
+  }
+
+  #refundEvent(r: Refund): RiskEvent | undefined {
     const p = this.#ctx.engine.read<Payment>(paymentKey(r.paymentId));
-    if (p) this.#ctx.risk.record({ ...riskIntentOf(p), amountMinor: r.amountMinor, atMs: r.createdAtMs, kind: "refunded" });
+    if (!p) return undefined;
+    return { ...riskIntentOf(p), amountMinor: r.amountMinor, atMs: r.createdAtMs, kind: "refunded", ...(r.seq !== undefined ? { seq: r.seq } : {}) };
   }
 
   /**
@@ -320,4 +317,52 @@ function riskIntentOf(p: Payment) {
     agentId: p.agentId, subWalletId: p.subWalletId, ownerId: p.ownerId, merchantId: p.merchantId, category: p.category,
     amountMinor: p.amountMinor, currency: p.currency, atMs: p.createdAtMs,
   };
+}
+
+/**
+ * What the risk engine learns from a change of a payment: one event per `seq` entry that `p` has and
+ * `before` had not (every entry, at load), in `seq` order. A direct authorization is one event (its
+ * `created` entry only marks its place); a review is one at creation and one when it is resolved.
+ */
+function riskEventsOf(before: Payment | undefined, p: Payment): RiskEvent[] {
+  const s = p.seq;
+  if (s === undefined) return [];
+  const b = before?.seq;
+  const ev = riskIntentOf(p);
+  const out: RiskEvent[] = [];
+  const reviewed = p.approvalId !== undefined;
+  if (s.created !== undefined && s.created !== b?.created) {
+    if (reviewed) out.push({ ...ev, kind: "reviewed", seq: s.created });
+    else if (p.status === "declined") out.push({ ...ev, kind: "declined", seq: s.created });
+  }
+  if (s.authorized !== undefined && s.authorized !== b?.authorized) {
+    out.push({ ...ev, atMs: p.authorizedAtMs!, kind: "authorized", seq: s.authorized, ...(reviewed ? { countsAsAttempt: false } : {}) });
+  }
+  if (s.denied !== undefined && s.denied !== b?.denied) {
+    out.push({ ...ev, atMs: p.resolvedAtMs!, kind: "declined", countsAsAttempt: false, seq: s.denied });
+  }
+  if (s.captured !== undefined && s.captured !== b?.captured) {
+    out.push({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs!, kind: "captured", seq: s.captured });
+  }
+  if (s.resolved !== undefined && s.resolved !== b?.resolved) {
+    out.push({ ...ev, atMs: p.resolvedAtMs!, kind: "voided", seq: s.resolved });
+  }
+  return out.length > 1 ? out.sort((x, y) => x.seq! - y.seq!) : out;
+}
+
+/** The events of a record written before `seq` existed, for the changes that carry no `seq` entry. */
+function legacyRiskEventsOf(p: Payment): RiskEvent[] {
+  const ev = riskIntentOf(p);
+  const s = p.seq;
+  const out: RiskEvent[] = [];
+  if (p.status === "declined") out.push({ ...ev, kind: "declined" });
+  if (p.approvalId !== undefined) out.push({ ...ev, kind: "reviewed" });
+  if (p.authorizedAtMs !== undefined && s?.authorized === undefined) {
+    out.push({ ...ev, atMs: p.authorizedAtMs, kind: "authorized", ...(p.approvalId ? { countsAsAttempt: false } : {}) });
+  }
+  if (p.capturedAtMs !== undefined && s?.captured === undefined) out.push({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs, kind: "captured" });
+  if ((p.status === "voided" || p.status === "expired") && p.resolvedAtMs !== undefined && s?.resolved === undefined) {
+    out.push({ ...ev, atMs: p.resolvedAtMs, kind: "voided" });
+  }
+  return out;
 }
