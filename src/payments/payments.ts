@@ -1,4 +1,4 @@
-import { AgentPayError, MinHeap, every, expectObject, newId, validateAmount, validateId, validateKey } from "../core/index.ts";
+import { AgentPayError, MinHeap, every, expectObject, invariant, newId, validateAmount, validateId, validateKey } from "../core/index.ts";
 import { merchantKey } from "../merchants/index.ts";
 import type { Amount } from "../core/index.ts";
 import type { Agents } from "../agents/index.ts";
@@ -9,7 +9,7 @@ import type { AuthorizeResult } from "./authorize.ts";
 import { approvedIn, deniedIn, prepareApproval } from "./approve.ts";
 import type { PaymentsContext } from "./context.ts";
 import { HOLD_GRACE_MS, PAYMENT_PREFIX, REFUND_PREFIX, issuedTokenKey, paymentKey, paymentOfToken } from "./records.ts";
-import type { Payment, Receipt, Refund } from "./records.ts";
+import type { Payment, PaymentSeq, Receipt, Refund } from "./records.ts";
 import { redeemIn } from "./redeem.ts";
 import { refundIn } from "./refund.ts";
 import { voidIn } from "./void.ts";
@@ -107,23 +107,41 @@ export class Payments {
    */
   finishLoad(): void {
     this.#loading = false;
-    const legacy: RiskEvent[] = [];
-    const ordered: RiskEvent[] = [];
-    const add = (e: RiskEvent) => (e.seq === undefined ? legacy : ordered).push(e);
-    for (const p of this.#loaded) {
-      for (const e of riskEventsOf(undefined, p)) add(e);
-      if (p.seq?.created === undefined) for (const e of legacyRiskEventsOf(p)) add(e);
-    }
-    for (const r of this.#loadedRefunds) {
-      const e = this.#refundEvent(r);
-      if (e) add(e);
-    }
+    const loaded = this.#loaded, refunds = this.#loadedRefunds;
     this.#loaded = [];
     this.#loadedRefunds = [];
+    // Each number of the order belongs to one change: the replay walks the numbers (no event objects
+    // held for the whole history, no sort). Records from before `seq` existed go first, by time.
+    let top = 0;
+    for (const p of loaded) if (p.seq) for (const f of SEQ_FIELDS) top = Math.max(top, p.seq[f] ?? 0);
+    for (const r of refunds) top = Math.max(top, r.seq ?? 0);
+    const at: Array<Payment | Refund | undefined> = new Array<Payment | Refund | undefined>(top + 1);
+    const what = new Uint8Array(top + 1);   // 1 + index in SEQ_FIELDS; REFUND for a refund
+    const place = (n: number, x: Payment | Refund, w: number) => {
+      invariant(at[n] === undefined, "two changes share a place in the risk order", { seq: n });
+      at[n] = x;
+      what[n] = w;
+    };
+    const legacy: RiskEvent[] = [];
+    for (const p of loaded) {
+      if (p.seq) SEQ_FIELDS.forEach((f, i) => { if (p.seq![f] !== undefined) place(p.seq![f]!, p, i + 1); });
+      if (p.seq?.created === undefined) legacy.push(...legacyRiskEventsOf(p));
+    }
+    for (const r of refunds) {
+      if (r.seq !== undefined) place(r.seq, r, REFUND);
+      else {
+        const e = this.#refundEvent(r);
+        if (e) legacy.push(e);
+      }
+    }
     legacy.sort((a, b) => a.atMs - b.atMs);
-    ordered.sort((a, b) => a.seq! - b.seq!);
     for (const e of legacy) this.#ctx.risk.record(e);
-    for (const e of ordered) this.#ctx.risk.record(e);
+    for (let n = 1; n <= top; n++) {
+      const x = at[n];
+      if (x === undefined) continue;
+      const e = what[n] === REFUND ? this.#refundEvent(x as Refund) : riskEventAt(x as Payment, SEQ_FIELDS[what[n]! - 1]!);
+      if (e) this.#ctx.risk.record(e);
+    }
     this.#ctx.risk.finishLoad?.();
   }
 
@@ -319,33 +337,42 @@ function riskIntentOf(p: Payment) {
   };
 }
 
+const SEQ_FIELDS = ["created", "authorized", "denied", "captured", "resolved"] as const satisfies ReadonlyArray<keyof PaymentSeq>;
+const REFUND = 255;
+
 /**
- * What the risk engine learns from a change of a payment: one event per `seq` entry that `p` has and
- * `before` had not (every entry, at load), in `seq` order. A direct authorization is one event (its
- * `created` entry only marks its place); a review is one at creation and one when it is resolved.
+ * What the risk engine learns from one change of a payment (one `seq` entry). A direct authorization
+ * is one event (its `created` entry only marks its place); a review is one at creation and one when
+ * the person resolves it.
  */
+function riskEventAt(p: Payment, field: (typeof SEQ_FIELDS)[number]): RiskEvent | undefined {
+  const seq = p.seq![field]!;
+  const ev = riskIntentOf(p);
+  const reviewed = p.approvalId !== undefined;
+  switch (field) {
+    case "created":
+      if (reviewed) return { ...ev, kind: "reviewed", seq };
+      return p.status === "declined" ? { ...ev, kind: "declined", seq } : undefined;
+    case "authorized":
+      return { ...ev, atMs: p.authorizedAtMs!, kind: "authorized", seq, ...(reviewed ? { countsAsAttempt: false } : {}) };
+    case "denied":
+      return { ...ev, atMs: p.resolvedAtMs!, kind: "declined", countsAsAttempt: false, seq };
+    case "captured":
+      return { ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs!, kind: "captured", seq };
+    case "resolved":
+      return { ...ev, atMs: p.resolvedAtMs!, kind: "voided", seq };
+  }
+}
+
+/** The events of a write of a payment: one per `seq` entry `p` has and `before` had not, in `seq` order. */
 function riskEventsOf(before: Payment | undefined, p: Payment): RiskEvent[] {
   const s = p.seq;
   if (s === undefined) return [];
-  const b = before?.seq;
-  const ev = riskIntentOf(p);
   const out: RiskEvent[] = [];
-  const reviewed = p.approvalId !== undefined;
-  if (s.created !== undefined && s.created !== b?.created) {
-    if (reviewed) out.push({ ...ev, kind: "reviewed", seq: s.created });
-    else if (p.status === "declined") out.push({ ...ev, kind: "declined", seq: s.created });
-  }
-  if (s.authorized !== undefined && s.authorized !== b?.authorized) {
-    out.push({ ...ev, atMs: p.authorizedAtMs!, kind: "authorized", seq: s.authorized, ...(reviewed ? { countsAsAttempt: false } : {}) });
-  }
-  if (s.denied !== undefined && s.denied !== b?.denied) {
-    out.push({ ...ev, atMs: p.resolvedAtMs!, kind: "declined", countsAsAttempt: false, seq: s.denied });
-  }
-  if (s.captured !== undefined && s.captured !== b?.captured) {
-    out.push({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs!, kind: "captured", seq: s.captured });
-  }
-  if (s.resolved !== undefined && s.resolved !== b?.resolved) {
-    out.push({ ...ev, atMs: p.resolvedAtMs!, kind: "voided", seq: s.resolved });
+  for (const f of SEQ_FIELDS) {
+    if (s[f] === undefined || s[f] === before?.seq?.[f]) continue;
+    const e = riskEventAt(p, f);
+    if (e) out.push(e);
   }
   return out.length > 1 ? out.sort((x, y) => x.seq! - y.seq!) : out;
 }

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { defaultRuleSet, enableRules } from "../../src/index.ts";
 import type { RuleSet } from "../../src/index.ts";
+import { decodeJson, encodeJson } from "../../src/core/index.ts";
+import { RISK_SEQ_KEY } from "../../src/risk/index.ts";
 import { rejectsWith } from "../ledger/helpers.ts";
 import { usd, world } from "./helpers.ts";
 
@@ -97,6 +99,21 @@ describe("payments with the risk engine plugged in", () => {
     const after = JSON.stringify(again.risk!.exportState(), (_k, v) => (typeof v === "bigint" ? `${v}` : v));
     expect(after).to.equal(before);
     await again.close();
+
+    // A store written before payments carried their place in the order (no `seq`): replayed by time, which
+    // for these payments (no two changes in one millisecond, no denials) is the order they were made in.
+    const legacy: Array<{ type: "put" | "del"; key: string; value?: string }> = [];
+    for await (const [key, text] of w.store.entries()) {
+      if (key === RISK_SEQ_KEY) legacy.push({ type: "del", key });
+      if (!key.startsWith("pm/") && !key.startsWith("rf/")) continue;
+      const { seq: _seq, ...old } = decodeJson(text) as Record<string, unknown>;
+      expect(_seq).to.not.equal(undefined);
+      legacy.push({ type: "put", key, value: encodeJson(old) });
+    }
+    await w.store.write(legacy as Parameters<typeof w.store.write>[0]);
+    const old = await AgentPay.open({ store: w.store, clock: w.clock, delivery: false, background: false, risk: {} });
+    expect(JSON.stringify(old.risk!.exportState(), (_k, v) => (typeof v === "bigint" ? `${v}` : v))).to.equal(before);
+    await old.close();
   });
 
   it("above the approval threshold a score decline goes to the person with its reasons; below it, or by a hard rule, it declines", async () => {
