@@ -2,7 +2,7 @@
 // risk engine's score + record. Prints a table per attack type, the baselines, and as the LAST line
 // one JSON object with the figures the risk issue asks for.
 // BENCH_SEED (default 1, never tuned on: rules 2026.2 were tuned on seeds 11-14, checked on 11-20; 2026.5 and
-// 2026.6 were tuned on seeds 11-20, 2026.8 on seeds 11-40 and checked on 41-60, with scripts/bench/risk-seeds.ts),
+// 2026.6 were tuned on seeds 11-20, 2026.8 and 2026.9 on seeds 11-40 and checked on 41-60, with scripts/bench/risk-seeds.ts),
 // BENCH_ENABLE_RULES: optional default rules to switch on, comma-separated (e.g. first-payment),
 // BENCH_AGENTS (default 11000), BENCH_DAYS (default 14), BENCH_WARMUP_DAYS (default 30: the history the engine
 // has seen before attacks begin), BENCH_ALLOW_LIST_SHARE (default 0.5: sub-wallets whose policy has a category
