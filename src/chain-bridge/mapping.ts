@@ -15,6 +15,7 @@ import type { Tx } from "../engine/index.ts";
 import { createTransfer, postPending } from "../ledger/index.ts";
 import type { Ledger } from "../ledger/index.ts";
 import { payoutAccountIn } from "../merchants/index.ts";
+import { nextRiskSeqIn } from "../risk/index.ts";
 import { emitPaymentEvent, paymentKey, refundKey } from "../payments/index.ts";
 import type { Payment, Refund, VoidReason } from "../payments/index.ts";
 import { getSubWalletIn, recordSpendIn, restoreSpendIn } from "../wallets/index.ts";
@@ -215,7 +216,10 @@ export class EventMapper implements LogHandler {
         const to = payoutAccountIn(tx, this.#ledger, p.merchantId, p.currency);
         if (!this.#move(tx, steps, log, sw.accountId, to, amount, p.currency, "chain_capture_late")) return;
         recordSpendIn(tx, sw, amount, tx.nowMs);
-        const next: Payment = { ...p, status: "captured", capturedMinor: amount, capturedAtMs: tx.nowMs, refundedMinor: 0n, captureTransferId: (steps[steps.length - 1] as { id: string }).id };
+        const next: Payment = {
+          ...p, status: "captured", capturedMinor: amount, capturedAtMs: tx.nowMs, refundedMinor: 0n, captureTransferId: (steps[steps.length - 1] as { id: string }).id,
+          seq: { ...p.seq, captured: nextRiskSeqIn(tx) },
+        };
         tx.put(paymentKey(p.id), next);
         steps.push({ k: "late", paymentId: p.id, prev: p });
         this.#anomaly(tx, steps, log, "late_capture", { paymentId: p.id, previousStatus: p.status, amountMinor: amount });
@@ -243,7 +247,10 @@ export class EventMapper implements LogHandler {
     const released = p.amountMinor - amount;
     const sw = getSubWalletIn(tx, p.subWalletId);
     if (released > 0n) restoreSpendIn(tx, sw, released, p.authorizedAtMs!);
-    const captured: Payment = { ...p, status: "captured", capturedMinor: amount, capturedAtMs: tx.nowMs, captureTransferId: captureId, refundedMinor: 0n };
+    const captured: Payment = {
+      ...p, status: "captured", capturedMinor: amount, capturedAtMs: tx.nowMs, captureTransferId: captureId, refundedMinor: 0n,
+      seq: { ...p.seq, captured: nextRiskSeqIn(tx) },
+    };
     tx.put(paymentKey(p.id), captured);
     steps.push({ k: "capture", paymentId: p.id, capturedMinor: amount, prev: p, debit: hold.debitAccountId, credit: hold.creditAccountId });
     emitPaymentEvent(tx, "payment.captured", captured, { toMerchant: true, data: { capturedMinor: amount, onChain: true, txHash: log.txHash } });
@@ -272,6 +279,7 @@ export class EventMapper implements LogHandler {
     const refund: Refund = {
       id: refundId, paymentId: p.id, merchantId: p.merchantId, amountMinor: amount, currency: p.currency,
       transferId: (steps[steps.length - 1] as { id: string }).id, createdAtMs: tx.nowMs, reason: `on-chain refund ${log.txHash}`,
+      seq: nextRiskSeqIn(tx),
     };
     tx.put(refundKey(refundId), refund);
     const next: Payment = { ...p, refundedMinor: (p.refundedMinor ?? 0n) + amount };

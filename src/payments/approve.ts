@@ -4,6 +4,7 @@ import { checkGrant, getAgent, keyProblem } from "../agents/index.ts";
 import type { ApprovalRequest } from "../approvals/index.ts";
 import { getMerchantIn } from "../merchants/index.ts";
 import type { MintedToken } from "../tokens/index.ts";
+import { nextRiskSeqIn } from "../risk/index.ts";
 import { activeSubWalletIn, evaluateIn } from "../wallets/index.ts";
 import { authorizeMoneyIn, resultOf } from "./authorize.ts";
 import type { ApprovedPayment } from "./authorize.ts";
@@ -85,7 +86,10 @@ export function approvedIn(tx: Tx, ctx: PaymentsContext, approval: ApprovalReque
 export function deniedIn(tx: Tx, approval: ApprovalRequest): void {
   const p = tx.get<Payment>(paymentKey(approval.subject.id));
   if (!p || p.status !== "pending_approval") return;
-  const denied: Payment = { ...p, status: "denied", resolvedAtMs: tx.nowMs };
+  // The person's "no" teaches the risk engine (a decline); a request that expired unanswered does not.
+  const denied: Payment = {
+    ...p, status: "denied", resolvedAtMs: tx.nowMs, ...(approval.status === "denied" ? { seq: { ...p.seq, denied: nextRiskSeqIn(tx) } } : {}),
+  };
   tx.put(paymentKey(p.id), denied);
   emitPaymentEvent(tx, "approval.resolved", denied, { data: { resolution: approval.status } });
 }

@@ -3,6 +3,7 @@ import type { Tx } from "../engine/index.ts";
 import { acceptIntent, checkGrant, grantKey, grantProblem, useGrant } from "../agents/index.ts";
 import type { Grant, VerifiedIntent } from "../agents/index.ts";
 import { createApprovalIn } from "../approvals/index.ts";
+import { combineVerdicts, nextRiskSeqIn } from "../risk/index.ts";
 import { createTransfer } from "../ledger/index.ts";
 import { getMerchantIn, payoutAccountIn } from "../merchants/index.ts";
 import type { MintedToken } from "../tokens/index.ts";
@@ -85,12 +86,6 @@ export function resultOf(tx: Tx, p: Payment): AuthorizeOutcome {
   };
 }
 
-function combine(policy: Decision["policy"]["outcome"], risk: Decision["risk"]["outcome"]): Decision["outcome"] {
-  if (policy === "decline" || risk === "decline") return "decline";
-  if (policy === "review" || risk === "review") return "review";
-  return "allow";
-}
-
 /**
  * Places the hold, records the token as active, counts the spend and the grant use,
  * and queues the events: one payment going from decided to authorized, in the caller's command.
@@ -122,6 +117,7 @@ export function authorizeMoneyIn(
   const authorized: Payment = {
     ...p, status: "authorized", tokenId: minted.tokenId, holdTransferId: holdId,
     authorizedAtMs: tx.nowMs, expiresAtMs: minted.expiresAtMs, grantId: grant.id, ...(chain ? { chain } : {}),
+    seq: { ...p.seq, authorized: nextRiskSeqIn(tx) },
   };
   tx.put(paymentKey(p.id), authorized);
   emitPaymentEvent(tx, "payment.authorized", authorized);
@@ -202,7 +198,8 @@ function authorizeAdmittedIn(
     ...(sw.policy.approvalAboveMinor !== undefined ? { approvalThresholdMinor: sw.policy.approvalAboveMinor } : {}),
   });
   const decision: Decision = {
-    outcome: combine(verdict.outcome, risk.outcome),
+    // Above the person's approval threshold a score decline goes to them with its reasons (combineVerdicts).
+    outcome: combineVerdicts(verdict.outcome, risk),
     policy: { outcome: verdict.outcome, version: verdict.policyVersion ?? 1, reasons: verdict.reasons.map((r) => ({ code: r.code, message: r.message })) },
     risk,
     atMs: tx.nowMs,
@@ -211,7 +208,7 @@ function authorizeAdmittedIn(
     id: input.paymentId, status: "declined", ownerId: sw.ownerId, walletId: sw.walletId, subWalletId: sw.id, agentId: agent.id,
     grantId: grant.id, merchantId: merchant.id, category: merchant.category, amountMinor: req.amount.minor,
     currency: req.amount.currency, idempotencyKey: req.idempotencyKey, createdAtMs: tx.nowMs, decision, agentKid: intent.kid,
-    ...(req.reference !== undefined ? { reference: req.reference } : {}),
+    ...(req.reference !== undefined ? { reference: req.reference } : {}), seq: { created: nextRiskSeqIn(tx) },
   };
   tx.put(ik, { request, resultId: base.id } satisfies IdempotencyRecord);
 

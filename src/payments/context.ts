@@ -14,7 +14,12 @@ import type { Payment, PaymentChainInfo } from "./records.ts";
  */
 export interface RiskHook {
   score(intent: RiskIntent): RiskDecision;
+  /** Live, and on open for every change already committed (in `seq` order, the order they were made). */
   record(event: RiskEvent): void;
+  /** Given the state engine before it loads (the built-in engine keeps its operator resets there). */
+  attach?(engine: Engine): void;
+  /** The replay of committed changes on open is over. */
+  finishLoad?(): void;
 }
 
 /** The default when no risk engine is plugged in: allows everything, records nothing. */

@@ -1,4 +1,4 @@
-import { AgentPayError, MinHeap, every, expectObject, newId, validateAmount, validateId, validateKey } from "../core/index.ts";
+import { AgentPayError, MinHeap, every, expectObject, invariant, newId, validateAmount, validateId, validateKey } from "../core/index.ts";
 import { merchantKey } from "../merchants/index.ts";
 import type { Merchant } from "../merchants/index.ts";
 import type { Amount } from "../core/index.ts";
@@ -11,7 +11,7 @@ import type { AuthorizeCommandInput, AuthorizeResult } from "./authorize.ts";
 import { approvedIn, deniedIn, prepareApproval } from "./approve.ts";
 import type { PaymentsContext } from "./context.ts";
 import { HOLD_GRACE_MS, PAYMENT_PREFIX, REFUND_PREFIX, issuedTokenKey, paymentKey, paymentOfToken, storedVoucherIn, voucherKey } from "./records.ts";
-import type { Payment, Receipt, Refund } from "./records.ts";
+import type { Payment, PaymentSeq, Receipt, Refund } from "./records.ts";
 import { redeemIn } from "./redeem.ts";
 import {
   REFUND_REQUEST_PREFIX, declineRefundRequestIn, grantRefundRequestIn, parseRefundRequestBody, refundRequestKey, requestRefundIn,
@@ -21,6 +21,7 @@ import { acceptIntent } from "../agents/index.ts";
 import { refundIn } from "./refund.ts";
 import { voidIn } from "./void.ts";
 import type { SignedVoucher } from "../chain/index.ts";
+import type { RiskEvent } from "../risk/index.ts";
 
 export interface RedeemInput {
   /** The Token Pay token the agent handed over. */
@@ -110,6 +111,8 @@ export class Payments {
   constructor(ctx: PaymentsContext, agents: Agents, approvals: Approvals) {
     this.#ctx = ctx;
     this.#agents = agents;
+    // The built-in risk engine keeps its operator resets in the store, in the order of payment changes.
+    ctx.risk.attach?.(ctx.engine);
     approvals.onResolve("payment", {
       prepare: (a) => prepareApproval(ctx, a),
       approved: (tx, a, prepared) => approvedIn(tx, ctx, a, prepared),
@@ -167,61 +170,73 @@ export class Payments {
       this.#loaded.push(p);
       return;
     }
-    const risk = this.#ctx.risk;
-    const ev = riskIntentOf(p);
-    if (before?.status !== p.status) {
-      if (p.status === "authorized") {
-        risk.record({ ...ev, atMs: p.authorizedAtMs!, kind: "authorized", ...(p.approvalId ? { countsAsAttempt: false } : {}) });
-      }
-      else if (p.status === "declined") risk.record({ ...ev, atMs: p.createdAtMs, kind: "declined" });
-      else if (p.status === "pending_approval") risk.record({ ...ev, atMs: p.createdAtMs, kind: "reviewed" });
-      else if (p.status === "captured") risk.record({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs!, kind: "captured" });
-      else if (p.status === "voided" || p.status === "expired") risk.record({ ...ev, atMs: p.resolvedAtMs!, kind: "voided" });
-    }
+    for (const e of riskEventsOf(before, p)) this.#ctx.risk.record(e);
   }
 
   /**
-   * Called by the facade once the store is loaded: replays committed payments into the
-   * risk engine in time order (features are derived state, rebuilt rather than stored).
+   * Called by the facade once the store is loaded: replays committed payment changes into the risk
+   * engine (its features are derived state, rebuilt rather than stored) in the order they were made
+   * (their `seq`), so the rebuilt state is the one the engine had; records written before `seq`
+   * existed go first, in time order.
    */
   finishLoad(): void {
     this.#loading = false;
     const created = new Map<string, number>();
-    const at = (id: string): number => {
+    const createdAt = (id: string): number => {
       let t = created.get(id);
       if (t === undefined) created.set(id, (t = this.#ctx.engine.read<Payment>(paymentKey(id))?.createdAtMs ?? 0));
       return t;
     };
     for (const m of [this.#bySubWallet, this.#byAgent, this.#byMerchant, this.#byOwner]) {
-      for (const list of m.values()) list.sort((a, b) => at(a) - at(b) || (a < b ? -1 : a > b ? 1 : 0));
+      for (const list of m.values()) list.sort((a, b) => createdAt(a) - createdAt(b) || (a < b ? -1 : a > b ? 1 : 0));
     }
-    const events: Array<Parameters<PaymentsContext["risk"]["record"]>[0]> = [];
-    for (const p of this.#loaded) {
-      const ev = riskIntentOf(p);
-      if (p.status === "declined") events.push({ ...ev, atMs: p.createdAtMs, kind: "declined" });
-      if (p.approvalId !== undefined) events.push({ ...ev, atMs: p.createdAtMs, kind: "reviewed" });
-      if (p.authorizedAtMs !== undefined) {
-        events.push({ ...ev, atMs: p.authorizedAtMs, kind: "authorized", ...(p.approvalId ? { countsAsAttempt: false } : {}) });
-      }
-      if (p.capturedAtMs !== undefined) events.push({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs, kind: "captured" });
-      if ((p.status === "voided" || p.status === "expired") && p.resolvedAtMs !== undefined) events.push({ ...ev, atMs: p.resolvedAtMs, kind: "voided" });
-    }
+    const loaded = this.#loaded, refunds = this.#loadedRefunds;
     this.#loaded = [];
-    events.sort((a, b) => a.atMs - b.atMs);
-    const refunds = this.#loadedRefunds.sort((a, b) => a.createdAtMs - b.createdAtMs);
     this.#loadedRefunds = [];
-    // Merge the two time-ordered streams so the risk engine sees events in time order.
-    let j = 0;
-    for (const e of events) {
-      while (j < refunds.length && refunds[j]!.createdAtMs <= e.atMs) this.#recordRefund(refunds[j++]!);
-      this.#ctx.risk.record(e);
+    // Each number of the order belongs to one change: the replay walks the numbers (no event objects
+    // held for the whole history, no sort). Records from before `seq` existed go first, by time.
+    let top = 0;
+    for (const p of loaded) if (p.seq) for (const f of SEQ_FIELDS) top = Math.max(top, p.seq[f] ?? 0);
+    for (const r of refunds) top = Math.max(top, r.seq ?? 0);
+    const at: Array<Payment | Refund | undefined> = new Array<Payment | Refund | undefined>(top + 1);
+    const what = new Uint8Array(top + 1);   // 1 + index in SEQ_FIELDS; REFUND for a refund
+    const place = (n: number, x: Payment | Refund, w: number) => {
+      invariant(at[n] === undefined, "two changes share a place in the risk order", { seq: n });
+      at[n] = x;
+      what[n] = w;
+    };
+    const legacy: RiskEvent[] = [];
+    for (const p of loaded) {
+      if (p.seq) SEQ_FIELDS.forEach((f, i) => { if (p.seq![f] !== undefined) place(p.seq![f]!, p, i + 1); });
+      if (p.seq?.created === undefined) legacy.push(...legacyRiskEventsOf(p));
     }
-    while (j < refunds.length) this.#recordRefund(refunds[j++]!);
+    for (const r of refunds) {
+      if (r.seq !== undefined) place(r.seq, r, REFUND);
+      else {
+        const e = this.#refundEvent(r);
+        if (e) legacy.push(e);
+      }
+    }
+    legacy.sort((a, b) => a.atMs - b.atMs);
+    for (const e of legacy) this.#ctx.risk.record(e);
+    for (let n = 1; n <= top; n++) {
+      const x = at[n];
+      if (x === undefined) continue;
+      const e = what[n] === REFUND ? this.#refundEvent(x as Refund) : riskEventAt(x as Payment, SEQ_FIELDS[what[n]! - 1]!);
+      if (e) this.#ctx.risk.record(e);
+    }
+    this.#ctx.risk.finishLoad?.();
   }
 
   #recordRefund(r: Refund): void {
+    const e = this.#refundEvent(r);
+    if (e) this.#ctx.risk.record(e);
+  }
+
+  #refundEvent(r: Refund): RiskEvent | undefined {
     const p = this.#ctx.engine.read<Payment>(paymentKey(r.paymentId));
-    if (p) this.#ctx.risk.record({ ...riskIntentOf(p), amountMinor: r.amountMinor, atMs: r.createdAtMs, kind: "refunded" });
+    if (!p) return undefined;
+    return { ...riskIntentOf(p), amountMinor: r.amountMinor, atMs: r.createdAtMs, kind: "refunded", ...(r.seq !== undefined ? { seq: r.seq } : {}) };
   }
 
   /**
@@ -547,4 +562,61 @@ function riskIntentOf(p: Payment) {
     agentId: p.agentId, subWalletId: p.subWalletId, ownerId: p.ownerId, merchantId: p.merchantId, category: p.category,
     amountMinor: p.amountMinor, currency: p.currency, atMs: p.createdAtMs,
   };
+}
+
+const SEQ_FIELDS = ["created", "authorized", "denied", "captured", "resolved"] as const satisfies ReadonlyArray<keyof PaymentSeq>;
+const REFUND = 255;
+
+/**
+ * What the risk engine learns from one change of a payment (one `seq` entry). A direct authorization
+ * is one event (its `created` entry only marks its place); a review is one at creation and one when
+ * the person resolves it.
+ */
+function riskEventAt(p: Payment, field: (typeof SEQ_FIELDS)[number]): RiskEvent | undefined {
+  const seq = p.seq![field]!;
+  const ev = riskIntentOf(p);
+  const reviewed = p.approvalId !== undefined;
+  switch (field) {
+    case "created":
+      if (reviewed) return { ...ev, kind: "reviewed", seq };
+      return p.status === "declined" ? { ...ev, kind: "declined", seq } : undefined;
+    case "authorized":
+      return { ...ev, atMs: p.authorizedAtMs!, kind: "authorized", seq, ...(reviewed ? { countsAsAttempt: false } : {}) };
+    case "denied":
+      return { ...ev, atMs: p.resolvedAtMs!, kind: "declined", countsAsAttempt: false, seq };
+    case "captured":
+      return { ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs!, kind: "captured", seq };
+    case "resolved":
+      return { ...ev, atMs: p.resolvedAtMs!, kind: "voided", seq };
+  }
+}
+
+/** The events of a write of a payment: one per `seq` entry `p` has and `before` had not, in `seq` order. */
+function riskEventsOf(before: Payment | undefined, p: Payment): RiskEvent[] {
+  const s = p.seq;
+  if (s === undefined) return [];
+  const out: RiskEvent[] = [];
+  for (const f of SEQ_FIELDS) {
+    if (s[f] === undefined || s[f] === before?.seq?.[f]) continue;
+    const e = riskEventAt(p, f);
+    if (e) out.push(e);
+  }
+  return out.length > 1 ? out.sort((x, y) => x.seq! - y.seq!) : out;
+}
+
+/** The events of a record written before `seq` existed, for the changes that carry no `seq` entry. */
+function legacyRiskEventsOf(p: Payment): RiskEvent[] {
+  const ev = riskIntentOf(p);
+  const s = p.seq;
+  const out: RiskEvent[] = [];
+  if (p.status === "declined") out.push({ ...ev, kind: "declined" });
+  if (p.approvalId !== undefined) out.push({ ...ev, kind: "reviewed" });
+  if (p.authorizedAtMs !== undefined && s?.authorized === undefined) {
+    out.push({ ...ev, atMs: p.authorizedAtMs, kind: "authorized", ...(p.approvalId ? { countsAsAttempt: false } : {}) });
+  }
+  if (p.capturedAtMs !== undefined && s?.captured === undefined) out.push({ ...ev, amountMinor: p.capturedMinor!, atMs: p.capturedAtMs, kind: "captured" });
+  if ((p.status === "voided" || p.status === "expired") && p.resolvedAtMs !== undefined && s?.resolved === undefined) {
+    out.push({ ...ev, atMs: p.resolvedAtMs, kind: "voided" });
+  }
+  return out;
 }

@@ -57,6 +57,21 @@ export interface Payment {
   readonly resolvedAtMs?: number;
   /** Set for a payment to a merchant that settles on-chain: the voucher twinned with its token. */
   readonly chain?: PaymentChainInfo;
+  /**
+   * Where each change of this payment sits in one durable order of all payment changes (nextRiskSeqIn),
+   * so a reopen replays them into the risk engine in exactly the order it learnt them. `denied` is set
+   * only when the person denied it (an approval that expired unanswered teaches the engine nothing).
+   * Absent on records written before this field existed.
+   */
+  readonly seq?: PaymentSeq;
+}
+
+export interface PaymentSeq {
+  readonly created?: number;
+  readonly authorized?: number;
+  readonly denied?: number;
+  readonly captured?: number;
+  readonly resolved?: number;
 }
 
 /** What an on-chain payment's record carries about its voucher (the voucher itself is under `cv/<paymentId>`). */
@@ -128,6 +143,8 @@ export interface Refund {
   readonly transferId: string;
   readonly createdAtMs: number;
   readonly reason?: string;
+  /** Its place in the durable order of payment changes (see Payment.seq). */
+  readonly seq?: number;
 }
 
 export const paymentKey = (id: string): string => `pm/${id}`;

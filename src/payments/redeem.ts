@@ -3,6 +3,7 @@ import type { Tx } from "../engine/index.ts";
 import { postPending } from "../ledger/index.ts";
 import { getMerchantIn } from "../merchants/index.ts";
 import type { VerifiedToken } from "../tokens/index.ts";
+import { nextRiskSeqIn } from "../risk/index.ts";
 import { getSubWalletIn, restoreSpendIn } from "../wallets/index.ts";
 import type { PaymentsContext } from "./context.ts";
 import { emitPaymentEvent } from "./effects.ts";
@@ -76,6 +77,7 @@ export function redeemIn(tx: Tx, ctx: PaymentsContext, input: RedeemCommandInput
   if (released > 0n) restoreSpendIn(tx, getSubWalletIn(tx, p.subWalletId), released, p.authorizedAtMs!);
   const captured: Payment = {
     ...p, status: "captured", capturedMinor: input.amountMinor, capturedAtMs: tx.nowMs, captureTransferId: captureId, refundedMinor: 0n,
+    seq: { ...p.seq, captured: nextRiskSeqIn(tx) },
   };
   tx.put(paymentKey(p.id), captured);
   tx.put(ik, { request, resultId: p.id } satisfies IdempotencyRecord);

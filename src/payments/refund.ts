@@ -4,6 +4,7 @@ import { createTransfer } from "../ledger/index.ts";
 import { payoutAccountIn } from "../merchants/index.ts";
 import { getSubWalletIn, getWalletIn, restoreSpendIn } from "../wallets/index.ts";
 import type { PaymentsContext } from "./context.ts";
+import { nextRiskSeqIn } from "../risk/index.ts";
 import { emitPaymentEvent, notify } from "./effects.ts";
 import { idemKey, paymentKey, refundKey } from "./records.ts";
 import type { IdempotencyRecord, Payment, Refund } from "./records.ts";
@@ -59,7 +60,7 @@ export function refundIn(tx: Tx, ctx: PaymentsContext, input: RefundCommandInput
   if (!closed) restoreSpendIn(tx, sw, input.amountMinor, p.authorizedAtMs!);
   const refund: Refund = {
     id, paymentId: p.id, merchantId: p.merchantId, amountMinor: input.amountMinor, currency: p.currency,
-    transferId, createdAtMs: tx.nowMs, ...(input.reason !== undefined ? { reason: input.reason } : {}),
+    transferId, createdAtMs: tx.nowMs, ...(input.reason !== undefined ? { reason: input.reason } : {}), seq: nextRiskSeqIn(tx),
   };
   tx.put(refundKey(id), refund);
   const next: Payment = { ...p, refundedMinor: refunded + input.amountMinor };

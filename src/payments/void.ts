@@ -3,6 +3,7 @@ import type { Tx } from "../engine/index.ts";
 import { voidPending } from "../ledger/index.ts";
 import { getSubWalletIn, restoreSpendIn } from "../wallets/index.ts";
 import type { PaymentsContext } from "./context.ts";
+import { nextRiskSeqIn } from "../risk/index.ts";
 import { emitPaymentEvent } from "./effects.ts";
 import { paymentKey } from "./records.ts";
 import type { Payment } from "./records.ts";
@@ -34,7 +35,7 @@ export function voidIn(tx: Tx, ctx: PaymentsContext, paymentId: string, reason: 
     metadata: { paymentId: p.id },
   });
   restoreSpendIn(tx, getSubWalletIn(tx, p.subWalletId), p.amountMinor, p.authorizedAtMs!, true);
-  const next: Payment = { ...p, status: reason === "expired" ? "expired" : "voided", resolvedAtMs: tx.nowMs };
+  const next: Payment = { ...p, status: reason === "expired" ? "expired" : "voided", resolvedAtMs: tx.nowMs, seq: { ...p.seq, resolved: nextRiskSeqIn(tx) } };
   tx.put(paymentKey(p.id), next);
   emitPaymentEvent(tx, "payment.voided", next, { toMerchant: true, data: { reason } });
   return next;

@@ -1,8 +1,10 @@
 import { AgentPayError } from "../core/index.ts";
 import type { CurrencyRegistry } from "../core/index.ts";
+import type { Engine } from "../engine/index.ts";
 import { Breaker, type BreakerOptions, type BreakerStatus } from "./breaker.ts";
 import { FEATURE, FEATURE_COUNT, FeatureStore, type FeatureLimits } from "./features.ts";
 import { compileRuleSet, defaultRuleSet, type CompiledRuleSet, type RuleSet } from "./rules.ts";
+import { RISK_OP_PREFIX, nextRiskSeqIn, riskOpKey, type RiskOpRecord } from "./journal.ts";
 import { exportEngineState, importEngineState, type RiskState } from "./state.ts";
 import type { RiskDecision, RiskEvent, RiskIntent, RiskOutcome, RiskReason } from "./types.ts";
 
@@ -64,6 +66,10 @@ export class RiskEngine {
   readonly #breakerOpts: Partial<BreakerOptions>;
 
   readonly #currencies: CurrencyRegistry | undefined;
+  /** The state engine operator actions are made durable in, once attached. */
+  #engine: Engine | undefined;
+  /** While the store loads: operator actions waiting for their place among the replayed events. */
+  #loadedOps: RiskOpRecord[] | undefined;
 
   constructor(opts: RiskEngineOptions = {}) {
     this.#currencies = opts.currencies;
@@ -112,17 +118,61 @@ export class RiskEngine {
     }
     let outcome: RiskOutcome = score >= rs.decline ? "decline" : score >= rs.review ? "review" : "allow";
     if (hard === "decline" || (hard === "review" && outcome === "allow")) outcome = hard;
-    return { outcome, score, reasons, ruleSetVersion: rs.version };
+    return { outcome, score, reasons, ruleSetVersion: rs.version, hard: hard !== "allow" && outcome === hard };
   }
 
-  /** Folds a payment's outcome into the features. Events must arrive in time order. */
+  /**
+   * Folds a payment's outcome into the features. Events must arrive in the order they happened (time
+   * order, or `seq` order when they carry one).
+   */
   record(event: RiskEvent): void {
     const raw = checkIntent(event);
     const amt = raw * scaleOf(this.#currencies, event.currency);
     if (!EVENT_KINDS.has(event.kind)) bad("kind must be authorized, captured, declined, failed, refunded, voided or reviewed", "kind");
     if (event.countsAsAttempt !== undefined && typeof event.countsAsAttempt !== "boolean") bad("countsAsAttempt must be a boolean", "countsAsAttempt");
+    if (event.seq !== undefined && (!Number.isSafeInteger(event.seq) || event.seq < 1)) bad("seq must be a positive integer", "seq");
+    // Replaying: the operator's resets that came before this event come first.
+    if (this.#loadedOps !== undefined && event.seq !== undefined) this.#applyLoadedOps(event.seq);
     this.#store.record(event, amt);
     this.#breaker.record(event, amt);
+  }
+
+  /**
+   * Makes the engine's operator actions (breaker resets) durable in `engine`'s store, in the durable
+   * order of payment changes, so a reopened process that replays both rebuilds the same state. Call
+   * before the store loads; then replay the payment events (with their `seq`) and call finishLoad().
+   * The payment flow does this for the engine AgentPay.open builds.
+   */
+  attach(engine: Engine): void {
+    if (this.#engine !== undefined) throw new AgentPayError("INVALID_INPUT", "the risk engine is already attached to a state engine");
+    this.#engine = engine;
+    this.#loadedOps = [];
+    engine.observe(RISK_OP_PREFIX, (_k, before, after) => {
+      const op = after as RiskOpRecord | undefined;
+      if (op === undefined || before !== undefined) return;
+      if (this.#loadedOps !== undefined) this.#loadedOps.push(op);
+      else this.#applyOp(op);
+    });
+  }
+
+  /** The replay is over: resets recorded after the last replayed event take effect. */
+  finishLoad(): void {
+    if (this.#loadedOps === undefined) return;
+    this.#applyLoadedOps(Infinity);
+    this.#loadedOps = undefined;
+  }
+
+  #applyLoadedOps(beforeSeq: number): void {
+    const ops = this.#loadedOps!;
+    if (ops.length === 0) return;
+    ops.sort((a, b) => a.seq - b.seq);
+    let i = 0;
+    while (i < ops.length && ops[i]!.seq < beforeSeq) this.#applyOp(ops[i++]!);
+    ops.splice(0, i);
+  }
+
+  #applyOp(op: RiskOpRecord): void {
+    if (op.kind === "breaker-reset") this.#breaker.reset(op.ownerId);
   }
 
   /** Replaces the rule set at run time. A bad set throws RISK_RULES_INVALID and the old set stays. */
@@ -139,10 +189,26 @@ export class RiskEngine {
     return this.#breaker.status();
   }
 
-  /** Closes the drain breaker: all trips, or one person's with `ownerId`. */
-  resetBreaker(ownerId?: string): void {
-    if (ownerId !== undefined && typeof ownerId !== "string") bad("ownerId must be a string", "ownerId");
-    this.#breaker.reset(ownerId);
+  /**
+   * Closes the drain breaker: all trips, or one person's with `ownerId`. Attached to a state engine (as
+   * in AgentPay), the reset is recorded durably in the order of payment changes and resolves once it
+   * is on disk; a reopen replays it in its place. Standalone, it takes effect before this returns.
+   */
+  resetBreaker(ownerId?: string): Promise<void> {
+    if (ownerId !== undefined && (typeof ownerId !== "string" || ownerId.length === 0 || ownerId.length > 256)) {
+      return Promise.reject(new AgentPayError("INVALID_INPUT", "ownerId must be a non-empty string", { field: "ownerId" }));
+    }
+    const engine = this.#engine;
+    if (engine === undefined) {
+      this.#breaker.reset(ownerId);
+      return Promise.resolve();
+    }
+    // The observer applies it as the command commits to memory, at its place in the order.
+    return engine.submit((tx) => {
+      const seq = nextRiskSeqIn(tx);
+      const op: RiskOpRecord = { seq, atMs: tx.nowMs, kind: "breaker-reset", ...(ownerId !== undefined ? { ownerId } : {}) };
+      tx.put(riskOpKey(seq), op);
+    });
   }
 
   /** Memory use in entries, for monitoring the bounds. */

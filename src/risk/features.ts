@@ -538,14 +538,16 @@ export class FeatureStore {
         break;
       }
       case "declined": {
+        // a person's denial after a review: the review already counted the attempt
+        const att = e.countsAsAttempt === false ? 0 : 1;
         const d = a.declIdx;
         a.declCategory[d] = e.category;
         a.declAt[d] = t;
         a.declIdx = (d + 1) % RECENT_DECLINES;
-        a.r1m.add(t, C_ATT, 1);
-        a.r1h.add(t, C_ATT, 1); a.r1h.add(t, C_DEC, 1);
-        a.r24h.add(t, C_ATT, 1); a.r24h.add(t, C_DEC, 1);
-        mer.r1h.add(t, 0, 1);
+        a.r1m.add(t, C_ATT, att);
+        a.r1h.add(t, C_ATT, att); a.r1h.add(t, C_DEC, 1);
+        a.r24h.add(t, C_ATT, att); a.r24h.add(t, C_DEC, 1);
+        mer.r1h.add(t, 0, att);
         mer.r24h.add(t, 0, 1);
         break;
       }

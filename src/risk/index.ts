@@ -1,5 +1,6 @@
 // The risk engine's public face. See DESIGN.md "Risk engine" and docs in each file.
 export { RiskEngine } from "./engine.ts";
+export { combineVerdicts } from "./combine.ts";
 export type { RiskEngineOptions } from "./engine.ts";
 export type { RiskIntent, RiskReason, RiskDecision, RiskOutcome, RiskEvent, RiskEventKind } from "./types.ts";
 export { defaultRuleSet, compileRuleSet, enableRules, CASH_LIKE_CATEGORIES, RULE_LIMITS } from "./rules.ts";
@@ -10,3 +11,5 @@ export { NUMERIC_FEATURES, STRING_FEATURES, defaultFeatureLimits } from "./featu
 export type { NumericFeature, StringFeature, FeatureLimits } from "./features.ts";
 export { RISK_STATE_FORMAT } from "./state.ts";
 export type { RiskState } from "./state.ts";
+export { RISK_SEQ_KEY, RISK_OP_PREFIX, nextRiskSeqIn } from "./journal.ts";
+export type { RiskOpRecord } from "./journal.ts";

@@ -280,6 +280,12 @@ export function enableRules(ruleSet: RuleSet, ids: readonly string[]): RuleSet {
 
 /**
  * The default rule set: sensible product rules that work out of the box.
+ * 2026.9 (tuned on simulator seeds 11-40 with the 30-day warm-up, allow-lists and combined decisions of
+ * docs/RISK.md; checked once on 41-60): with weeks of history the loss left is single payments far from the
+ * agent's usual. far-above-both asks at 4x the agent's usual and 4.5x everyone's (was 5x / 5x) and no longer
+ * needs a new high (one old outlier is no usual); three rules ask the person: at-limit-new-high (right under
+ * the limit, twice the agent's highest), at-limit-above-both (93%+ of the limit at 2.5x both usuals) and
+ * far-below-both (far below the agent's and everyone's usual: probing).
  * 2026.8 (tuned on simulator seeds 11-40, checked on 41-60): 2026.6 had been tuned on seeds 11-20 and lost
  * 4-5 times as much on seeds it had never seen; rules that ask the person (adding no score) take back about
  * half of it: dormant-burst (a grant unused for days wakes up and the agent keeps paying in the one
@@ -296,7 +302,7 @@ export function enableRules(ruleSet: RuleSet, ids: readonly string[]): RuleSet {
  * daily-outflow), which pays for the new rule's reviews.
  */
 export const defaultRuleSet: RuleSet = {
-  version: "default-2026.8",
+  version: "default-2026.9",
   thresholds: { review: 60, decline: 120 },
   rules: [
     // hard declines: unambiguous abuse
@@ -432,12 +438,30 @@ export const defaultRuleSet: RuleSet = {
     { id: "amount-spike", kind: "score", score: 60, code: "AMOUNT_SPIKE",
       when: { feature: "amount.priorZ", op: ">=", value: 4 },
       message: "Amount is far outside what this agent, and agents in general, pay in this category ({amount.priorRatio}x usual, {amount.priorZ} standard deviations)" },
-    // far above what this agent pays here AND what everyone pays here, and a new high for the agent: asks the
-    // person whatever the spread of the category's amounts
+    // far above what this agent pays here AND what everyone pays here: asks the person whatever the spread of the
+    // category's amounts (since 2026.9 at 4x / 4.5x rather than 5x / 5x, and also when the agent once paid as
+    // much: one old outlier is no usual)
     { id: "far-above-both", kind: "review", score: 0, code: "FAR_ABOVE_AGENT_AND_CATEGORY",
-      when: { all: [{ feature: "amount.priorRatio", op: ">=", value: 5 }, { feature: "amount.popRatio", op: ">=", value: 5 },
-        { feature: "agent.maxRatio", op: ">=", value: 1.5 }, { feature: "agent.categoryTxCount", op: ">=", value: 1 }] },
+      when: { all: [{ feature: "agent.categoryTxCount", op: ">=", value: 1 }, { feature: "amount.priorRatio", op: ">=", value: 4 },
+        { feature: "amount.popRatio", op: ">=", value: 4.5 }] },
       message: "Amount is {amount.priorRatio}x this agent's usual in category {intent.category} and {amount.popRatio}x what agents usually pay there" },
+    // right up against the person's limit and well above anything this agent has paid here: the limit, not the
+    // agent's needs, sets the amount
+    { id: "at-limit-new-high", kind: "review", score: 0, code: "AT_LIMIT_FAR_ABOVE_HIGHEST",
+      when: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.9 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 },
+        { feature: "agent.maxRatio", op: ">=", value: 2 }] },
+      message: "Just under the sub-wallet's limit ({intent.nearLimitRatio} of it) and {agent.maxRatio}x the largest payment this agent has made here" },
+    // pressed against the limit (93% of it or more) at several times both the agent's usual and everyone's: the
+    // amount is set by the limit, not by what is bought (structuring, where the category's amounts vary too
+    // widely for a z-score to say so)
+    { id: "at-limit-above-both", kind: "review", score: 0, code: "AT_LIMIT_ABOVE_AGENT_AND_CATEGORY",
+      when: { all: [{ feature: "intent.nearLimitRatio", op: ">=", value: 0.93 }, { feature: "intent.nearLimitRatio", op: "<=", value: 1 },
+        { feature: "amount.priorRatio", op: ">=", value: 2.5 }, { feature: "amount.popRatio", op: ">=", value: 2.5 }] },
+      message: "Just under the sub-wallet's limit ({intent.nearLimitRatio} of it) at {amount.priorRatio}x this agent's usual in category {intent.category} and {amount.popRatio}x what agents usually pay there" },
+    // far below what this agent AND everyone pays here: probing payments (card testing) look like this
+    { id: "far-below-both", kind: "review", score: 0, code: "FAR_BELOW_AGENT_AND_CATEGORY",
+      when: { all: [{ feature: "amount.priorZ", op: "<=", value: -3 }, { feature: "amount.popRatio", op: "<=", value: 0.25 }] },
+      message: "Amount is {amount.priorRatio}x the usual for this agent in category {intent.category} and {amount.popRatio}x what agents usually pay there (probing payments look like this)" },
     // the same for the agent's first payment in a category, where its own usual is everyone's
     { id: "far-above-category-first", kind: "review", score: 0, code: "FIRST_IN_CATEGORY_FAR_ABOVE_USUAL",
       when: { all: [{ feature: "agent.categoryTxCount", op: "==", value: 0 }, { feature: "amount.popRatio", op: ">=", value: 5 },

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { defaultRuleSet, enableRules } from "../../src/index.ts";
 import type { RuleSet } from "../../src/index.ts";
+import { decodeJson, encodeJson } from "../../src/core/index.ts";
+import { RISK_SEQ_KEY } from "../../src/risk/index.ts";
 import { rejectsWith } from "../ledger/helpers.ts";
 import { usd, world } from "./helpers.ts";
 
@@ -97,6 +99,101 @@ describe("payments with the risk engine plugged in", () => {
     const after = JSON.stringify(again.risk!.exportState(), (_k, v) => (typeof v === "bigint" ? `${v}` : v));
     expect(after).to.equal(before);
     await again.close();
+
+    // A store written before payments carried their place in the order (no `seq`): replayed by time, which
+    // for these payments (no two changes in one millisecond, no denials) is the order they were made in.
+    const legacy: Array<{ type: "put" | "del"; key: string; value?: string }> = [];
+    for await (const [key, text] of w.store.entries()) {
+      if (key === RISK_SEQ_KEY) legacy.push({ type: "del", key });
+      if (!key.startsWith("pm/") && !key.startsWith("rf/")) continue;
+      const { seq: _seq, ...old } = decodeJson(text) as Record<string, unknown>;
+      expect(_seq).to.not.equal(undefined);
+      legacy.push({ type: "put", key, value: encodeJson(old) });
+    }
+    await w.store.write(legacy as Parameters<typeof w.store.write>[0]);
+    const old = await AgentPay.open({ store: w.store, clock: w.clock, delivery: false, background: false, risk: {} });
+    expect(JSON.stringify(old.risk!.exportState(), (_k, v) => (typeof v === "bigint" ? `${v}` : v))).to.equal(before);
+    await old.close();
+  });
+
+  it("above the approval threshold a score decline goes to the person with its reasons; below it, or by a hard rule, it declines", async () => {
+    // hotel bills score 60 above $40 and 60 more above $90 (a score decline); airfare above $90 is a hard decline;
+    // two declines in the last hour score 120 (a known-legitimate payment after two earlier declines)
+    const scored: RuleSet = {
+      version: "test-combine", thresholds: { review: 50, decline: 100 },
+      rules: [
+        ...rules.rules,
+        { id: "huge-hotel", kind: "score", score: 60, code: "HUGE_HOTEL", message: "a very large hotel bill",
+          when: { all: [{ feature: "intent.category", op: "==", value: "7011" }, { feature: "intent.amountMinor", op: ">", value: 9000 }] } },
+        { id: "declines", kind: "score", score: 120, code: "RECENT_DECLINES", message: "{agent.declines1h} declines in the last hour",
+          when: { feature: "agent.declines1h", op: ">=", value: 2 } },
+      ],
+    } as unknown as RuleSet;
+    const w = await world({ risk: { rules: scored } });
+    const { pay, client, travel } = w;
+    const req = (merchant: string, amount: string) => client.requestPayment({ subWalletId: travel.id, merchantId: merchant, amount: usd(amount) });
+
+    // below the person's threshold ($100): nobody would be asked, so the engine's score decline stands
+    const below = await rejectsWith(req(w.hotel.merchant.id, "95.00"), "PAYMENT_DECLINED");
+    expect((below.details as { risk: { outcome: string } }).risk.outcome).to.equal("decline");
+    // above it, a hard rule declines: not the person's to overrule
+    const hard = await rejectsWith(req(w.air.merchant.id, "120.00"), "PAYMENT_DECLINED");
+    expect((hard.details as { reasons: Array<{ code: string }> }).reasons.map((r) => r.code)).to.deep.equal(["APPROVAL_THRESHOLD", "BIG_AIRFARE"]);
+    w.clock.advance(60_000);
+
+    // above it, the score decline (two declines in the last hour, a large hotel bill) goes to the person
+    const before = pay.wallets.balance(travel.id);
+    const r = await req(w.hotel.merchant.id, "120.00");
+    if (r.status !== "pending_approval") throw new Error(`expected the person to be asked, got ${r.status}`);
+    expect(r.decision.outcome).to.equal("review");
+    expect(r.decision.risk).to.include({ outcome: "decline", hard: false });
+    const reasons = ["APPROVAL_THRESHOLD", "BIG_HOTEL", "HUGE_HOTEL", "RECENT_DECLINES"];
+    expect([...r.decision.policy.reasons, ...r.decision.risk.reasons].map((x) => x.code)).to.deep.equal(reasons);
+    expect(pay.approvals.get(r.approvalId).reasons.map((x) => x.code)).to.deep.equal(reasons);
+    expect(pay.wallets.balance(travel.id)).to.deep.equal(before);   // nothing held until the person says yes
+    const res = await pay.approvals.approve(r.approvalId, { by: "alice" });
+    expect(res.result!.status).to.equal("approved");
+    expect(pay.wallets.balance(travel.id).pendingDebitsMinor).to.equal(12000n);
+  });
+
+  it("a person's denial teaches the risk engine a decline, and it is remembered across a restart", async () => {
+    const denials: RuleSet = {
+      version: "test-denials", thresholds: { review: 50, decline: 100 },
+      rules: [{ id: "declined-here", kind: "review", code: "DECLINED_HERE", message: "declined here lately",
+        when: { feature: "agent.categoryDeclines24h", op: ">=", value: 1 } }],
+    } as unknown as RuleSet;
+    const w = await world({ risk: { rules: denials } });
+    const r = await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: w.hotel.merchant.id, amount: usd("120.00") });
+    if (r.status !== "pending_approval") throw new Error(`expected the person to be asked, got ${r.status}`);
+    expect(r.decision.risk.reasons).to.deep.equal([]);
+    await w.pay.approvals.deny(r.approvalId, { by: "alice" });
+    w.clock.advance(60_000);
+    const next = await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: w.hotel.merchant.id, amount: usd("20.00") });
+    expect(next.decision.risk.reasons.map((x) => x.code)).to.deep.equal(["DECLINED_HERE"]);
+    await w.pay.close();
+    const { AgentPay } = await import("../../src/index.ts");
+    const again = await AgentPay.open({ store: w.store, clock: w.clock, delivery: false, background: false, risk: { rules: denials } });
+    w.clock.advance(60_000);
+    const client = again.agentClient({ agentId: w.agent.id, privateKeyJwk: w.privateKeyJwk });
+    const after = await client.requestPayment({ subWalletId: w.travel.id, merchantId: w.hotel.merchant.id, amount: usd("21.00") });
+    expect(after.decision.risk.reasons.map((x) => x.code)).to.deep.equal(["DECLINED_HERE"]);
+    await again.close();
+  });
+
+  it("an approval that expires unanswered is no decline", async () => {
+    const denials: RuleSet = {
+      version: "test-denials", thresholds: { review: 50, decline: 100 },
+      rules: [{ id: "declined-here", kind: "review", code: "DECLINED_HERE", message: "declined here lately",
+        when: { feature: "agent.categoryDeclines24h", op: ">=", value: 1 } }],
+    } as unknown as RuleSet;
+    const w = await world({ risk: { rules: denials } });
+    const r = await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: w.hotel.merchant.id, amount: usd("120.00") });
+    if (r.status !== "pending_approval") throw new Error(`expected the person to be asked, got ${r.status}`);
+    w.clock.set(r.expiresAtMs + 1);
+    expect(await w.pay.approvals.expireDue()).to.equal(1);
+    expect(w.pay.payments.get(r.paymentId).status).to.equal("denied");
+    const next = await w.client.requestPayment({ subWalletId: w.travel.id, merchantId: w.hotel.merchant.id, amount: usd("20.00") });
+    expect(next.decision.risk.reasons).to.deep.equal([]);
   });
 
   it("a runaway loop: repeats go to review and still count as attempts, so after ten in a minute the flood rule declines", async () => {

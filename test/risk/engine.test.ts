@@ -18,7 +18,7 @@ describe("risk engine", () => {
     const e = new RiskEngine();
     const t = history(e, 10);
     const d = e.score(intent({ merchantId: "mch_never", category: "6051", amountMinor: 900_000n, atMs: t }));
-    expect(d.ruleSetVersion).to.equal("default-2026.8");
+    expect(d.ruleSetVersion).to.equal("default-2026.9");
     expect(d.outcome).to.equal("decline");
     expect(d.score).to.equal(d.reasons.reduce((s, r) => s + r.score, 0));
     for (const r of d.reasons) {

@@ -4,5 +4,5 @@ export { PERSONAS, PERSONA_WEIGHTS, CASHOUT_CATEGORIES, CARD_TEST_CATEGORIES } f
 export type { Persona, CategoryProfile } from "./personas.ts";
 export { simulate, ATTACK_KINDS, defaultAttackCounts, merchantId } from "./simulate.ts";
 export type { AttackKind, SimLabel, SimPayment, SimOptions, SimResult } from "./simulate.ts";
-export { runSimulation, summarize, formatTable } from "./run.ts";
+export { runSimulation, summarize, formatTable, policyVerdict } from "./run.ts";
 export type { RunStats, RunOptions, LabelStats, Summary } from "./run.ts";

@@ -15,13 +15,18 @@ export interface SimPayment {
   incident: number;
   /** The payment fails downstream even if allowed (merchant error, or a card tester's dead card). */
   failsIfAllowed: boolean;
+  /**
+   * The sub-wallet policy's category allow-list, if its person set one (the approval threshold and the
+   * per-payment cap travel in the intent, as the payment flow hands them to the risk engine).
+   */
+  allowedCategories?: ReadonlySet<string>;
 }
 
 export interface SimOptions {
   seed: number;
   /** Agents (each with its own sub-wallet; 1-3 sub-wallets per person). */
   agents?: number;
-  /** Days of normal traffic before measuring (the engine learns its baselines). */
+  /** Days of normal traffic before measuring: the history the engine has when attacks begin (default 30). */
   warmupDays?: number;
   /** Days measured, with attacks injected. */
   days?: number;
@@ -30,8 +35,17 @@ export interface SimOptions {
   attacks?: Partial<Record<AttackKind, number>>;
   /** Share of all sub-wallets hit by one mass-compromise incident. */
   massCompromiseShare?: number;
-  /** Share of agents that are onboarded (fresh grant) during the run. */
-  newAgentShare?: number;
+  /**
+   * Share of all agents onboarded (fresh grant, no history) per simulated day, warm-up included; agents
+   * onboarded during the measured days are new when they pay, as in life. Default 0.05 / 19: the 5% of
+   * agents that a 5 + 14-day run used to onboard, so the measured days see as many new agents as before.
+   */
+  newAgentsPerDay?: number;
+  /**
+   * Share of sub-wallets whose person set a category allow-list: their persona's categories, what the
+   * agent is for (default 0.5). Drawn from a generator of its own, so it changes no traffic.
+   */
+  allowListShare?: number;
 }
 
 export interface SimResult {
@@ -69,6 +83,7 @@ interface SimAgent {
   grantAtMs: number;
   approvalMinor?: bigint;
   perPaymentMinor?: bigint;
+  allowed?: ReadonlySet<string>;
   typicalMinor: number;
 }
 
@@ -144,6 +159,11 @@ function intentOf(a: SimAgent, mid: string, mcc: string, amountMinor: number, at
   return it;
 }
 
+function withPolicy(a: SimAgent, p: SimPayment): SimPayment {
+  if (a.allowed !== undefined) p.allowedCategories = a.allowed;
+  return p;
+}
+
 function pickCat(rng: Prng, a: SimAgent): CatState {
   const u = rng.next();
   for (let i = 0; i < a.catCdf.length; i++) if (u < a.catCdf[i]!) return a.cats[i]!;
@@ -169,7 +189,7 @@ function legitPayment(rng: Prng, a: SimAgent, t: number, c: CatState = pickCat(r
   else amt = rng.lognormal(c.prof.medianMinor * c.scale, c.prof.sigma);
   // Above the per-payment cap the policy declines the payment before the risk engine sees it; callers
   // leave such payments out (see overCap) rather than pretend the merchant's price fits the cap.
-  return { intent: intentOf(a, merchantId(c.prof.mcc, rank), c.prof.mcc, amt, t), label: "legit", incident: 0, failsIfAllowed: rng.chance(0.005) };
+  return withPolicy(a, { intent: intentOf(a, merchantId(c.prof.mcc, rank), c.prof.mcc, amt, t), label: "legit", incident: 0, failsIfAllowed: rng.chance(0.005) });
 }
 
 function overCap(a: SimAgent, p: SimPayment): boolean {
@@ -188,13 +208,15 @@ function hourWeights(p: Persona): number[] {
 export function simulate(opts: SimOptions): SimResult {
   const rng = new Prng(opts.seed);
   const nAgents = opts.agents ?? 11_000;
-  const warmupDays = opts.warmupDays ?? 5;
+  const warmupDays = opts.warmupDays ?? 30;
   const days = opts.days ?? 14;
   const startMs = opts.startMs ?? Date.UTC(2026, 0, 5);
   const measureFromMs = startMs + warmupDays * DAY;
   const endMs = measureFromMs + days * DAY;
   const attacks = { ...defaultAttackCounts, ...opts.attacks };
-  const newShare = opts.newAgentShare ?? 0.05;
+  const newPerDay = opts.newAgentsPerDay ?? 0.05 / 19;
+  const policyRng = new Prng((opts.seed ^ 0x51ed270b) >>> 0);
+  const allowShare = opts.allowListShare ?? 0.5;
 
   // people and their agents
   const agents: SimAgent[] = [];
@@ -212,10 +234,12 @@ export function simulate(opts: SimOptions): SimResult {
         for (let q = 0; q < PERSONA_WEIGHTS.length; q++) if (u < (acc += PERSONA_WEIGHTS[q]!)) { pi = q; break; }
       } while (used.has(pi) && used.size < PERSONAS.length);
       used.add(pi);
-      const fresh = rng.chance(newShare);
+      const fresh = rng.chance(Math.min(1, newPerDay * (warmupDays + days)));
       const start = fresh ? startMs + rng.range(0, warmupDays + days) * DAY : startMs;
       const grantAt = fresh ? start - rng.range(0, 10) * MIN : startMs - rng.range(1, 200) * DAY;
-      agents.push(makeAgent(rng, agents.length, ownerId, PERSONAS[pi]!, start, grantAt));
+      const a = makeAgent(rng, agents.length, ownerId, PERSONAS[pi]!, start, grantAt);
+      if (policyRng.chance(allowShare)) a.allowed = new Set(a.persona.categories.map((c) => c.mcc));
+      agents.push(a);
     }
   }
 
@@ -265,7 +289,7 @@ export function simulate(opts: SimOptions): SimResult {
   const push = (a: SimAgent, mid: string, mcc: string, amt: number, t: number, label: AttackKind, inc: number, fails = false) => {
     if (!inMeasured(t)) return;
     if (a.perPaymentMinor !== undefined) amt = Math.min(amt, Number(a.perPaymentMinor) * 0.99);
-    out.push({ intent: intentOf(a, mid, mcc, amt, t), label, incident: inc, failsIfAllowed: fails });
+    out.push(withPolicy(a, { intent: intentOf(a, mid, mcc, amt, t), label, incident: inc, failsIfAllowed: fails }));
   };
   const usedCat = (a: SimAgent) => a.cats.filter((c) => c.weight > 0 && c.preferred.length > 0);
   const attackStart = () => measureFromMs + rng.next() * (days * DAY - 2 * DAY);
