@@ -36,7 +36,7 @@ export async function pgWorld(schema: string, opts: Partial<AgentPayOptions> = {
   });
   const { agent, privateKeyJwk } = await pay.agents.register({ name: "trip-planner" });
   await pay.grants.create({ subWalletId: travel.id, agentId: agent.id, scopes: ["pay"], mode: "persistent" });
-  const air = (await pay.merchants.register({ name: "SkyAir", category: "4511", callbackUrl: "http://127.0.0.1:9/cb" })).merchant.id;
+  const air = (await pay.merchants.register({ name: "SkyAir", category: "4511", callbackUrl: "https://skyair.example/cb" })).merchant.id;
   const client = pay.agentClient({ agentId: agent.id, privateKeyJwk: privateKeyJwk! });
   return { pay, wallet, travel, agent, privateKeyJwk: privateKeyJwk!, air, client, usd };
 }
