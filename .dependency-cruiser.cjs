@@ -20,12 +20,13 @@ module.exports = {
     },
     { name: "payments-below-bridge", severity: "error", from: { path: "^src/payments/" }, to: { path: `^src/(chain-bridge|${INTERFACES.slice(1, -1)})/|^src/(agentpay|index)\\.ts$` } },
     { name: "bridge-below-facade", severity: "error", from: { path: "^src/chain-bridge/" }, to: { path: `^src/${INTERFACES}/|^src/(agentpay|index)\\.ts$` } },
+    { name: "postgres-below-facade", severity: "error", comment: "The PostgreSQL store and node sit beside the chain bridge: the facade uses them, they never use it or an interface.", from: { path: "^src/postgres/" }, to: { path: `^src/(payments|chain-bridge|${INTERFACES.slice(1, -1)})/|^src/(agentpay|index)\\.ts$` } },
     { name: "facade-below-interfaces", severity: "error", from: { path: "^src/(agentpay|index)\\.ts$" }, to: { path: `^src/${INTERFACES}/` } },
     {
       name: "interfaces-use-the-public-library", severity: "error",
       comment: "http, client, cli, mcp, x402 and console call the facade and module faces, never the engine or the ledger's internals.",
       from: { path: `^src/${INTERFACES}/` },
-      to: { path: "^src/(engine|ledger)/" },
+      to: { path: "^src/(engine|ledger|postgres)/" },
     },
     {
       name: "core-loads-no-heavy-package", severity: "error",
