@@ -24,7 +24,7 @@ export type { ApiKey, ApiKeyKind, CreateApiKeyInput, CreatedApiKey, KeyPrincipal
 export type { Merchant } from "./merchants/index.ts";
 export { TokenVerifier } from "./tokens/index.ts";
 export type { Jwks, VerifiedToken } from "./tokens/index.ts";
-export { EventDeliverer, verifyWebhookSignature } from "./events/index.ts";
+export { EventDeliverer, WebhookAddressPolicy, verifyWebhookSignature } from "./events/index.ts";
 export type { Event } from "./events/index.ts";
 export { RiskEngine, defaultRuleSet, enableRules } from "./risk/index.ts";
 export type { RiskDecision, RuleSet } from "./risk/index.ts";

@@ -37,7 +37,7 @@ const NEXT: Record<string, string> = {
   INVALID_AMOUNT: "Give the amount as a decimal string with at most the currency's decimals.",
   INTENT_EXPIRED: "Your clock is off by more than 5 minutes: fix it, then retry.",
   X402_NO_PAYABLE_OFFER: "The price is above your maxAmount (or not in a currency you pay): tell the user the price (details.offers) and ask before raising maxAmount.",
-  X402_APPROVAL_TIMEOUT: "The user has not approved yet: call wait_for_approval with details.paymentId, then retry pay_for_resource.",
+  X402_APPROVAL_TIMEOUT: "The user has not answered yet: tell the user. Call pay_for_resource again only once the user says so (an approval given later to this payment goes unused and its hold lapses with the token).",
   X402_PAYMENT_DENIED: "The user said no: do not retry; tell the user.",
   X402_PAYMENT_REFUSED: "The merchant refused the payment: do not retry blindly; tell the user.",
   CONNECTION_FAILED: "The server could not be reached: check the URL, retry later.",
@@ -49,7 +49,7 @@ export function errorResult(e: unknown): ToolResult {
     const offers = (e.details as { offers?: unknown }).offers;
     const paymentId = (e.details as { paymentId?: unknown }).paymentId;
     const text = JSON.stringify({
-      error: e.code, message: e.message, ...(reasons ? { reasons } : {}), ...(offers ? { offers } : {}), ...(typeof paymentId === "string" ? { paymentId } : {}), next: NEXT[e.code] ?? "Do not retry blindly: tell the user what happened.",
+      error: e.code, message: e.message, ...(reasons ? { reasons } : {}), ...(offers ? { offers } : {}), ...(typeof paymentId === "string" ? { paymentId } : {}), next: (typeof (e.details as { next?: unknown }).next === "string" ? (e.details as { next: string }).next : undefined) ?? NEXT[e.code] ?? "Do not retry blindly: tell the user what happened.",
     });
     return { content: [{ type: "text", text }], isError: true };
   }

@@ -20,7 +20,8 @@ describe("MCP pay_for_resource (HTTP 402)", function () {
   beforeEach(async () => {
     w = await x402World();
     shop = await startShop("hono", w.merchantA, { agentpay: w.pay });
-    const server = createMcpServer(inProcessAgent(w.pay, { agentId: w.agentId, privateKeyJwk: w.agentJwk as unknown as Record<string, unknown> }));
+    // The shop listens on loopback, which the tool refuses unless allowed (a test below checks the default).
+    const server = createMcpServer(inProcessAgent(w.pay, { agentId: w.agentId, privateKeyJwk: w.agentJwk as unknown as Record<string, unknown> }), { payForResource: { allowPrivateNetworks: true } });
     const [a, b] = InMemoryTransport.createLinkedPair();
     await server.connect(a);
     client = new Client({ name: "test", version: "1" });
@@ -132,6 +133,66 @@ describe("MCP pay_for_resource (HTTP 402)", function () {
   });
 });
 
+describe("MCP pay_for_resource: what it refuses and how it fails", function () {
+  this.timeout(60_000);
+  const connect = async (w: X402World, opts: Parameters<typeof createMcpServer>[1] = {}) => {
+    const server = createMcpServer(inProcessAgent(w.pay, { agentId: w.agentId, privateKeyJwk: w.agentJwk as unknown as Record<string, unknown> }), opts);
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await server.connect(a);
+    const client = new Client({ name: "test", version: "1" });
+    await client.connect(b);
+    const call = async (args: Record<string, unknown>) => {
+      const r = await client.callTool({ name: "pay_for_resource", arguments: args }) as { content: Array<{ text: string }>; isError?: boolean };
+      return { isError: r.isError === true, json: JSON.parse(r.content[0]!.text) as Record<string, any> };
+    };
+    return { client, call };
+  };
+
+  it("by default refuses loopback, private and link-local hosts, paying nothing", async () => {
+    const w = await x402World();
+    const shop = await startShop("hono", w.merchantA, { agentpay: w.pay });
+    const { client, call } = await connect(w);
+    try {
+      const before = moneyState(w);
+      for (const url of [`${shop.url}/weather`, "http://localhost:9/x", "http://10.1.2.3/x", "http://169.254.169.254/latest/meta-data", "http://[::1]:9/x"]) {
+        const r = await call({ url, subWalletId: w.subWalletId, maxAmount: "1.00", currency: "USD" });
+        expect(r.isError, url).to.equal(true);
+        expect(r.json.error, url).to.equal("INVALID_INPUT");
+      }
+      expect(moneyState(w)).to.deep.equal(before);
+      expect(shop.hits.weather).to.equal(0);
+    } finally {
+      await client.close();
+      await shop.close();
+      await w.close();
+    }
+  });
+
+  it("a failure after the payment says it was paid (with the payment id) and tells the model not to pay again", async () => {
+    const w = await x402World();
+    const shop = await startShop("hono", w.merchantA, { agentpay: w.pay });
+    // The paid retry is lost in transit (the connection drops after the payment was made).
+    const lossy: typeof fetch = async (input, init) => {
+      const req = new Request(input, init);
+      if (req.headers.has("payment-signature")) throw new TypeError("socket hang up");
+      return fetch(req);
+    };
+    const { client, call } = await connect(w, { payForResource: { allowPrivateNetworks: true, fetch: lossy } });
+    try {
+      const r = await call({ url: `${shop.url}/weather`, subWalletId: w.subWalletId, maxAmount: "1.00", currency: "USD" });
+      expect(r.isError).to.equal(true);
+      expect(r.json.error).to.equal("CONNECTION_FAILED");
+      expect(r.json.paymentId).to.match(/^pay_/);
+      expect(r.json.next).to.match(/Do not call pay_for_resource again/);
+      expect(w.pay.payments.get(r.json.paymentId).status).to.equal("authorized");
+    } finally {
+      await client.close();
+      await shop.close();
+      await w.close();
+    }
+  });
+});
+
 describe("MCP pay_for_resource over HTTP: the agent's MCP server, the agentpay server and the merchant's API apart", function () {
   this.timeout(60_000);
 
@@ -140,7 +201,7 @@ describe("MCP pay_for_resource over HTTP: the agent's MCP server, the agentpay s
     const server = await serve(w.pay, { port: 0, rateLimit: false });
     const shop = await startShop("hono", w.merchantA, { server: { url: server.url, apiKey: w.keyA } });
     const agent = new AgentPayClient({ baseUrl: server.url, agentId: w.agentId, privateKeyJwk: w.agentJwk as unknown as Record<string, unknown> });
-    const mcp = createMcpServer(httpAgent(agent));
+    const mcp = createMcpServer(httpAgent(agent), { payForResource: { allowPrivateNetworks: true } });
     const [a, b] = InMemoryTransport.createLinkedPair();
     await mcp.connect(a);
     const client = new Client({ name: "test", version: "1" });

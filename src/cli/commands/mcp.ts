@@ -10,6 +10,7 @@ export function mcpCommand(): Command {
     .option("--tools <list>", "expose only these tools, comma-separated").option("--http", "Streamable HTTP instead of stdio")
     .option("--host <host>", "with --http", "127.0.0.1").option("--port <port>", "with --http (0: any free one)", "8788")
     .option("--http-token <token>", "with --http: require Authorization: Bearer <token> (or AGENTPAY_MCP_TOKEN)")
+    .option("--allow-private-resources", "let pay_for_resource reach loopback and private addresses (development only)")
     .action(async (o, cmd) => {
       const ctx = ctxOf(cmd);
       const { createMcpServer, createMerchantMcpServer, httpAgent, runStdio, serveMcpHttp } = await import("../../mcp/index.ts");
@@ -21,7 +22,7 @@ export function mcpCommand(): Command {
       } else if (o.as === "agent") {
         if (!o.agentKey) throw new UsageError("--agent-key <file> is required (or --as merchant)");
         const side = httpAgent(agentClient(ctx, readAgentKey(o.agentKey)), ctx.registry);
-        make = () => createMcpServer(side, tools ? { tools } : {});
+        make = () => createMcpServer(side, { ...(tools ? { tools } : {}), payForResource: { allowPrivateNetworks: o.allowPrivateResources === true } });
         make(); // refuses unknown --tools now, before any transport starts
       } else throw new UsageError("--as is agent or merchant");
       if (!o.http) {
