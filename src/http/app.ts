@@ -1,5 +1,6 @@
 // createApp(pay, options): the HTTP API as a Hono app on Web-standard Request/Response (testable with
-// app.request(), served by serve.ts). Middleware in order: request id → access log → body limit →
+// app.request(), served by serve.ts). Middleware in order: request id and common headers → access log (with a
+// logger) → body limit →
 // failed-credentials limit → auth → rate limit → idempotency → routes; one error handler makes every
 // failure the one error shape.
 import { OpenAPIHono } from "@hono/zod-openapi";
@@ -19,6 +20,7 @@ import type { AppOptions } from "./options.ts";
 export type { AppOptions };
 import { authenticate } from "./principal.ts";
 import { referencePage } from "./reference.ts";
+import { API_VERSION } from "./response.ts";
 import type { Deps } from "./routes/define.ts";
 import { agentRoutes } from "./routes/agents.ts";
 import { approvalRoutes } from "./routes/approvals.ts";
@@ -36,7 +38,7 @@ import { ap2Routes } from "./routes/ap2.ts";
 
 export type App = OpenAPIHono<Env>;
 
-export const API_VERSION = "2026-12-04";
+export { API_VERSION };
 
 export function createApp(pay: AgentPay, options: AppOptions = {}): App {
   const maxWaitS = Math.min(60, Math.max(0, options.maxWaitS ?? 30));
@@ -64,14 +66,9 @@ export function createApp(pay: AgentPay, options: AppOptions = {}): App {
   });
   app.notFound((c) => errorResponse(c, apiError("NOT_FOUND", "no such route", { method: c.req.method, path: new URL(c.req.url).pathname })));
 
-  app.use("*", requestId);
-  app.use("*", accessLog(options.logger));
-  app.use("*", async (c, next) => {
-    await next();
-    c.res.headers.set("AgentPay-Version", API_VERSION);
-    c.res.headers.set("Cache-Control", c.res.headers.get("Cache-Control") ?? "no-store");
-    c.res.headers.set("X-Content-Type-Options", "nosniff");
-  });
+  app.use("*", requestId); // also sets the headers every response carries (response.ts)
+  // Without a logger there is nothing to log: no middleware layer on every request for it.
+  if (options.logger) app.use("*", accessLog(options.logger));
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     app.use("*", cors({ origin: [...options.corsOrigins], allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"], exposeHeaders: ["Request-Id", "Retry-After"] }));
   }

@@ -15,5 +15,7 @@ export interface Env {
     idempotencyKey: string | undefined;
     /** The JSON text `send()` answered with (read by the idempotency middleware). */
     responseBody: string | undefined;
+    /** The response `jsonResponse()` built and its plain headers (see response.ts). */
+    sent: { res: Response; headers: Record<string, string> } | undefined;
   };
 }

@@ -4,6 +4,7 @@ import type { Env } from "./env.ts";
 import type { Context } from "hono";
 import { AgentPayError, errorCatalog, isAgentPayError, isErrorCode, toWire } from "../index.ts";
 import type { ErrorCode } from "../index.ts";
+import { jsonResponse } from "./response.ts";
 
 export function httpStatusOf(code: ErrorCode): number {
   return errorCatalog[code].http;
@@ -19,10 +20,8 @@ export function errorResponse(c: Context<Env>, err: unknown): Response {
   const e = isAgentPayError(err) && isErrorCode(err.code) ? err : new AgentPayError("INTERNAL_ERROR", "internal error");
   const status = httpStatusOf(e.code);
   const body = JSON.stringify({ error: { code: e.code, message: e.message, details: toWire(e.details) as Record<string, unknown>, requestId } });
-  c.set("responseBody", body); // for the idempotency middleware, as send() does
-  const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
   const retryAfter = (e.details as { retryAfterS?: unknown }).retryAfterS;
-  if (typeof retryAfter === "number") headers["retry-after"] = String(retryAfter);
-  else if (e.code === "ENGINE_OVERLOADED" || e.code === "NOT_LEADER" || e.code === "STORE_FAILURE") headers["retry-after"] = "1";
-  return new Response(body, { status, headers });
+  const retry = typeof retryAfter === "number" ? String(retryAfter)
+    : e.code === "ENGINE_OVERLOADED" || e.code === "NOT_LEADER" || e.code === "STORE_FAILURE" ? "1" : undefined;
+  return jsonResponse(c, status, body, "application/json; charset=utf-8", retry === undefined ? undefined : { "retry-after": retry });
 }

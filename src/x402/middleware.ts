@@ -38,12 +38,17 @@ async function hono(gate: PaymentGate, c: Context, next: Next): Promise<Response
   if (d.kind === "pass") return next();
   if (d.kind === "respond") return webResponse(d.response);
   const t = d.ticket;
+  // On @hono/node-server the response is written to node's ServerResponse: watch what goes out there,
+  // as for Express, rather than re-wrapping the Response and teeing its body (a stream per request).
+  const out = nodeOutgoing(c);
+  if (out) intercept(t, out);
   try {
     await next();
   } catch (e) {
     t.finish({ status: 500, headers: [], body: undefined });
     throw e;
   }
+  if (out) return;
   const status = c.res.status;
   c.header(PAYMENT_RESPONSE_HEADER, t.paymentResponseFor(status));
   if (status >= 500 || !c.res.body) {
@@ -52,6 +57,13 @@ async function hono(gate: PaymentGate, c: Context, next: Next): Promise<Response
   }
   // The client gets the response as it streams; a copy is read alongside, up to maxReplayBytes.
   void keepCopy(c.res.clone(), t);
+}
+
+/** The ServerResponse @hono/node-server will write this request's response to (`c.env.outgoing`), if any. */
+function nodeOutgoing(c: Context): ServerResponse | undefined {
+  const out = (c.env as { outgoing?: Partial<ServerResponse> } | undefined)?.outgoing;
+  return out && typeof out === "object" && typeof out.writeHead === "function" && typeof out.getHeaders === "function"
+    && typeof out.once === "function" && out.headersSent === false ? out as ServerResponse : undefined;
 }
 
 async function keepCopy(copy: Response, t: Ticket): Promise<void> {
@@ -101,6 +113,26 @@ function nodeStyle(gate: PaymentGate, req: IncomingMessage & { originalUrl?: str
 }
 
 function serveNode(t: Ticket, res: ServerResponse, next: (err?: unknown) => void): void {
+  intercept(t, res);
+  try {
+    next();
+  } catch (e) {
+    if (!res.headersSent) {
+      res.statusCode = 500;
+      res.setHeader("content-type", "application/json; charset=utf-8");
+      res.end(JSON.stringify({ error: { code: "INTERNAL_ERROR", message: "internal error", details: {} } }));
+    } else {
+      res.destroy();
+    }
+    void e;
+  }
+}
+
+/**
+ * Adds PAYMENT-RESPONSE when the headers go out (for the status they carry), keeps a copy of the body as
+ * it is written (up to maxReplayBytes), and reports the response to the ticket when it is finished or cut off.
+ */
+function intercept(t: Ticket, res: ServerResponse): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let kept = true;
@@ -138,16 +170,4 @@ function serveNode(t: Ticket, res: ServerResponse, next: (err?: unknown) => void
   res.once("finish", () => t.finish({ status: res.statusCode, headers: headerPairs(), body: kept ? Buffer.concat(chunks) : undefined }));
   // Cut off (the client went away): served all the same, not kept, not refunded.
   res.once("close", () => t.finish({ status: res.statusCode, headers: headerPairs(), body: undefined }));
-  try {
-    next();
-  } catch (e) {
-    if (!res.headersSent) {
-      res.statusCode = 500;
-      res.setHeader("content-type", "application/json; charset=utf-8");
-      res.end(JSON.stringify({ error: { code: "INTERNAL_ERROR", message: "internal error", details: {} } }));
-    } else {
-      res.destroy();
-    }
-    void e;
-  }
 }

@@ -34,7 +34,7 @@ export function idempotency(opts: IdempotencyOptions = {}): MiddlewareHandler<En
     if (c.req.method !== "POST" || key === undefined || !p) return next();
     if (!KEY_RE.test(key)) throw apiError("INVALID_INPUT", "Idempotency-Key must be 1-255 printable ASCII characters", { field: "Idempotency-Key" });
     c.set("idempotencyKey", key);
-    const scope = `${p.kind}:${p.id}|${c.req.method}|${new URL(c.req.url).pathname}|${key}`;
+    const scope = `${p.kind}:${p.id}|${c.req.method}|${c.req.path}|${key}`;
     // As text (UTF-8), the form the JSON validator reads next: the body is read and decoded once.
     const bodyHash = createHash("sha256").update(await c.req.text()).digest("base64url");
     const now = Date.now();
@@ -71,6 +71,9 @@ export function idempotency(opts: IdempotencyOptions = {}): MiddlewareHandler<En
     // What send() or the error handler answered with; anything else is read back from the Response.
     const sent = c.get("responseBody");
     const body = sent !== undefined ? sent : await res.clone().text();
-    settle({ status: res.status, headers: [...res.headers.entries()].filter(([h]) => h !== "request-id"), body });
+    // A jsonResponse's own plain headers, else read back from the Response (its Headers, lower-case names).
+    const own = c.get("sent");
+    const headers = own !== undefined && own.res === res ? Object.entries(own.headers) : [...res.headers.entries()];
+    settle({ status: res.status, headers: headers.filter(([h]) => h !== "request-id"), body });
   };
 }

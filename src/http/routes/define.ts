@@ -7,6 +7,7 @@ import type { AgentPay } from "../../index.ts";
 import { ErrorBody } from "../schemas/common.ts";
 import type { PrincipalKind } from "../principal.ts";
 import { apiError } from "../errors.ts";
+import { jsonResponse } from "../response.ts";
 
 export interface Deps {
   pay: AgentPay;
@@ -61,9 +62,7 @@ export const RequiredIdempotencyHeader = z.object({
  * (`responseBody`), so the idempotency middleware stores it without reading the Response back.
  */
 export function send(c: Context<Env>, pay: AgentPay, status: number, value: unknown): never {
-  const body = JSON.stringify(pay.toWire(value));
-  c.set("responseBody", body);
-  return c.body(body, status as never, { "Content-Type": "application/json" }) as never;
+  return jsonResponse(c, status, JSON.stringify(pay.toWire(value)), "application/json") as never;
 }
 
 /** A page of `items` (already ordered) after the cursor. */
