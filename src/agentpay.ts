@@ -176,8 +176,10 @@ export class AgentPay {
   /** The first node instance, loaded; the node then leads or follows, and rebuilds it when it must. */
   static async #openOnPostgres(options: AgentPayOptions): Promise<AgentPay> {
     const cfg = postgresConfig(options.postgres);
+    // One registry for every rebuild: assets a caller registered (registerAsset) must survive a takeover.
+    const currencies = new CurrencyRegistry();
     const { node, instance } = await PostgresNode.start<AgentPay>(cfg, {
-      build: (store) => AgentPay.#assemble(options, store),
+      build: (store) => AgentPay.#assemble(options, store, currencies),
       engine: (p) => p.engine,
       lead: (p) => p.#lead(),
       follow: (p) => p.#follow(),
@@ -189,7 +191,7 @@ export class AgentPay {
   }
 
   /** Wires the engine and every module on `store` and loads it. On a PostgreSQL store, as a standby. */
-  static async #assemble(options: AgentPayOptions, store: Store): Promise<AgentPay> {
+  static async #assemble(options: AgentPayOptions, store: Store, sharedCurrencies?: CurrencyRegistry): Promise<AgentPay> {
     const standby = store instanceof PostgresStore;
     const clock = options.clock ?? systemClock;
     const engine = Engine.create({
@@ -199,7 +201,7 @@ export class AgentPay {
     });
     // A node starts as a standby: it replays and refuses commands until it holds the lease.
     if (standby) engine.refuseWrites(store.notLeader());
-    const currencies = new CurrencyRegistry();
+    const currencies = sharedCurrencies ?? new CurrencyRegistry();
     const ledger = new Ledger(engine, { currencies });
     const wallets = new Wallets(engine, ledger, currencies);
     wallets.setNotifyNormalizer((notify) => {
@@ -427,7 +429,7 @@ export class AgentPay {
 
 /** The parts a PostgreSQL node rebuilds (see #swapParts). */
 const PART_NAMES = [
-  "engine", "ledger", "wallets", "approvals", "agents", "grants", "merchants", "payments", "tokens", "events", "risk", "currencies", "clock", "apiKeys",
+  "engine", "ledger", "wallets", "approvals", "agents", "grants", "merchants", "payments", "tokens", "events", "risk", "clock", "apiKeys",
 ] as const;
 
 export { verifyTokenOffline };

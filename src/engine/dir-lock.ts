@@ -61,6 +61,32 @@ function startTimeOf(pid: number): string | undefined {
   }
 }
 
+/** A pid file just created may not hold its pid yet: empty counts as a live holder for this long. */
+const FRESH_EMPTY_MS = 5_000;
+
+/** The pid-file holder of `path`, if the file exists: its pid and whether it is alive. */
+function readLegacy(path: string): { pid: string; alive: boolean } | undefined {
+  let content: string;
+  try {
+    content = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  return { pid: content.split(" ")[0] || "?", alive: holderAlive(path, content) };
+}
+
+/** Whether the pid file at `path` with `content` names a live holder (an empty, fresh file does: it is being written). */
+function holderAlive(path: string, content: string): boolean {
+  if (content.trim() === "") {
+    try {
+      return Date.now() - statSync(path).mtimeMs < FRESH_EMPTY_MS;
+    } catch {
+      return false;
+    }
+  }
+  return pidAlive(content);
+}
+
 function pidAlive(content: string): boolean {
   const [pidText, start] = content.trim().split(" ");
   const pid = Number(pidText);
@@ -108,7 +134,7 @@ function pidFileLock(real: string): () => void {
       if (code(e) === "ENOENT") continue; // released meanwhile
       throw e;
     }
-    if (pidAlive(content)) {
+    if (holderAlive(path, content)) {
       throw new AgentPayError("STORE_LOCKED", `the store directory is in use by process ${content.split(" ")[0]}: ${real}`, { dir: real, holder: "other_process" });
     }
     // Stale: removed under a second file, so two processes doing this at once cannot both remove a fresh lock.
@@ -224,13 +250,21 @@ export function lockDirectory(dir: string): DirLock {
     }
     throw new AgentPayError("STORE_FAILURE", `could not lock the store directory: ${(e as Error).message}`, { reason: (e as Error).message }, { cause: e });
   }
+  // A live pid-file holder (a Node 20 process, or an earlier version) keeps the directory: refuse, and
+  // never delete its file. A stale one is removed.
+  const legacy = join(real, LEGACY_LOCK_FILE);
+  const legacyHolder = readLegacy(legacy);
+  if (legacyHolder !== undefined && legacyHolder.alive) {
+    db.close();
+    throw new AgentPayError("STORE_LOCKED", `the store directory is in use by process ${legacyHolder.pid} (a pid-file lock): ${real}`, { dir: real, holder: "other_process" });
+  }
   held.set(real, real);
   held.set(inode, real);
   try {
     writeFileSync(join(real, HOLDER_FILE), JSON.stringify({ pid: process.pid, host: hostname(), sinceMs: Date.now() }));
-    unlinkSync(join(real, LEGACY_LOCK_FILE));
+    if (legacyHolder !== undefined) unlinkSync(legacy);
   } catch {
-    // informational file, or no legacy lock: the OS lock is what counts
+    // informational file, or the stale pid file went meanwhile: the OS lock is what counts
   }
   let released = false;
   return {

@@ -33,7 +33,7 @@ export async function serve(pay: AgentPay, options: ServeOptions = {}): Promise<
   let inFlight = 0;
   let drained: (() => void) | undefined;
   const userReady = options.ready;
-  const app = createApp(pay, { ...options, ready: () => !draining && (userReady ? userReady() : pay.role === "leader") });
+  const app = createApp(pay, { ...options, ready: () => !draining && (userReady ? userReady() : pay.role === "leader" && !pay.engine.failed) });
   const host = options.host ?? "127.0.0.1";
   const server = await new Promise<Server>((resolve, reject) => {
     const s = honoServe({

@@ -24,6 +24,9 @@ export interface IdempotencyOptions {
   maxKeys?: number;
 }
 
+/** How many failed attempts in a row one request waits out before it runs itself (a bound, not a policy). */
+const MAX_WAIT_ROUNDS = 8;
+
 export function idempotency(opts: IdempotencyOptions = {}): MiddlewareHandler<Env> {
   const ttlMs = opts.ttlMs ?? 86_400_000;
   const maxKeys = opts.maxKeys ?? 20_000;
@@ -37,9 +40,11 @@ export function idempotency(opts: IdempotencyOptions = {}): MiddlewareHandler<En
     const scope = `${p.kind}:${p.id}|${c.req.method}|${c.req.path}|${key}`;
     // As text (UTF-8), the form the JSON validator reads next: the body is read and decoded once.
     const bodyHash = createHash("sha256").update(await c.req.text()).digest("base64url");
-    const now = Date.now();
-    const prior = entries.get(scope);
-    if (prior && now - prior.atMs < ttlMs) {
+    // Wait for an attempt in flight with the same key; if it failed in a way worth retrying (5xx, 429),
+    // look again: another waiter may have started the retry, and only one may run it.
+    for (let rounds = 0; ; rounds++) {
+      const prior = entries.get(scope);
+      if (!prior || Date.now() - prior.atMs >= ttlMs) break;
       if (prior.bodyHash !== bodyHash) {
         throw apiError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used with a different request", { idempotencyKey: key });
       }
@@ -48,8 +53,9 @@ export function idempotency(opts: IdempotencyOptions = {}): MiddlewareHandler<En
         c.res = new Response(stored.body, { status: stored.status, headers: [...stored.headers, ["idempotent-replayed", "true"]] });
         return;
       }
-      // The first attempt failed in a way worth retrying (5xx, 429): this one runs for real.
+      if (entries.get(scope) === prior || rounds >= MAX_WAIT_ROUNDS) break; // nobody took the retry: this one runs
     }
+    const now = Date.now();
     let settle!: (s: Stored | undefined) => void;
     const entry: Entry = { bodyHash, atMs: now, result: new Promise((r) => { settle = r; }) };
     entries.delete(scope);
@@ -59,13 +65,13 @@ export function idempotency(opts: IdempotencyOptions = {}): MiddlewareHandler<En
       await next();
     } catch (e) {
       settle(undefined);
-      entries.delete(scope);
+      if (entries.get(scope) === entry) entries.delete(scope);
       throw e;
     }
     const res = c.res;
     if (res.status >= 500 || res.status === 429) {
       settle(undefined);
-      entries.delete(scope);
+      if (entries.get(scope) === entry) entries.delete(scope);
       return;
     }
     // What send() or the error handler answered with; anything else is read back from the Response.

@@ -33,7 +33,7 @@ export function systemRoutes(app: OpenAPIHono<Env>, { pay }: Deps, options: AppO
   }), (c) => {
     // A standby serves reads but refuses writes: not ready, so a load balancer sends traffic to the leader.
     const role = pay.role;
-    const ready = options.ready ? options.ready() : role === "leader";
+    const ready = options.ready ? options.ready() : role === "leader" && !pay.engine.failed;
     return ready ? c.json({ status: "ok" as const, role }, 200) : c.json({ status: "not_ready" as const, role }, 503);
   });
 }
