@@ -218,19 +218,7 @@ export function lockDirectory(dir: string): DirLock {
       if (e instanceof AgentPayError) throw e;
       throw new AgentPayError("STORE_FAILURE", `could not lock the store directory: ${(e as Error).message}`, { reason: (e as Error).message }, { cause: e });
     }
-    held.set(real, real);
-    held.set(inode, real);
-    let released = false;
-    return {
-      dir: real,
-      release() {
-        if (released) return;
-        released = true;
-        held.delete(real);
-        held.delete(inode);
-        release();
-      },
-    };
+    return holding(real, inode, release);
   }
   const { DatabaseSync } = mod;
   let db: SqliteDb | undefined;
@@ -258,14 +246,19 @@ export function lockDirectory(dir: string): DirLock {
     db.close();
     throw new AgentPayError("STORE_LOCKED", `the store directory is in use by process ${legacyHolder.pid} (a pid-file lock): ${real}`, { dir: real, holder: "other_process" });
   }
-  held.set(real, real);
-  held.set(inode, real);
   try {
     writeFileSync(join(real, HOLDER_FILE), JSON.stringify({ pid: process.pid, host: hostname(), sinceMs: Date.now() }));
     if (legacyHolder !== undefined) unlinkSync(legacy);
   } catch {
     // informational file, or the stale pid file went meanwhile: the OS lock is what counts
   }
+  return holding(real, inode, () => db!.close()); // closing drops the OS lock
+}
+
+/** Records the directory as held by this process (by path and by inode); `drop` lets the lock go, once. */
+function holding(real: string, inode: string, drop: () => void): DirLock {
+  held.set(real, real);
+  held.set(inode, real);
   let released = false;
   return {
     dir: real,
@@ -274,7 +267,7 @@ export function lockDirectory(dir: string): DirLock {
       released = true;
       held.delete(real);
       held.delete(inode);
-      db!.close(); // drops the OS lock
+      drop();
     },
   };
 }

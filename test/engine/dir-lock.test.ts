@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -156,5 +156,43 @@ describe("directory lock: one writer per directory, whatever the pids", function
     } finally {
       await s.close();
     }
+  });
+
+  describe("beside a pid-file lock (Node 20 and earlier versions write agentpay.lock)", () => {
+    const opens = async (): Promise<string> => {
+      const s = new LogStore(dir);
+      try {
+        await s.open();
+      } catch (e) {
+        return e instanceof AgentPayError ? e.code : String(e);
+      }
+      await s.close();
+      return "opened";
+    };
+
+    it("a live holder's pid file refuses the directory and is left alone; once the holder is gone it is removed", async () => {
+      const sleeper = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+      const file = join(dir, "agentpay.lock");
+      try {
+        writeFileSync(file, String(sleeper.pid));
+        expect(await opens()).to.equal("STORE_LOCKED");
+        expect(readFileSync(file, "utf8")).to.equal(String(sleeper.pid));
+      } finally {
+        sleeper.kill("SIGKILL");
+        await new Promise((r) => sleeper.once("exit", r));
+      }
+      expect(await opens()).to.equal("opened");
+      expect(existsSync(file)).to.equal(false);
+    });
+
+    it("an empty pid file counts as held while fresh (its writer may not have written yet), as stale once old", async () => {
+      const file = join(dir, "agentpay.lock");
+      writeFileSync(file, "");
+      expect(await opens()).to.equal("STORE_LOCKED");
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(file, old, old);
+      expect(await opens()).to.equal("opened");
+      expect(existsSync(file)).to.equal(false);
+    });
   });
 });
