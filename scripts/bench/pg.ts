@@ -7,12 +7,13 @@
 // scripts/pg-test-cluster.sh); BENCH_SECONDS (default 10) per throughput phase.
 // rss_mb_after_5m_payments is null: the memory work of issue 19 (settled history out of memory) is not
 // built, so there is nothing honest to measure yet (today every committed record stays in memory).
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { benchServer } from "./pg-cluster.ts";
 import { AgentPay, amount } from "../../src/index.ts";
 import { auditFailover } from "./pg-audit.ts";
 import type { FailoverAudit, NodeSetup } from "./pg-audit.ts";
@@ -20,16 +21,11 @@ import type { FailoverAudit, NodeSetup } from "./pg-audit.ts";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CALLERS = 1_000;
 const ACCOUNTS = 10_000;
-const CLUSTER = fileURLToPath(new URL("../pg-test-cluster.sh", import.meta.url));
 const NODE = fileURLToPath(new URL("./pg-node.ts", import.meta.url));
 
 const root = mkdtempSync(join(tmpdir(), "agentpay-bench-pg-"));
-let clusterDir: string | undefined;
-let url = process.env.AGENTPAY_BENCH_PG_URL;
-if (!url) {
-  clusterDir = mkdtempSync(join(tmpdir(), "agentpay-bench-cluster-")); // its own: the server's user must reach it
-  url = execFileSync(CLUSTER, ["start", clusterDir], { encoding: "utf8" }).trim();
-}
+const server = benchServer();
+const url = server.url;
 let schemaN = 0;
 const newSchema = () => `bench_${process.pid}_${schemaN++}`;
 
@@ -48,7 +44,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** 1,000 callers, single durable transfers among 10,000 accounts, on a leader with its projector on. */
 async function durableTransfers(schema: string) {
   // Log rows kept long enough to be read back for the raw baseline.
-  const pay = await AgentPay.open({ postgres: { url: url!, schema, logRetentionMs: 3_600_000 }, delivery: false, background: false });
+  const pay = await AgentPay.open({ postgres: { url: url, schema, logRetentionMs: 3_600_000 }, delivery: false, background: false });
   const ids: string[] = [];
   for (let b = 0; b < ACCOUNTS; b += 5_000) {
     const batch = [];
@@ -122,7 +118,7 @@ async function rawBatches(schema: string, firstPos: number, lastPos: number) {
 async function failover(): Promise<{ ms: number; audit: FailoverAudit }> {
   const schema = newSchema();
   const setupFile = join(root, `setup-${schema}.json`);
-  const child = spawn(process.execPath, [NODE, "load", url!, schema, setupFile, "f"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [NODE, "load", url, schema, setupFile, "f"], { stdio: ["ignore", "pipe", "inherit"] });
   const lines: string[][] = [];
   let buf = "";
   child.stdout.setEncoding("utf8");
@@ -137,7 +133,7 @@ async function failover(): Promise<{ ms: number; audit: FailoverAudit }> {
   const exited = new Promise((r) => child.once("exit", r));
   try {
     while (!lines.some((l) => l[0] === "ready")) await sleep(20);
-    const standby = await AgentPay.open({ postgres: { url: url!, schema, leaseMs: 1_000, pollMs: 50 }, delivery: false, background: false, risk: "off" });
+    const standby = await AgentPay.open({ postgres: { url: url, schema, leaseMs: 1_000, pollMs: 50 }, delivery: false, background: false, risk: "off" });
     try {
       while (lines.filter((l) => l[0] === "ack" && l[3] === "captured").length < 500) await sleep(20);
       const setup = JSON.parse(readFileSync(setupFile, "utf8")) as NodeSetup;
@@ -168,7 +164,7 @@ async function failover(): Promise<{ ms: number; audit: FailoverAudit }> {
 try {
   const [{ synchronous_commit: sync }] = await query<{ synchronous_commit: string }>("SHOW synchronous_commit") as [{ synchronous_commit: string }];
   const [{ version }] = await query<{ version: string }>("SELECT version()") as [{ version: string }];
-  console.log(`${version.split(" on ")[0]}, synchronous_commit=${sync}${clusterDir ? " (a throwaway cluster on a unix socket)" : ""}`);
+  console.log(`${version.split(" on ")[0]}, synchronous_commit=${sync}${server.throwaway ? " (a throwaway cluster on a unix socket)" : ""}`);
   if (sync !== "on") throw new Error("synchronous_commit must be on: the benchmark measures durable commits");
 
   const schema = newSchema();
@@ -198,6 +194,6 @@ try {
   }));
   if (!t.ok || f.audit.lostAcked > 0 || f.audit.doubleApplied > 0 || f.audit.ledgerProblems > 0) process.exitCode = 1;
 } finally {
-  if (clusterDir) execFileSync(CLUSTER, ["destroy", clusterDir]);
+  server.destroy();
   rmSync(root, { recursive: true, force: true });
 }

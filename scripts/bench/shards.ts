@@ -5,32 +5,28 @@
 // shard does and what splitting costs, not what two machines would do.
 //
 // Environment: AGENTPAY_BENCH_PG_URL (else a throwaway cluster), BENCH_SECONDS (default 10).
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { benchServer } from "./pg-cluster.ts";
 import { shardOf } from "./router.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CALLERS = 1_000;
 const ACCOUNTS = 10_000;
-const CLUSTER = fileURLToPath(new URL("../pg-test-cluster.sh", import.meta.url));
 const SHARD = fileURLToPath(new URL("./pg-shard.ts", import.meta.url));
 
 const root = mkdtempSync(join(tmpdir(), "agentpay-bench-shards-"));
-let clusterDir: string | undefined;
-let url = process.env.AGENTPAY_BENCH_PG_URL;
-if (!url) {
-  clusterDir = mkdtempSync(join(tmpdir(), "agentpay-bench-cluster-"));
-  url = execFileSync(CLUSTER, ["start", clusterDir], { encoding: "utf8" }).trim();
-}
+const server = benchServer();
+const url = server.url;
 
 /** The URL of database `db` on the same server. */
 function databaseUrl(db: string): string {
   // (not WHATWG URL: a unix-socket URL has no host, "postgres://user@/db?host=/dir")
-  return url!.replace(/^(postgres(?:ql)?:\/\/[^/]*)\/[^?]*/, `$1/${db}`);
+  return url.replace(/^(postgres(?:ql)?:\/\/[^/]*)\/[^?]*/, `$1/${db}`);
 }
 
 async function admin(text: string): Promise<void> {
@@ -115,6 +111,6 @@ try {
   }));
   if (![...one, ...two].every((r) => r.invariants)) process.exitCode = 1;
 } finally {
-  if (clusterDir) execFileSync(CLUSTER, ["destroy", clusterDir]);
+  server.destroy();
   rmSync(root, { recursive: true, force: true });
 }
