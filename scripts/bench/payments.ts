@@ -16,6 +16,10 @@ const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 200);
 const MERCHANTS = 50;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 400);
+// BENCH_OPEN_RATE (payments/s) with BENCH_OPEN_SECONDS: after the closed loop, an open loop at that offered
+// rate (bench:http asks for it: the in-process latency at the rate its own p99 target is set at).
+const OPEN_RATE = Number(process.env.BENCH_OPEN_RATE ?? 0);
+const OPEN_SECONDS = Number(process.env.BENCH_OPEN_SECONDS ?? 10);
 const RISK = process.env.BENCH_RISK ?? "engine"; // "engine" (the built-in risk engine, rule set of workload.ts) or "off" (the allow-all hook)
 
 const root = mkdtempSync(join(tmpdir(), "agentpay-bench-pay-"));
@@ -64,7 +68,7 @@ try {
     }
   }
   // Agents sign their intents on their own machines: pre-sign, outside the measured window.
-  const perAgent = Math.ceil((Number(process.env.BENCH_MAX_RATE ?? 5000) * DURATION_MS) / 1000 / AGENTS) + 5;
+  const perAgent = Math.ceil((Number(process.env.BENCH_MAX_RATE ?? 5000) * DURATION_MS + OPEN_RATE * OPEN_SECONDS * 1000) / 1000 / AGENTS) + 5;
   for (const [ai, a] of agents.entries()) {
     for (let i = 0; i < perAgent; i++) {
       const m = mine(ai, i);
@@ -91,50 +95,81 @@ try {
   const cpuBefore = process.threadCpuUsage();
   const procCpuBefore = process.cpuUsage();
   let next = 0;
+  /** One whole payment: authorize, then the merchant's redemption. Latency of authorize from `sentAt`. */
+  const payOnce = async (sentAt: number, onAuthorized: (ms: number) => void): Promise<boolean> => {
+    const a = agents[next++ % AGENTS]!;
+    const item = a.queue.pop();
+    if (!item) {
+      failures.set("OUT_OF_INTENTS", (failures.get("OUT_OF_INTENTS") ?? 0) + 1);
+      failed++;
+      return false;
+    }
+    const [merchant, jws] = item;
+    try {
+      const r = await pay.payments.authorize(jws);
+      const t1 = performance.now();
+      onAuthorized(t1 - sentAt);
+      if (r.status !== "approved") {
+        declined++;
+        for (const x of r.decision.risk.reasons) reasons.set(x.code, (reasons.get(x.code) ?? 0) + 1);
+        return false;
+      }
+      // The merchant redeems for what it charges (the token is verified inside redeem).
+      const p = pay.payments.get(r.paymentId);
+      await pay.payments.redeem({ token: r.token, merchantId: merchant, amount: amount(p.amountMinor, "USD"), idempotencyKey: `r-${r.paymentId}` });
+      redeemMs.push(performance.now() - t1);
+      return true;
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? "unknown";
+      if (code === "PAYMENT_DECLINED") {
+        declined++;
+        for (const x of (e as { details: { reasons: Array<{ code: string }> } }).details.reasons) reasons.set(x.code, (reasons.get(x.code) ?? 0) + 1);
+      }
+      else failed++;
+      failures.set(code, (failures.get(code) ?? 0) + 1);
+      return false;
+    }
+  };
   const worker = async () => {
     while (performance.now() < deadline) {
-      const a = agents[next++ % AGENTS]!;
-      const item = a.queue.pop();
-      if (!item) break;
-      const [merchant, jws] = item;
-      const t0 = performance.now();
-      try {
-        const r = await pay.payments.authorize(jws);
-        const t1 = performance.now();
-        authMs.push(t1 - t0);
-        if (r.status !== "approved") {
-          declined++;
-          for (const x of r.decision.risk.reasons) reasons.set(x.code, (reasons.get(x.code) ?? 0) + 1);
-          continue;
-        }
-        // The merchant redeems for what it charges (the token is verified inside redeem).
-        const p = pay.payments.get(r.paymentId);
-        await pay.payments.redeem({ token: r.token, merchantId: merchant, amount: amount(p.amountMinor, "USD"), idempotencyKey: `r-${r.paymentId}` });
-        redeemMs.push(performance.now() - t1);
-        done++;
-      } catch (e) {
-        const code = (e as { code?: string }).code ?? "unknown";
-        if (code === "PAYMENT_DECLINED") {
-          declined++;
-          for (const x of (e as { details: { reasons: Array<{ code: string }> } }).details.reasons) reasons.set(x.code, (reasons.get(x.code) ?? 0) + 1);
-        }
-        else failed++;
-        failures.set(code, (failures.get(code) ?? 0) + 1);
-      }
+      if (await payOnce(performance.now(), (ms) => authMs.push(ms))) done++;
+      else if (failures.has("OUT_OF_INTENTS")) break;
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.threadCpuUsage(cpuBefore);
   const procCpu = process.cpuUsage(procCpuBefore);
+  const closedStats = { ...pay.engine.stats };
+  // Open loop: OPEN_RATE payments/s offered whatever the answers; latency from each one's scheduled time.
+  const openMs: number[] = [];
+  let openDone = 0;
+  if (OPEN_RATE > 0) {
+    const inFlight = new Set<Promise<void>>();
+    const openStart = performance.now();
+    const total = OPEN_RATE * OPEN_SECONDS;
+    let offered = 0;
+    while (offered < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - openStart) * OPEN_RATE) / 1000) + 1);
+      for (; offered < due; offered++) {
+        const p = payOnce(openStart + (offered * 1000) / OPEN_RATE, (ms) => openMs.push(ms)).then((ok) => { if (ok) openDone++; }).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(inFlight);
+    const o = Float64Array.from(openMs).sort();
+    console.log(`open loop: ${total} payments offered at ${OPEN_RATE}/s, ${openDone} completed; authorize latency from the scheduled time: p50 ${pct(o, 0.5).toFixed(2)} ms, p99 ${pct(o, 0.99).toFixed(2)} ms, max ${o[o.length - 1]?.toFixed(2)} ms`);
+    if (openDone !== total) failed += total - openDone;
+  }
   const after = cryptoFloorPerCpu(1.5);
   const floorAfter = after.best;
   const floor = (floorBefore + floorAfter) / 2;
   console.log(`crypto floor again after the payments: ${floorAfter.toFixed(0)} payments/s (per CPU: ${after.perCpu.map((x) => x.toFixed(0)).join(", ") || "not pinned"}; mean of the bests ${floor.toFixed(0)})`);
   const cpuUsPerPayment = (cpu.user + cpu.system) / Math.max(1, done);
-  const writesPerPayment = (pay.engine.stats.writes - writesBefore) / Math.max(1, done);
-  const batches = pay.engine.stats.batches - batchesBefore;
-  const commandsPerBatch = (pay.engine.stats.commands - commandsBefore) / Math.max(1, batches);
+  const writesPerPayment = (closedStats.writes - writesBefore) / Math.max(1, done);
+  const batches = closedStats.batches - batchesBefore;
+  const commandsPerBatch = (closedStats.commands - commandsBefore) / Math.max(1, batches);
   const report = pay.ledger.check();
   await pay.close();
   const a = Float64Array.from(authMs).sort();
@@ -150,8 +185,9 @@ try {
     p99_redeem_ms: Number(pct(r, 0.99).toFixed(2)),
     crypto_floor_payments_per_s: Math.round(floor),
     ratio: Number((perSec / floor).toFixed(3)),
+    ...(OPEN_RATE > 0 ? { [`p99_authorize_ms_at_${OPEN_RATE}_per_s`]: Number(pct(Float64Array.from(openMs).sort(), 0.99).toFixed(2)) } : {}),
   }));
-  if (!report.ok) process.exitCode = 1;
+  if (!report.ok || (OPEN_RATE > 0 && openDone !== OPEN_RATE * OPEN_SECONDS)) process.exitCode = 1;
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
