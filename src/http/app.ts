@@ -20,6 +20,7 @@ import type { AppOptions } from "./options.ts";
 export type { AppOptions };
 import { authenticate } from "./principal.ts";
 import { referencePage } from "./reference.ts";
+import { StaticMemoRouter } from "./router.ts";
 import { API_VERSION } from "./response.ts";
 import type { Deps } from "./routes/define.ts";
 import { agentRoutes } from "./routes/agents.ts";
@@ -43,6 +44,7 @@ export { API_VERSION };
 export function createApp(pay: AgentPay, options: AppOptions = {}): App {
   const maxWaitS = Math.min(60, Math.max(0, options.maxWaitS ?? 30));
   const app = new OpenAPIHono<Env>({
+    router: new StaticMemoRouter(),
     // A body, query or path that does not match its schema: 400 INVALID_INPUT naming the fields.
     defaultHook: (result) => {
       if (result.success) return;
