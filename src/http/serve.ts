@@ -67,8 +67,19 @@ export async function serve(pay: AgentPay, options: ServeOptions = {}): Promise<
       draining = true;
       const stopped = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
+      const drainMs = options.drainMs ?? 10_000;
       if (inFlight > 0) {
-        await Promise.race([new Promise<void>((r) => { drained = r; }), new Promise((r) => setTimeout(r, options.drainMs ?? 10_000).unref())]);
+        await Promise.race([new Promise<void>((r) => { drained = r; }), new Promise((r) => setTimeout(r, drainMs).unref())]);
+      }
+      // The handlers are done, but a response is written to its socket after its handler settles: close
+      // connections as they go idle (their response written), for at most a second; what is left then
+      // (event streams) is cut. Closing everything at once could drop an acknowledged write's answer.
+      const until = Date.now() + Math.min(1_000, drainMs);
+      for (;;) {
+        server.closeIdleConnections();
+        const open = await new Promise<number>((r) => server.getConnections((e, n) => r(e ? 0 : n)));
+        if (open === 0 || Date.now() >= until) break;
+        await new Promise((r) => setTimeout(r, 5));
       }
       server.closeAllConnections();
       await stopped;
