@@ -36,7 +36,7 @@ if (process.env.BENCH_HEAP_PROFILE) {
   const { writeFileSync } = await import("node:fs");
   const session = new Session();
   session.connect();
-  process.on("SIGUSR2", () => void session.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }));
+  process.on("SIGUSR2", () => void session.post("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: process.env.BENCH_HEAP_ALL === "1", includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_ALL === "1" }));
   process.on("SIGUSR1", () => void session.post("HeapProfiler.stopSampling").then(({ profile }) => writeFileSync(process.env.BENCH_HEAP_PROFILE!, JSON.stringify(profile))));
 }
 
