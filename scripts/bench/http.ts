@@ -108,6 +108,7 @@ interface Agent { id: string; sw: string; signer: (body: unknown, o?: { nowMs?: 
 
 const root = mkdtempSync(join(tmpdir(), "agentpay-bench-http-"));
 try {
+  if (process.env.BENCH_SERVER === "bare") log("BENCH_SERVER=bare: the two measured routes are a bare node:http handler (a ceiling experiment), not agentpay's HTTP API");
   log(`in-process baseline (bench:payments, ${SECONDS} s), before the server starts:`);
   const inprocBefore = await inProcessFigure();
 
@@ -277,6 +278,8 @@ try {
     p99_authorize_ms_at_1000_per_s: Number(percentile(o, 0.99).toFixed(2)),
     // The same open loop in-process (mean of the two baseline runs): the floor the engine itself sets.
     inproc_p99_authorize_ms_at_1000_per_s: Number(inproc.p99AtOpenRateMs.toFixed(2)),
+    // A ceiling experiment's figures must never pass for the server's.
+    ...(process.env.BENCH_SERVER === "bare" ? { server: "bare node:http ceiling, not agentpay's HTTP API" } : {}),
   }));
   if (!report.ok || code !== 0 || closedFailures + openFailures > 0 || openDone !== total) process.exitCode = 1;
 } finally {

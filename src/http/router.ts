@@ -8,6 +8,8 @@ import { TrieRouter } from "hono/router/trie-router";
 
 /** Paths remembered at most: unknown paths (404s) are parameter-free too, and must not grow memory. */
 export const MAX_REMEMBERED_PATHS = 512;
+/** Longer paths are never remembered (ours are far shorter). */
+export const MAX_REMEMBERED_PATH_CHARS = 256;
 
 export class StaticMemoRouter<T> implements Router<T> {
   readonly name = "StaticMemoRouter(TrieRouter)";
@@ -29,8 +31,12 @@ export class StaticMemoRouter<T> implements Router<T> {
     const known = this.#memo.get(key);
     if (known !== undefined) return known;
     const result = this.#trie.match(method, path);
-    // Only answers that carry no parameter values: those depend on nothing but the method and path.
-    if (this.#memo.size < MAX_REMEMBERED_PATHS && result[0].every(([, params]) => isEmpty(params))) this.#memo.set(key, result);
+    // Only answers that carry no parameter values (those depend on nothing but the method and path), and
+    // only for short paths. Full: start again, so junk paths sent early cannot keep the busy ones out.
+    if (path.length <= MAX_REMEMBERED_PATH_CHARS && result[0].every(([, params]) => isEmpty(params))) {
+      if (this.#memo.size >= MAX_REMEMBERED_PATHS) this.#memo.clear();
+      this.#memo.set(key, result);
+    }
     return result;
   }
 }

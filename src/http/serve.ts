@@ -2,6 +2,7 @@
 // accepting, let in-flight requests finish (bounded), then close the engine, so nothing acknowledged
 // is lost (every 2xx was durable before it was sent).
 import { serve as honoServe } from "@hono/node-server";
+import type { HttpBindings } from "@hono/node-server";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { AgentPay } from "../index.ts";
@@ -37,11 +38,15 @@ export async function serve(pay: AgentPay, options: ServeOptions = {}): Promise<
   const host = options.host ?? "127.0.0.1";
   const server = await new Promise<Server>((resolve, reject) => {
     const s = honoServe({
-      fetch: async (req, env) => {
+      fetch: async (req, bindings) => {
+        const env = bindings as HttpBindings; // this server is node:http's (HTTP/1.1), never HTTP/2
         inFlight++;
         try {
           return await app.fetch(req, env);
         } finally {
+          // While draining, every answer closes its connection once flushed (node:http's own
+          // Connection: close handling), so no keep-alive connection brings another request.
+          if (draining && !env.outgoing.headersSent) env.outgoing.setHeader("connection", "close");
           inFlight--;
           if (inFlight === 0) drained?.();
         }
@@ -68,17 +73,19 @@ export async function serve(pay: AgentPay, options: ServeOptions = {}): Promise<
       const stopped = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       const drainMs = options.drainMs ?? 10_000;
+      const deadline = Date.now() + drainMs;
       if (inFlight > 0) {
         await Promise.race([new Promise<void>((r) => { drained = r; }), new Promise((r) => setTimeout(r, drainMs).unref())]);
       }
-      // The handlers are done, but a response is written to its socket after its handler settles: close
-      // connections as they go idle (their response written), for at most a second; what is left then
-      // (event streams) is cut. Closing everything at once could drop an acknowledged write's answer.
-      const until = Date.now() + Math.min(1_000, drainMs);
+      // The handlers are done, but a response reaches its socket after its handler settles, and those
+      // answered while draining close their connection once flushed: wait for the connections to go, for
+      // at most a second more (event streams never end by themselves: they are cut then). Closing
+      // everything at once could drop an acknowledged write's answer.
+      const until = Math.min(deadline, Date.now() + 1_000);
       for (;;) {
         server.closeIdleConnections();
         const open = await new Promise<number>((r) => server.getConnections((e, n) => r(e ? 0 : n)));
-        if (open === 0 || Date.now() >= until) break;
+        if ((open === 0 && inFlight === 0) || Date.now() >= until) break;
         await new Promise((r) => setTimeout(r, 5));
       }
       server.closeAllConnections();

@@ -47,8 +47,21 @@ describe("http router (TrieRouter, parameter-free answers remembered)", () => {
 
   it("remembers at most MAX_REMEMBERED_PATHS paths, however many unknown ones are asked", () => {
     const { memo, trie } = both();
-    for (let i = 0; i < MAX_REMEMBERED_PATHS * 3; i++) memo.match("GET", `/junk/${i}`);
-    expect(memo.remembered).to.equal(MAX_REMEMBERED_PATHS);
+    for (let i = 0; i < MAX_REMEMBERED_PATHS * 3; i++) {
+      memo.match("GET", `/junk/${i}`);
+      expect(memo.remembered).to.be.at.most(MAX_REMEMBERED_PATHS);
+    }
+    // Junk sent first does not keep a busy path out for good: it is remembered again.
+    memo.match("POST", "/v1/payments/redeem");
+    for (let i = 0; i < MAX_REMEMBERED_PATHS; i++) memo.match("POST", "/v1/payments/redeem");
+    const before = memo.remembered;
+    memo.match("POST", "/v1/payments/redeem");
+    expect(memo.remembered).to.equal(before);
+    // A long path is answered, never remembered.
+    const long = `/${"x".repeat(300)}`;
+    const count = memo.remembered;
+    expect(memo.match("GET", long)).to.deep.equal(trie.match("GET", long));
+    expect(memo.remembered).to.equal(count);
     // Still answers correctly past the bound (from the trie).
     expect(memo.match("POST", "/v1/payments/redeem")).to.deep.equal(trie.match("POST", "/v1/payments/redeem"));
     expect(memo.match("GET", "/junk/99999")).to.deep.equal(trie.match("GET", "/junk/99999"));
