@@ -6,6 +6,7 @@
 // merchant's API settling in-process) and this one, the agents (their keys, fetchWithPayment, fetch).
 // Last line: {"paid_requests_per_s", "free_requests_per_s", "ratio"}.
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { amount } from "../../src/index.ts";
@@ -18,6 +19,11 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const pct = (a: Float64Array, p: number) => a[Math.min(a.length - 1, Math.floor(a.length * p))] ?? 0;
 
 const server = spawn(process.execPath, [fileURLToPath(new URL("./x402-server.ts", import.meta.url))], { stdio: ["pipe", "pipe", "inherit"] });
+// BENCH_PROFILE=<dir>: CPU profiles of the paid phase only, agents.cpuprofile (this process) and server.cpuprofile.
+const profileDir = process.env.BENCH_PROFILE;
+const profiler = profileDir ? new (await import("node:inspector/promises")).Session() : undefined;
+profiler?.connect();
+await profiler?.post("Profiler.enable");
 const lines: string[] = [];
 const waiting: Array<(l: string) => void> = [];
 createInterface({ input: server.stdout! }).on("line", (l) => { const w = waiting.shift(); if (w) w(l); else lines.push(l); });
@@ -88,7 +94,13 @@ try {
   };
   console.log(`${cfg.agents.length} agents, ${CONCURRENCY} requests in flight, ${SECONDS} s per phase, loopback; server: agentpay on the log store + the merchant's API (settling in-process)`);
   const free1 = await phase("free requests (before)", free);
+  if (profiler) { await ask(`profile-start`); await profiler.post("Profiler.start"); }
   const paidR = await phase("paid requests (402 → pay → 200)", paid);
+  if (profiler) {
+    const { profile } = await profiler.post("Profiler.stop");
+    writeFileSync(`${profileDir}/agents.cpuprofile`, JSON.stringify(profile));
+    await ask(`profile-stop ${profileDir}/server.cpuprofile`);
+  }
   const free2 = await phase("free requests (after)", free);
   const state = await ask("cpu");
   const freePerS = (free1.perS + free2.perS) / 2;
