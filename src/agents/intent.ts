@@ -1,6 +1,6 @@
-import { createHash, createPrivateKey, createPublicKey, randomBytes, sign as cryptoSign, verify as cryptoVerify } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify } from "node:crypto";
 import type { JsonWebKey, KeyObject } from "node:crypto";
-import { AgentPayError, isId } from "../core/index.ts";
+import { AgentPayError, isId, random16 } from "../core/index.ts";
 import { isIntentAlg } from "./jwk.ts";
 import { MAX_INTENT_BYTES } from "./types.ts";
 import type { IntentAlg, IntentPayload } from "./types.ts";
@@ -148,7 +148,7 @@ async function signWith(key: KeyObject, alg: IntentAlg, defaultKid: unknown, inp
   if (!isId(input.agentId, "agt")) throw new AgentPayError("INVALID_ID", "agentId must be an id starting with agt_", { field: "agentId" });
   const nowMs = input.nowMs ?? Date.now();
   if (!Number.isSafeInteger(nowMs) || nowMs < 0) throw new AgentPayError("INVALID_INPUT", "nowMs must be a non-negative integer");
-  const nonce = input.nonce ?? randomBytes(16).toString("base64url");
+  const nonce = input.nonce ?? random16().toString("base64url"); // from the id pool: a syscall per 1,024 nonces
   if (!isNonce(nonce)) throw new AgentPayError("INVALID_INPUT", "nonce must be at least 128 bits, base64url");
   const payloadText = `{"iss":${JSON.stringify(input.agentId)},"iat":${Math.floor(nowMs / 1000)},"nonce":${JSON.stringify(nonce)},"body":${bodyJson(input.body)}}`;
   const signingInput = `${Buffer.from(JSON.stringify({ alg, typ: INTENT_TYP, kid })).toString("base64url")}.${Buffer.from(payloadText).toString("base64url")}`;
