@@ -12,7 +12,7 @@ export function keepAliveFetch(agent: Dispatcher = new Agent({ keepAliveTimeout:
   const send = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     let url: URL;
     let method = init?.method;
-    let headers: HeadersInit | undefined = init?.headers;
+    let headers: RequestInit["headers"] = init?.headers;
     let body: string | Uint8Array | undefined;
     if (input instanceof Request) {
       url = new URL(input.url);
