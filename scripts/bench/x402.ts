@@ -55,7 +55,7 @@ try {
   await Promise.all(paidFetches.map(async (f, i) => { const r = await f(`${cfg.shopUrl}/paid?n=warm${i}`); await r.response.arrayBuffer(); }));
 
   let seq = 0;
-  async function phase(name: string, one: (n: number) => Promise<boolean>): Promise<{ perS: number; p50: number; p99: number; errors: Record<string, number>; cpuUsPer: number; clientCpuUsPer: number }> {
+  async function phase(name: string, one: (n: number) => Promise<boolean>): Promise<{ perS: number; p50: number; p99: number; errors: Record<string, number>; cpuUsPer: number; mainCpuUsPer: number; clientCpuUsPer: number }> {
     await ask("cpu");
     const cpu0 = process.cpuUsage();
     const ms: number[] = [];
@@ -84,8 +84,8 @@ try {
     const client = process.cpuUsage(cpu0);
     const server = await ask("cpu");
     const sorted = Float64Array.from(ms).sort();
-    const r = { perS: ok / elapsed, p50: pct(sorted, 0.5), p99: pct(sorted, 0.99), errors, cpuUsPer: (server.cpuUs as number) / Math.max(1, ok), clientCpuUsPer: (client.user + client.system) / Math.max(1, ok) };
-    console.log(`${name}: ${ok} in ${elapsed.toFixed(1)} s = ${r.perS.toFixed(0)}/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, CPU each: server ${r.cpuUsPer.toFixed(0)} µs, agents ${r.clientCpuUsPer.toFixed(0)} µs${Object.keys(errors).length ? `, failed ${JSON.stringify(errors)}` : ""}`);
+    const r = { perS: ok / elapsed, p50: pct(sorted, 0.5), p99: pct(sorted, 0.99), errors, cpuUsPer: (server.cpuUs as number) / Math.max(1, ok), mainCpuUsPer: (server.mainCpuUs as number) / Math.max(1, ok), clientCpuUsPer: (client.user + client.system) / Math.max(1, ok) };
+    console.log(`${name}: ${ok} in ${elapsed.toFixed(1)} s = ${r.perS.toFixed(0)}/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, CPU each: server ${r.cpuUsPer.toFixed(0)} µs (its main thread ${r.mainCpuUsPer.toFixed(0)}), agents ${r.clientCpuUsPer.toFixed(0)} µs${Object.keys(errors).length ? `, failed ${JSON.stringify(errors)}` : ""}`);
     return r;
   }
   const free = async (n: number) => {
