@@ -2,7 +2,8 @@
 // risk engine) serving its HTTP API, and a merchant's API in the same process with two routes that do
 // the same work: /paid behind requirePayment (settling in-process), /free without it. It prints one JSON
 // line with what the load generator needs (agents' keys and sub-wallets), then serves until stdin closes.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve as honoServe } from "@hono/node-server";
@@ -41,6 +42,9 @@ const shop = await new Promise<string>((resolve) => {
   honoServe({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) => resolve(`http://127.0.0.1:${info.port}`));
 });
 let cpu = process.cpuUsage();
+// The main thread's own CPU too (the event loop is what one process cannot spread over cores).
+let mainCpu = process.threadCpuUsage();
+let profiler: Session | undefined;
 process.stdout.write(`${JSON.stringify({ agentpayUrl: api.url, shopUrl: shop, merchantId: merchant.id, agents })}\n`);
 // Commands on stdin: "cpu" prints the CPU used since the last "cpu"; "approve" approves every pending approval (the warm-up's first payments).
 process.stdin.setEncoding("utf8");
@@ -54,7 +58,20 @@ process.stdin.on("data", async (d: string) => {
     if (cmd === "cpu") {
       const u = process.cpuUsage(cpu);
       cpu = process.cpuUsage();
-      process.stdout.write(`${JSON.stringify({ cpuUs: u.user + u.system, ledgerOk: pay.ledger.check().ok, commands: pay.engine.stats.commands, batches: pay.engine.stats.batches })}\n`);
+      const m = process.threadCpuUsage(mainCpu);
+      mainCpu = process.threadCpuUsage();
+      process.stdout.write(`${JSON.stringify({ cpuUs: u.user + u.system, mainCpuUs: m.user + m.system, ledgerOk: pay.ledger.check().ok, commands: pay.engine.stats.commands, batches: pay.engine.stats.batches })}\n`);
+    } else if (cmd === "profile-start") {
+      // bench:402's BENCH_PROFILE: a CPU profile of the paid phase only.
+      profiler ??= new Session();
+      profiler.connect();
+      await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.start");
+      process.stdout.write("{}\n");
+    } else if (cmd.startsWith("profile-stop ") && profiler) {
+      const { profile } = await profiler.post("Profiler.stop");
+      writeFileSync(cmd.slice("profile-stop ".length), JSON.stringify(profile));
+      process.stdout.write("{}\n");
     } else if (cmd === "approve") {
       let n = 0;
       for (const a of pay.approvals.listPending()) {

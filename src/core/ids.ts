@@ -6,7 +6,8 @@ const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower 
 const POOL_BYTES = 16 * 1024;
 let pool = randomBytes(POOL_BYTES);
 let poolOffset = 0;
-function random16(): Uint8Array {
+/** 16 fresh random bytes (a view into the pool, never handed out twice): ids, nonces. */
+export function random16(): Buffer {
   if (poolOffset + 16 > POOL_BYTES) {
     pool = randomBytes(POOL_BYTES);
     poolOffset = 0;

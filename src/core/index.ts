@@ -7,7 +7,7 @@ export {
   CurrencyRegistry, defaultCurrencies, MAX_AMOUNT_MINOR,
 } from "./money.ts";
 export type { Amount } from "./money.ts";
-export { newId, isId, validateId, validateKey, scopedKey } from "./ids.ts";
+export { newId, isId, validateId, validateKey, scopedKey, random16 } from "./ids.ts";
 export { systemClock, ManualClock, parseDurationMs } from "./clock.ts";
 export type { Clock } from "./clock.ts";
 export { encodeJson, encodeJsonBytes, decodeJson, deepFreeze, sameBody, JsonBytes } from "./codec.ts";

@@ -302,7 +302,65 @@ export function verifyCompact(token: unknown, resolve: KeyResolver, opts: Verify
   }
 }
 
+/**
+ * verifyCompact with the signature checked by `check` (e.g. off the event loop): the same checks in the
+ * same order, the same errors. Rejects with AgentPayError only.
+ */
+export async function verifyCompactAsync(
+  token: unknown, resolve: KeyResolver, opts: VerifyCoreOptions,
+  check: (alg: TokenAlg, publicKey: KeyObject, data: string, signature: Buffer) => Promise<boolean>,
+): Promise<VerifiedToken> {
+  try {
+    const pre = beforeSignature(token, resolve, opts);
+    let ok = false;
+    if (opts.issued) ok = issuedMatches(pre, opts.issued);
+    else {
+      try {
+        ok = await check(pre.alg, pre.key.publicKey, `${pre.h}.${pre.p}`, pre.sig);
+      } catch {
+        ok = false;
+      }
+    }
+    return afterSignature(pre, ok, opts);
+  } catch (e) {
+    if (isAgentPayError(e)) throw e;
+    throw new AgentPayError("TOKEN_MALFORMED", "token could not be parsed");
+  }
+}
+
+/** What the checks before the signature found: the segments, the key, the signature bytes, the claims (unauthenticated). */
+interface BeforeSignature {
+  token: string;
+  h: string;
+  p: string;
+  kid: string;
+  alg: TokenAlg;
+  key: ResolvedKey;
+  sig: Buffer;
+  raw: Record<string, unknown> | undefined;
+}
+
+function issuedMatches(pre: BeforeSignature, issued: (tokenId: string) => string | undefined): boolean {
+  const jti = pre.raw?.jti;
+  const known = typeof jti === "string" ? issued(jti) : undefined;
+  return known !== undefined && known.length === pre.token.length && timingSafeEqual(Buffer.from(known), Buffer.from(pre.token));
+}
+
 function verifyUnsafe(token: unknown, resolve: KeyResolver, opts: VerifyCoreOptions): VerifiedToken {
+  const pre = beforeSignature(token, resolve, opts);
+  let ok = false;
+  if (opts.issued) ok = issuedMatches(pre, opts.issued);
+  else {
+    try {
+      ok = verifyRaw(pre.alg, pre.key.publicKey, `${pre.h}.${pre.p}`, pre.sig);
+    } catch {
+      ok = false;
+    }
+  }
+  return afterSignature(pre, ok, opts);
+}
+
+function beforeSignature(token: unknown, resolve: KeyResolver, opts: VerifyCoreOptions): BeforeSignature {
   if (typeof token !== "string") reject("TOKEN_MALFORMED", "token must be a string", { type: typeof token });
   if (token.length > MAX_TOKEN_CHARS) {
     reject("TOKEN_TOO_LARGE", `token is longer than ${MAX_TOKEN_CHARS} characters`, { length: token.length });
@@ -331,20 +389,13 @@ function verifyUnsafe(token: unknown, resolve: KeyResolver, opts: VerifyCoreOpti
 
   const sig = b64uDecode(s);
   if (!sig || sig.length !== 64) reject("TOKEN_SIGNATURE_INVALID", "token signature is invalid", { kid });
-  let ok = false;
-  // Decoded once: the issued-token check needs the id, the claim checks below need the rest.
-  const raw = decodeJsonObject(p);
-  if (opts.issued) {
-    const jti = raw?.jti;
-    const issued = typeof jti === "string" ? opts.issued(jti) : undefined;
-    ok = issued !== undefined && issued.length === token.length && timingSafeEqual(Buffer.from(issued), Buffer.from(token));
-  } else {
-    try {
-      ok = verifyRaw(alg, key.publicKey, `${h}.${p}`, sig);
-    } catch {
-      ok = false;
-    }
-  }
+  // Decoded once: the issued-token check needs the id, the claim checks after the signature need the rest.
+  return { token, h, p, kid, alg, key, sig, raw: decodeJsonObject(p) };
+}
+
+/** The checks after the signature (`ok`): claims, issuer, audience, time. */
+function afterSignature(pre: BeforeSignature, ok: boolean, opts: VerifyCoreOptions): VerifiedToken {
+  const { kid, alg, raw } = pre;
   if (!ok) reject("TOKEN_SIGNATURE_INVALID", "token signature is invalid", { kid });
 
   if (!raw) reject("TOKEN_MALFORMED", "token claims are not a base64url JSON object");

@@ -1,8 +1,8 @@
 import { createPublicKey } from "node:crypto";
-import { AgentPayError, isId, systemClock } from "../core/index.ts";
-import type { Clock } from "../core/index.ts";
-import { MAX_TOKEN_TTL_MS, b64uDecode, isIssuer, isKid, verifyCompact } from "./format.ts";
-import type { ResolvedKey, TokenAlg, VerifiedToken } from "./format.ts";
+import { AgentPayError, isId, systemClock, threadPoolSignatures } from "../core/index.ts";
+import type { Clock, SignatureService } from "../core/index.ts";
+import { MAX_TOKEN_TTL_MS, b64uDecode, isIssuer, isKid, verifyCompact, verifyCompactAsync } from "./format.ts";
+import type { ResolvedKey, TokenAlg, VerifiedToken, VerifyCoreOptions } from "./format.ts";
 import { checkNowMs, checkToleranceMs } from "./issuer.ts";
 
 const MAX_JWKS_KEYS = 100;
@@ -81,6 +81,21 @@ export class TokenVerifier {
   }
 
   verify(token: unknown, opts: OfflineVerifyOptions): VerifiedToken {
+    return verifyCompact(token, this.#resolve, this.#core(opts));
+  }
+
+  /**
+   * verify, with the signature checked off the calling thread (node:crypto's job on libuv's thread
+   * pool, or `signatures`): for a server whose event loop should not spend a public-key operation per
+   * request. The same checks and errors; rejects, never throws.
+   */
+  async verifyAsync(token: unknown, opts: OfflineVerifyOptions, signatures: SignatureService = threadPoolSignatures): Promise<VerifiedToken> {
+    return verifyCompactAsync(token, this.#resolve, this.#core(opts), (alg, key, data, sig) => signatures.verify(alg, key, data, sig));
+  }
+
+  readonly #resolve = (kid: string): ResolvedKey | undefined => this.#keys.get(kid);
+
+  #core(opts: OfflineVerifyOptions): VerifyCoreOptions {
     if (opts === null || typeof opts !== "object") throw new AgentPayError("INVALID_INPUT", "options must be an object", { field: "options" });
     if (!isId(opts.audience)) throw new AgentPayError("INVALID_ID", "audience must be your merchant id", { field: "audience" });
     if (opts.issuer !== undefined && !isIssuer(opts.issuer)) {
@@ -90,14 +105,13 @@ export class TokenVerifier {
     const clockToleranceMs = opts.clockToleranceMs === undefined
       ? DEFAULT_OFFLINE_TOLERANCE_MS
       : checkToleranceMs(opts.clockToleranceMs);
-    const keys = this.#keys;
-    return verifyCompact(token, (kid) => keys.get(kid), {
+    return {
       audience: opts.audience,
       ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
       nowMs,
       clockToleranceMs,
       maxLifetimeMs: MAX_TOKEN_TTL_MS,
-    });
+    };
   }
 }
 

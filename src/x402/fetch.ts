@@ -122,6 +122,22 @@ export async function obtainPayment(
   return { result, ...(approvalId ? { approvalId } : {}) };
 }
 
+/** A body fetch can send again as it is. */
+function replayable(body: RequestInit["body"]): boolean {
+  return body === undefined || body === null || typeof body === "string" || body instanceof Uint8Array || body instanceof ArrayBuffer || body instanceof URLSearchParams;
+}
+
+/** Most of a 402's body read (and dropped): a small one is read to its end, so the connection can be
+ * used again; a large or unsized one is cancelled. */
+const MAX_DISCARDED_BYTES = 64 * 1024;
+async function discard(res: Response): Promise<void> {
+  const length = Number(res.headers.get("content-length") ?? NaN);
+  try {
+    if (length <= MAX_DISCARDED_BYTES) await res.arrayBuffer();
+    else await res.body?.cancel();
+  } catch { /* a body that fails to arrive changes nothing here */ }
+}
+
 function summary(offers: readonly PaymentRequirements[]) {
   return offers.slice(0, 8).map((o) => ({ scheme: o.scheme, network: o.network, amount: o.amount, asset: o.asset }));
 }
@@ -156,13 +172,39 @@ export function fetchWithPayment(fetchFn: typeof fetch, payer: X402Payer, option
   };
 
   return async (input, init) => {
-    const first = new Request(input, init);
-    const again = first.clone(); // the body, if any, for the paid retry
-    const res = await fetchFn(first);
+    // A URL with a body that can be sent twice (none, text, bytes, form fields) goes to fetchFn as it
+    // came, and the paid retry is the same call with one more header; anything else (a Request, a
+    // stream) is copied first, as only a Request can be sent twice. Both are what fetch sends.
+    let first: { url: string; send: () => Promise<Response>; retry: (signature: string) => Promise<Response> };
+    if ((typeof input === "string" || input instanceof URL) && replayable(init?.body)) {
+      const url = new URL(input).href;
+      first = {
+        url,
+        send: () => fetchFn(input, init),
+        retry: (signature) => {
+          const headers = new Headers(init?.headers);
+          headers.set(PAYMENT_SIGNATURE_HEADER, signature);
+          return fetchFn(input, { ...init, headers });
+        },
+      };
+    } else {
+      const request = new Request(input, init);
+      const again = request.clone(); // the body, if any, for the paid retry
+      first = {
+        url: request.url,
+        send: () => fetchFn(request),
+        retry: (signature) => {
+          const headers = new Headers(again.headers);
+          headers.set(PAYMENT_SIGNATURE_HEADER, signature);
+          return fetchFn(new Request(again, { headers }));
+        },
+      };
+    }
+    const res = await first.send();
     if (res.status !== 402) return { response: res };
     const header = res.headers.get(PAYMENT_REQUIRED_HEADER);
     if (header === null) return { response: res }; // a 402, but not x402's
-    await res.body?.cancel().catch(() => {});
+    await discard(res);
     let required: PaymentRequired;
     try {
       required = decodePaymentRequired(header);
@@ -210,11 +252,9 @@ export function fetchWithPayment(fetchFn: typeof fetch, payer: X402Payer, option
       x402Version: X402_VERSION, resource: required.resource, accepted: chosen.offer, payload,
       ...(required.extensions ? { extensions: required.extensions } : {}),
     };
-    const headers = new Headers(again.headers);
-    headers.set(PAYMENT_SIGNATURE_HEADER, encodePaymentSignature(signed));
     // A transport failure here leaves the payment as it is: the merchant may have captured it (a retry of
     // this request with the same PAYMENT-SIGNATURE gets the response replayed), else the token expires.
-    const paid = await fetchFn(new Request(again, { headers }));
+    const paid = await first.retry(encodePaymentSignature(signed));
     const responseHeader = paid.headers.get(PAYMENT_RESPONSE_HEADER);
     let settle: SettleResponse | undefined;
     if (responseHeader !== null) {

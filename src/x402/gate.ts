@@ -291,12 +291,14 @@ export class PaymentGate {
     const pay = this.#o.agentpay!;
     const opts = { audience: this.#o.merchantId, issuer, clock: pay.clock };
     this.#verifier ??= new TokenVerifier(pay.tokens.jwks());
+    // The signature is checked on libuv's thread pool: the merchant's event loop (here also agentpay's)
+    // does not spend a public-key operation per paid request.
     try {
-      return this.#verifier.verify(token, opts);
+      return await this.#verifier.verifyAsync(token, opts);
     } catch (e) {
       if (!isAgentPayError(e, "TOKEN_KEY_UNKNOWN")) throw e;
       this.#verifier = new TokenVerifier(pay.tokens.jwks()); // the issuer rotated its keys
-      return this.#verifier.verify(token, opts);
+      return this.#verifier.verifyAsync(token, opts);
     }
   }
 

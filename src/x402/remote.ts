@@ -118,10 +118,10 @@ export class RemoteFacilitator {
   /** Verifies a token offline with the cached JWKS (refetched once if the token names an unknown key). */
   async verifyOffline(token: string, merchantId: string, issuer: string): Promise<VerifiedToken> {
     try {
-      return (await this.#current(false)).verify(token, { audience: merchantId, issuer });
+      return await (await this.#current(false)).verifyAsync(token, { audience: merchantId, issuer });
     } catch (e) {
       if (!isAgentPayError(e, "TOKEN_KEY_UNKNOWN")) throw e;
-      return (await this.#current(true)).verify(token, { audience: merchantId, issuer });
+      return (await this.#current(true)).verifyAsync(token, { audience: merchantId, issuer });
     }
   }
 

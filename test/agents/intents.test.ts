@@ -80,6 +80,22 @@ describe("agents: signed intents", () => {
     await w.agents.receiveIntent(fresh);
   });
 
+  it("signIntent writes the JWS jose's CompactSign writes (Ed25519), and refuses a private JWK whose halves differ", async () => {
+    const input = { agentId: a.agent.id, body: BODY, nowMs: w.clock.nowMs(), nonce: "n".repeat(22) };
+    const jws = await signIntent(priv, input);
+    const [h, p] = jws.split(".") as [string, string, string];
+    expect(jws).to.equal(await rawSign(priv, JSON.parse(Buffer.from(h, "base64url").toString()), JSON.parse(Buffer.from(p, "base64url").toString())));
+    for (const alg of ["EdDSA", "ES256"] as const) {
+      const one = await exportJWK((await generateKeyPair(alg, { extractable: true })).privateKey);
+      const other = await exportJWK((await generateKeyPair(alg, { extractable: true })).privateKey);
+      for (const bad of [{ ...one, x: other.x }, { ...one, d: other.d }, { ...one, d: "AQ" }, { ...one, y: other.y }]) {
+        if (alg === "EdDSA" && "y" in bad && bad.y === undefined) continue;
+        const e = await rejection(signIntent(bad, { ...input, kid: a.kid }));
+        expect(e.code, `${alg} ${JSON.stringify(Object.keys(bad))}`).to.equal("INVALID_INPUT");
+      }
+    }
+  });
+
   it("a replayed intent is refused with INTENT_REPLAYED and changes nothing", async () => {
     const jws = await sign();
     await w.agents.receiveIntent(jws);

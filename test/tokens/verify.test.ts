@@ -322,6 +322,51 @@ describe("tokens: mint and verify", () => {
   });
 
   describe("offline verifier", () => {
+    it("verifyAsync (signature off the event loop) gives what verify gives: the same claims, or the same error code", async () => {
+      for (const alg of ["EdDSA", "ES256"] as const) {
+        const key = testKey(alg);
+        const other = testKey(alg, key.kid); // same kid, another key: a forged signature
+        const good = signWith(key, goodHeader(key), goodClaims());
+        const [h, p, sig] = good.split(".") as [string, string, string];
+        const flipped = Buffer.from(sig, "base64url");
+        flipped[5] = flipped[5]! ^ 1;
+        const cases: Array<[string, unknown, Record<string, unknown>?]> = [
+          ["good", good],
+          ["forged", signWith(other, goodHeader(key), goodClaims())],
+          ["flipped signature bit", `${h}.${p}.${flipped.toString("base64url")}`],
+          ["claims swapped", `${h}.${b64u(goodClaims({ amt: "99999" }))}.${sig}`],
+          ["wrong audience", good, { audience: newId("mer") }],
+          ["expired", good, { nowMs: NOW_MS + 3_600_000 }],
+          ["unknown kid", signWith(key, goodHeader(key, { kid: newId("tkey") }), goodClaims())],
+          ["alg none", `${b64u({ alg: "none", typ: TOKEN_TYP, kid: key.kid })}.${p}.`],
+          ["bad claims", signWith(key, goodHeader(key), goodClaims({ mcc: "12" }))],
+          ["not a token", "a.b"],
+          ["not a string", 42],
+          ["bad options", good, { audience: "nope" }],
+        ];
+        const verifier = new TokenVerifier(key.jwks);
+        for (const [name, token, over] of cases) {
+          const opts = { audience: ids.merchant, nowMs: NOW_MS, ...over };
+          let want: unknown;
+          try {
+            want = verifier.verify(token, opts);
+          } catch (e) {
+            want = (e as AgentPayError).code;
+          }
+          let got: unknown;
+          const pending = verifier.verifyAsync(token, opts);
+          try {
+            got = await pending;
+          } catch (e) {
+            got = (e as AgentPayError).code;
+          }
+          expect(got, `${alg} ${name}`).to.deep.equal(want);
+          if (name === "good") expect(typeof want, name).to.equal("object");
+          else expect(typeof want, name).to.equal("string");
+        }
+      }
+    });
+
     it("ES256 keys: signs with r||s and verifies; a DER signature is refused", () => {
       const key = testKey("ES256");
       const v = verifyTokenOffline(signWith(key, goodHeader(key), goodClaims()), key.jwks, { audience: ids.merchant, nowMs: NOW_MS });

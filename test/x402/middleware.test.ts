@@ -111,6 +111,18 @@ for (const framework of FRAMEWORKS) {
       expect(((await response.json()) as { echoed: string }).echoed).to.equal("hello, paid world");
     });
 
+    it("sends the body again on the paid retry when the request is a Request, or its body a stream (copied before the first send)", async () => {
+      const paid = fetchWithPayment(fetch, w.client, { subWalletId: w.subWalletId, maxAmount: usd("1.00") });
+      const asRequest = await paid(new Request(`${shop.url}/echo`, { method: "POST", body: "a Request's body", headers: { "content-type": "text/plain" } }));
+      expect(asRequest.response.status).to.equal(200);
+      expect(((await asRequest.response.json()) as { echoed: string }).echoed).to.equal("a Request's body");
+      const stream = new ReadableStream<Uint8Array>({ start(c) { c.enqueue(new TextEncoder().encode("a streamed body")); c.close(); } });
+      const streamed = await paid(`${shop.url}/echo`, { method: "POST", body: stream, headers: { "content-type": "text/plain" }, duplex: "half" } as RequestInit);
+      expect(streamed.response.status).to.equal(200);
+      expect(((await streamed.response.json()) as { echoed: string }).echoed).to.equal("a streamed body");
+      expect(asRequest.receipt!.paymentId).to.not.equal(streamed.receipt!.paymentId);
+    });
+
     it("a repeat of a paid request (same PAYMENT-SIGNATURE) gets the same response again: no second run, no second capture", async () => {
       const { header, paymentId } = await paidHeader(w, shop, "/weather?city=rome");
       const first = await fetch(`${shop.url}/weather?city=rome`, { headers: { [PAYMENT_SIGNATURE_HEADER]: header } });
