@@ -127,14 +127,36 @@ function replayable(body: RequestInit["body"]): boolean {
   return body === undefined || body === null || typeof body === "string" || body instanceof Uint8Array || body instanceof ArrayBuffer || body instanceof URLSearchParams;
 }
 
-/** Most of a 402's body read (and dropped): a small one is read to its end, so the connection can be
- * used again; a large or unsized one is cancelled. */
+/** A 402's body, dropped: a small one is read to its end (the connection can be used again), for at most
+ * DISCARD_WAIT_MS (a server that promises a body and never sends it must not hold the agent); a large,
+ * unsized or late one is cancelled. */
 const MAX_DISCARDED_BYTES = 64 * 1024;
+const DISCARD_WAIT_MS = 1_000;
 async function discard(res: Response): Promise<void> {
+  const body = res.body;
+  if (!body) return;
   const length = Number(res.headers.get("content-length") ?? NaN);
   try {
-    if (length <= MAX_DISCARDED_BYTES) await res.arrayBuffer();
-    else await res.body?.cancel();
+    if (!(length <= MAX_DISCARDED_BYTES)) {
+      await body.cancel();
+      return;
+    }
+    const reader = body.getReader();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((r) => { timer = setTimeout(() => r("late"), DISCARD_WAIT_MS); });
+    try {
+      for (let read = 0; read <= MAX_DISCARDED_BYTES;) {
+        const chunk = await Promise.race([reader.read(), late]);
+        if (chunk === "late" || chunk.done) {
+          if (chunk === "late") await reader.cancel();
+          return;
+        }
+        read += chunk.value.byteLength;
+      }
+      await reader.cancel(); // more than it said
+    } finally {
+      clearTimeout(timer);
+    }
   } catch { /* a body that fails to arrive changes nothing here */ }
 }
 

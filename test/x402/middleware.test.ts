@@ -2,7 +2,8 @@
 // 402 → pay → 200, serve once (replays, concurrency), binding to the route and the merchant, refused and
 // malformed payments (nothing moves), refunds of failed responses.
 import { expect } from "chai";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { ManualClock, isAgentPayError } from "../../src/index.ts";
 import {
   PAYMENT_REQUIRED_HEADER, PAYMENT_RESPONSE_HEADER, PAYMENT_SIGNATURE_HEADER, decodePaymentRequired, decodePaymentResponse, encodeHeader,
@@ -360,6 +361,45 @@ describe("x402 middleware: the policy decides", function () {
       expect((d.reasons as Array<{ code: string }>).map((r) => r.code)).to.include("POLICY_DAILY_BUDGET_EXCEEDED");
       expect(shop.hits.weather).to.equal(2);
     } finally {
+      await shop.close();
+      await w.close();
+    }
+  });
+
+  it("a 402 whose promised body never arrives does not hold the agent: it pays and retries within about a second", async function () {
+    this.timeout(30_000);
+    const w = await x402World();
+    const shop = await startShop("node", w.merchantA, { agentpay: w.pay });
+    // In front of the shop: its 402 headers with a Content-Length whose body is never sent; paid retries pass through.
+    const held: Array<() => void> = [];
+    const front = createServer((req, res) => {
+      const upstream = request(`${shop.url}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
+        if (up.statusCode === 402) {
+          const { "transfer-encoding": _te, ...headers } = up.headers;
+          res.writeHead(402, { ...headers, "content-length": "100" });
+          res.write("{");
+          held.push(() => res.destroy());
+          up.resume();
+          return;
+        }
+        res.writeHead(up.statusCode!, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(front.address() as AddressInfo).port}/weather?city=lima`;
+      const paid = fetchWithPayment(fetch, w.client, { subWalletId: w.subWalletId, maxAmount: usd("1.00") });
+      const { response, receipt } = await paid(url);
+      expect(response.status).to.equal(200);
+      expect(await response.json()).to.deep.equal({ route: "weather", n: 1, q: "lima" });
+      expect(w.pay.payments.get(receipt!.paymentId).status).to.equal("captured");
+      expect(held.length).to.equal(1);
+    } finally {
+      for (const h of held) h();
+      front.closeAllConnections();
+      await new Promise((r) => front.close(r));
       await shop.close();
       await w.close();
     }
