@@ -6,7 +6,6 @@
  * at 524,288, and it goes on doubling with the state; every command waits meanwhile. Split over
  * SHARDS maps by a hash of the key, each shard rehashes 1/SHARDS of the entries, and the shards
  * cross their thresholds at slightly different sizes, so the work spreads over many batches.
- * (It also lifts a single Map's limit of 2^24 entries.)
  *
  * Iteration visits the shards in turn: the order is not insertion order (no caller may rely on it).
  */
