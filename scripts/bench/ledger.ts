@@ -7,6 +7,7 @@
 // (--max-semi-space-size=1), which gives p99_ms_at_10k_per_s, and once with V8's defaults, printed
 // beside it as p99_ms_at_10k_per_s_default_heap.
 import { spawnSync } from "node:child_process";
+import { PerformanceObserver, constants as perf } from "node:perf_hooks";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -128,6 +129,21 @@ async function openLoop(store: Store, ratePerS: number, seconds: number) {
   let measured = 0;
   let failures = 0;
   let settled = 0;
+  // A breakdown of what the engine's thread lost while measuring: GC pauses, and the driver's
+  // ticks (due every ms) that came late, i.e. the thread was busy or not scheduled.
+  const stalls = { minorGcMs: 0, majorGcMs: 0, maxGcMs: 0, lateTicksOver10ms: 0, maxTickGapMs: 0 };
+  let measuring = false;
+  const gcs = new PerformanceObserver((list) => {
+    if (!measuring) return;
+    for (const e of list.getEntries()) {
+      const major = (e as unknown as { detail?: { kind?: number } }).detail?.kind === perf.NODE_PERFORMANCE_GC_MAJOR;
+      if (major) stalls.majorGcMs += e.duration;
+      else stalls.minorGcMs += e.duration;
+      stalls.maxGcMs = Math.max(stalls.maxGcMs, e.duration);
+    }
+  });
+  gcs.observe({ entryTypes: ["gc"] });
+  let lastTick = 0;
   let issued = 0;
   let allSettled: () => void = () => {};
   const done = new Promise<void>((r) => (allSettled = r));
@@ -152,6 +168,13 @@ async function openLoop(store: Store, ratePerS: number, seconds: number) {
   };
   await new Promise<void>((resolve) => {
     const tick = () => {
+      const now = performance.now();
+      measuring = now - start >= warmupMs;
+      if (measuring && lastTick > 0) {
+        stalls.maxTickGapMs = Math.max(stalls.maxTickGapMs, now - lastTick);
+        if (now - lastTick > 10) stalls.lateTicksOver10ms++;
+      }
+      lastTick = now;
       const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * ratePerS));
       while (issued < due) send(issued++);
       if (issued < total) setTimeout(tick, 1);
@@ -160,6 +183,8 @@ async function openLoop(store: Store, ratePerS: number, seconds: number) {
     tick();
   });
   await done;
+  measuring = false;
+  gcs.disconnect();
   const offeredS = (performance.now() - start) / 1000;
   const report = pay.ledger.check();
   const stats = pay.engine.stats;
@@ -167,7 +192,7 @@ async function openLoop(store: Store, ratePerS: number, seconds: number) {
   const sorted = latencies.subarray(0, measured).sort();
   return {
     p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), p999: percentile(sorted, 0.999), max: sorted[sorted.length - 1] ?? 0,
-    measured, failures, settled, ok: report.ok, perBatch: stats.commands / stats.batches, elapsedS: offeredS,
+    measured, failures, settled, ok: report.ok, perBatch: stats.commands / stats.batches, elapsedS: offeredS, stalls,
   };
 }
 
@@ -204,7 +229,9 @@ function openLoopChild(dir: string, flags: string[]): OpenLoopResult {
 function describeOpenLoop(o: OpenLoopResult, what: string): string {
   return `open loop on the default store (LogStore), ${OPEN_RATE}/s offered, ${what}: ${o.measured} transfers measured (${o.failures} failed), ` +
     `latency from when each was due: p50 ${o.p50.toFixed(2)} ms, p99 ${o.p99.toFixed(2)} ms, p99.9 ${o.p999.toFixed(2)} ms, max ${o.max.toFixed(2)} ms; ` +
-    `${o.perBatch.toFixed(1)} commands per batch; invariants ${o.ok ? "hold" : "BROKEN"}`;
+    `${o.perBatch.toFixed(1)} commands per batch; invariants ${o.ok ? "hold" : "BROKEN"}; ` +
+    `while measured: GC pauses ${o.stalls.minorGcMs.toFixed(0)} ms minor + ${o.stalls.majorGcMs.toFixed(0)} ms major (longest ${o.stalls.maxGcMs.toFixed(1)} ms), ` +
+    `${o.stalls.lateTicksOver10ms} driver ticks more than 10 ms apart (longest gap ${o.stalls.maxTickGapMs.toFixed(1)} ms)`;
 }
 
 if (process.argv[2] === "--open-loop") {

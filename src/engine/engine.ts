@@ -1,6 +1,7 @@
 import { AgentPayError, decodeJson, deepFreeze, encodeJson, invariant, isAgentPayError, systemClock } from "../core/index.ts";
 import type { Clock } from "../core/index.ts";
 import { packRecords } from "./packed-ops.ts";
+import { ShardedMap } from "./sharded-map.ts";
 import type { Store, StoreOp } from "./store.ts";
 
 /**
@@ -64,10 +65,10 @@ const STORE_SIGNALS: ReadonlySet<string> = new Set(["NOT_LEADER", "STORE_UNAVAIL
 class CommandTx implements Tx {
   overlay = new Map<string, unknown>();
   hooks: Array<() => void> | undefined;
-  readonly #state: Map<string, unknown>;
+  readonly #state: ShardedMap<unknown>;
   readonly nowMs: number;
 
-  constructor(state: Map<string, unknown>, nowMs: number) {
+  constructor(state: ShardedMap<unknown>, nowMs: number) {
     this.#state = state;
     this.nowMs = nowMs;
   }
@@ -152,7 +153,8 @@ export class Engine {
   readonly #clock: Clock;
   readonly #maxQueue: number;
   readonly #maxBatch: number;
-  readonly #state = new Map<string, unknown>();
+  /** Every record; sharded so its growth never rehashes everything at once (sharded-map.ts). */
+  readonly #state = new ShardedMap<unknown>();
   readonly #observers: Array<{ prefix: string; fn: Observer }> = [];
   /** Observers that can match keys of one first segment ("pm/"), so a write checks one or two, not all. */
   readonly #observersBySegment = new Map<string, Array<{ prefix: string; fn: Observer }>>();
@@ -273,7 +275,7 @@ export class Engine {
     return this.#state.get(key) as T | undefined;
   }
 
-  /** Iterates committed records under a prefix. O(all records): for tools and tests, not hot paths. */
+  /** Iterates committed records under a prefix, in no particular order. O(all records): for tools and tests, not hot paths. */
   *scan<T>(prefix: string): IterableIterator<[string, T]> {
     if (this.#failed) throw this.#stopped();
     for (const [k, v] of this.#state) {

@@ -3,7 +3,9 @@
 // record in memory. When the logs since the last snapshot outgrow it, the log is rotated and a
 // compactor thread (log-compactor.ts) folds them into a new snapshot. File layout: log-files.ts.
 import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, readdirSync, statSync, unlinkSync, writeSync, writevSync } from "node:fs";
+import { open as openAsync, unlink as unlinkAsync } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Worker, workerData } from "node:worker_threads";
 import { AgentPayError } from "../core/index.ts";
 import type { CompactionJob } from "./log-compactor.ts";
@@ -65,6 +67,41 @@ function removeQuietly(name: string): void {
     unlinkSync(join(dir, name));
   } catch {
     // gone already, or left for the next open to remove
+  }
+}
+
+/** Files a new snapshot made obsolete, being removed in the background (removeGradually). */
+let removing: Promise<void> = Promise.resolve();
+/** Bytes freed per step when removing an obsolete file, and the pause between steps. */
+const REMOVE_STEP_BYTES = 4 << 20;
+const REMOVE_PAUSE_MS = 5;
+/** Set by close: no writes come any more, so the rest is removed without pauses. */
+let closing = false;
+
+/**
+ * Removes files no manifest names any more, a few MiB at a time and off this thread (the
+ * thread pool does the calls). One unlink of a 64 MiB log held this thread ~30 ms, every write
+ * waiting behind it, and freeing that many blocks at once (ext4 mounted with discard) stalled the
+ * next fdatasyncs for 15–25 ms more. A crash midway leaves files no manifest names: open removes them.
+ */
+async function removeGradually(names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const path = join(dir, name);
+    try {
+      const h = await openAsync(path, "r+");
+      try {
+        for (let size = (await h.stat()).size; size > 0;) {
+          size = Math.max(0, size - REMOVE_STEP_BYTES);
+          await h.truncate(size);
+          if (!closing) await sleep(REMOVE_PAUSE_MS);
+        }
+      } finally {
+        await h.close();
+      }
+      await unlinkAsync(path);
+    } catch {
+      // gone already, or left for the next open to remove
+    }
   }
 }
 
@@ -225,8 +262,8 @@ function startCompaction(): void {
         throw e;
       }
       manifest = next;
-      if (oldSnap !== undefined) removeQuietly(snapName(oldSnap));
-      for (const g of job.logGens) removeQuietly(logName(g));
+      const obsolete = [...(oldSnap !== undefined ? [snapName(oldSnap)] : []), ...job.logGens.map(logName)];
+      removing = removing.then(() => removeGradually(obsolete));
     },
   ).catch((e: unknown) => {
     // The logs are all still there, so nothing is lost: the next compaction folds them in with
@@ -256,6 +293,8 @@ serve({
   write,
   async close() {
     await compaction;
+    closing = true;
+    await removing;
     scan = undefined;
     loaded = undefined;
     if (fd >= 0) closeSync(fd);

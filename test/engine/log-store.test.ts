@@ -125,6 +125,25 @@ describe("LogStore: crash recovery, damage and compaction", function () {
     expect(logs(dir).map((l) => Number(/\d+/.exec(l)![0]))).to.satisfy((gens: number[]) => gens.every((g) => g >= snapGen));
   });
 
+  it("files a snapshot covers, cut part way by a crash while they were being removed, are ignored and removed at open", async () => {
+    const s = new LogStore(dir, { compactMinBytes: 1024 });
+    await s.open();
+    for (let i = 0; i < 80; i++) await s.write([put(`k/${i}`, "v".repeat(100))]);
+    await s.close();
+    const snapGen = Number(/\d+/.exec(snaps(dir)[0]!)![0]);
+    expect(snapGen).to.be.greaterThan(1);
+    // What a crash midway through removing them leaves: an older snapshot and an older log, each cut
+    // anywhere (removal shortens a file step by step before unlinking it).
+    const snapBytes = readFileSync(join(dir, snaps(dir)[0]!));
+    writeFileSync(join(dir, `snap-${String(snapGen - 1).padStart(10, "0")}.aps`), snapBytes.subarray(0, Math.floor(snapBytes.length / 3)));
+    const logBytes = readFileSync(join(dir, logs(dir)[0]!));
+    writeFileSync(join(dir, `log-${String(snapGen - 1).padStart(10, "0")}.apl`), logBytes.subarray(0, 21));
+    const back = await reopen(dir);
+    expect(back.size).to.equal(80);
+    expect(snaps(dir)).to.have.length(1);
+    expect(logs(dir).map((l) => Number(/\d+/.exec(l)![0]))).to.satisfy((gens: number[]) => gens.every((g) => g >= snapGen));
+  });
+
   it("a compaction that fails leaves no partial snapshot and loses nothing; the next one folds in every log", async () => {
     // A directory where the first snapshot would be renamed to: that rename fails.
     const blocker = join(dir, "snap-0000000002.aps");
