@@ -279,7 +279,8 @@ export class Agents {
     }
     const out: Agent[] = [];
     for (const [, a] of this.#engine.scan<Agent>(AGENT_PREFIX)) out.push(clone(a));
-    return out;
+    // Oldest first, as merchants.list(): the scan's own order is unspecified (sharded records).
+    return out.sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
   }
 
   /**

@@ -24,6 +24,18 @@ describe("agents: registry", () => {
     await w.engine.close();
   });
 
+  it("lists every agent oldest first, also when several share a millisecond", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      if (i % 3 === 0) w.clock.advance(1);
+      ids.push((await w.agents.register({ name: `agent-${i}` })).agent.id);
+    }
+    const listed = w.agents.list();
+    const expected = [...ids].sort((a, b) => w.agents.get(a).createdAtMs - w.agents.get(b).createdAtMs || (a < b ? -1 : 1));
+    expect(listed.map((a) => a.id)).to.deep.equal(expected);
+    expect(listed.map((a) => a.createdAtMs)).to.deep.equal([...listed.map((a) => a.createdAtMs)].sort((a, b) => a - b));
+  });
+
   it("registers an agent with an Ed25519 public JWK; kid is the RFC 7638 thumbprint", async () => {
     const jwk = await publicJwk("Ed25519");
     const r = await w.agents.register({ name: "trip-planner", publicKeyJwk: jwk });
