@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentPay, buildPayIntent, amount, signIntent } from "../../src/index.ts";
 import { serve } from "../../src/http/index.ts";
+import { startWorld } from "./helpers.ts";
 
 const main = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 const OPERATOR = `op-secret-${"x".repeat(32)}`;
@@ -108,6 +109,31 @@ describe("HTTP: the server process", function () {
     const pay = await AgentPay.open({ dir });
     expect(pay.wallets.balance(w.body.id).postedMinor).to.equal(BigInt(done) * 100n);
     await pay.close();
+  });
+
+  it("drain: a long-poll answered while draining reaches its client, says Connection: close, and the engine closes after it", async () => {
+    const w = await startWorld({ serve: { drainMs: 15_000 } });
+    const r = await w.call("none", "POST", "/v1/payment-intents", { intent: await w.payIntent("150.00") });
+    expect(r.body.status).to.equal("pending_approval");
+    // Known the moment the route starts waiting, so the drain starts with the long-poll in flight.
+    const payments = w.pay.payments;
+    const wait = payments.wait.bind(payments);
+    let held!: () => void;
+    const polling = new Promise<void>((res) => { held = res; });
+    payments.wait = ((...args: Parameters<typeof wait>) => { held(); return wait(...args); }) as typeof wait;
+    const waiting = w.call("agentA", "GET", `/v1/payments/${r.body.paymentId}?wait=20`);
+    await polling;
+    const closing = w.server.close();
+    await w.pay.approvals.approve(r.body.approvalId); // the engine is still open while requests drain
+    const got = await waiting;
+    expect(got.status).to.equal(200);
+    expect(got.body.status).to.equal("authorized");
+    expect(got.body.token).to.be.a("string");
+    expect(got.headers.get("connection")).to.equal("close");
+    await closing;
+    let refused = false;
+    await fetch(`${w.url}/healthz`).catch(() => { refused = true; });
+    expect(refused, "the server stopped listening").to.equal(true);
   });
 
   it("a client that sends its headers slowly is cut off; others are served meanwhile", async () => {
