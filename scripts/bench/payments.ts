@@ -68,25 +68,20 @@ try {
       }
     }
   }
-  // Agents sign their intents on their own machines: pre-sign, outside the measured window.
-  const perAgent = Math.ceil((Number(process.env.BENCH_MAX_RATE ?? 5000) * DURATION_MS) / 1000 / AGENTS) + 5;
-  for (const [ai, a] of agents.entries()) {
-    for (let i = 0; i < perAgent; i++) {
-      const m = mine(ai, i);
-      a.queue.push([m, await a.signer({
-        action: "pay", subWalletId: a.sw, merchantId: m, amount: price(ai, i), currency: "USD", idempotencyKey: `p${seq++}`,
-      }, { nowMs: Date.now() })]);
+  // Agents sign their intents on their own machines: pre-sign, outside the measured window (the open
+  // loop, if any, gets intents of its own, so a fast closed loop cannot use them up).
+  const presign = async (queue: (a: AgentCtx) => Array<[string, string]>, perAgent: number, prefix: string) => {
+    for (const [ai, a] of agents.entries()) {
+      for (let i = 0; i < perAgent; i++) {
+        const m = mine(ai, i);
+        queue(a).push([m, await a.signer({
+          action: "pay", subWalletId: a.sw, merchantId: m, amount: price(ai, i), currency: "USD", idempotencyKey: `${prefix}${seq++}`,
+        }, { nowMs: Date.now() })]);
+      }
     }
-  }
-  const openPerAgent = OPEN_RATE > 0 ? Math.ceil((OPEN_RATE * OPEN_SECONDS) / AGENTS) : 0;
-  for (const [ai, a] of agents.entries()) {
-    for (let i = 0; i < openPerAgent; i++) {
-      const m = mine(ai, i);
-      a.openQueue.push([m, await a.signer({
-        action: "pay", subWalletId: a.sw, merchantId: m, amount: price(ai, i), currency: "USD", idempotencyKey: `o${seq++}`,
-      }, { nowMs: Date.now() })]);
-    }
-  }
+  };
+  await presign((a) => a.queue, Math.ceil((Number(process.env.BENCH_MAX_RATE ?? 5000) * DURATION_MS) / 1000 / AGENTS) + 5, "p");
+  if (OPEN_RATE > 0) await presign((a) => a.openQueue, Math.ceil((OPEN_RATE * OPEN_SECONDS) / AGENTS), "o");
   console.log(`${AGENTS} agents, ${MERCHANTS} merchants, ${seq} intents pre-signed, ${CONCURRENCY} in flight, risk: ${RISK === "off" ? "allow-all hook" : `engine, rule set ${benchRules.version}`}`);
 
   const authMs: number[] = [];

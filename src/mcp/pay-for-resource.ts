@@ -47,7 +47,8 @@ async function boundedText(res: Response): Promise<{ body: string; truncated: bo
 /**
  * A model chooses the URL, so a prompt-injected one could aim at the agent's own network: refuse a host
  * that is, or resolves to, a loopback, private or link-local address. Names are resolved here and again
- * by fetch (a DNS answer that changes in between is not caught: use allowedNetworks-free egress if that matters).
+ * by fetch: a DNS answer that changes in between is not caught (where that matters, send the agent's
+ * traffic through an egress proxy that refuses private addresses).
  */
 async function checkHost(url: URL, policy: WebhookAddressPolicy): Promise<void> {
   if (policy.allowPrivateNetworks) return;

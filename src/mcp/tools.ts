@@ -48,8 +48,11 @@ export function errorResult(e: unknown): ToolResult {
     const reasons = (e.details as { reasons?: Array<{ code: string; message: string }> }).reasons;
     const offers = (e.details as { offers?: unknown }).offers;
     const paymentId = (e.details as { paymentId?: unknown }).paymentId;
+    // The error's own advice (set where the case is known best), else the code's.
+    const ownNext = (e.details as { next?: unknown }).next;
     const text = JSON.stringify({
-      error: e.code, message: e.message, ...(reasons ? { reasons } : {}), ...(offers ? { offers } : {}), ...(typeof paymentId === "string" ? { paymentId } : {}), next: (typeof (e.details as { next?: unknown }).next === "string" ? (e.details as { next: string }).next : undefined) ?? NEXT[e.code] ?? "Do not retry blindly: tell the user what happened.",
+      error: e.code, message: e.message, ...(reasons ? { reasons } : {}), ...(offers ? { offers } : {}), ...(typeof paymentId === "string" ? { paymentId } : {}),
+      next: typeof ownNext === "string" ? ownNext : NEXT[e.code] ?? "Do not retry blindly: tell the user what happened.",
     });
     return { content: [{ type: "text", text }], isError: true };
   }

@@ -147,10 +147,11 @@ async function discard(res: Response): Promise<void> {
     try {
       for (let read = 0; read <= MAX_DISCARDED_BYTES;) {
         const chunk = await Promise.race([reader.read(), late]);
-        if (chunk === "late" || chunk.done) {
-          if (chunk === "late") await reader.cancel();
+        if (chunk === "late") {
+          await reader.cancel();
           return;
         }
+        if (chunk.done) return;
         read += chunk.value.byteLength;
       }
       await reader.cancel(); // more than it said
